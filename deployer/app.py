@@ -1,0 +1,83 @@
+"""The local app: what is in the app folder, read and checked before any API call.
+
+An app folder holds:
+
+```
+worker.js     the Worker, one ES module (required)
+public/       static assets served through the ASSETS binding (optional)
+schema.sql    idempotent SQL applied to the app's D1 database on every deploy (optional)
+app.yml       deploy settings (optional, read by Settings)
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from deployer.errors import ConfigError
+from deployer.manifest import AssetManifest, build_manifest
+
+__all__ = ["MAIN_MODULE", "MAX_WORKER_SIZE", "LocalApp", "load_app"]
+
+MAIN_MODULE = "worker.js"
+# Workers' script size limit on the Paid plan (10 MB after compression); an uncompressed module above it is
+# certainly refused, so it is caught here instead of after the database and the assets were touched.
+MAX_WORKER_SIZE = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class LocalApp:
+    """The app folder's contents, validated."""
+
+    root: Path
+    worker_code: bytes
+    manifest: AssetManifest | None  # None: the app has no public/ folder
+    schema_path: Path | None
+    schema_sql: str | None  # None: no schema.sql, or one holding only whitespace
+
+
+def load_app(root: Path) -> LocalApp:
+    """Read and check `root`; raise `ConfigError` naming the input and the fix."""
+    if not root.is_dir():
+        raise ConfigError(
+            f"App folder {root} does not exist",
+            hint="Pass the folder that holds worker.js (CLI argument APP_DIR, input app-dir).",
+        )
+    worker = root / MAIN_MODULE
+    if not worker.is_file():
+        raise ConfigError(
+            f"{worker} is missing: an app folder needs its Worker as one ES module named {MAIN_MODULE}",
+            hint="Expected layout: worker.js, public/ (static assets), schema.sql (D1 schema), app.yml (optional).",
+            file=worker,
+        )
+    code = worker.read_bytes()
+    if len(code) > MAX_WORKER_SIZE:
+        raise ConfigError(
+            f"{worker} is {len(code):,} bytes; a Worker may be at most {MAX_WORKER_SIZE:,} bytes",
+            hint="Move large data into public/ (static assets) or D1.",
+            file=worker,
+        )
+    public = root / "public"
+    manifest = build_manifest(public) if public.is_dir() else None
+
+    schema_path = root / "schema.sql"
+    schema_sql: str | None = None
+    if schema_path.is_file():
+        try:
+            text = schema_path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{schema_path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                hint="Save schema.sql as UTF-8.",
+                file=schema_path,
+            ) from None
+        # wrangler sends LF line endings to D1; so do we.
+        schema_sql = text.replace("\r\n", "\n") if text.strip() else None
+    return LocalApp(
+        root=root,
+        worker_code=code,
+        manifest=manifest,
+        schema_path=schema_path if schema_sql is not None else None,
+        schema_sql=schema_sql,
+    )

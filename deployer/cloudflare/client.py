@@ -1,0 +1,284 @@
+"""The one Cloudflare API client: transport, the v4 envelope, error mapping and retries, in one place.
+
+Every call goes through `CloudflareClient.call()`, which
+
+- sends the request with `Authorization: Bearer <token>` (or the bearer given for the call, such as an asset
+  upload JWT), over one shared `httpx.AsyncClient`;
+- retries 429 (waiting for `Retry-After`, giving up when it asks for more than a minute), 5xx and network
+  errors with exponential backoff and jitter (stamina), at most `attempts` times;
+- unwraps the envelope `{"success", "errors", "messages", "result", "result_info"}`: `success: true` returns
+  `result` whatever the HTTP status (as wrangler does); anything else raises a `CloudflareAPIError` subclass
+  chosen by the error code, with a message that says what to do;
+- logs one structured event per request (method, path, status, milliseconds) and never the token.
+
+Transport exceptions from httpx are translated here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import stamina
+import structlog
+
+from deployer.errors import (
+    ApiErrorDetail,
+    ApiValidationError,
+    AuthenticationError,
+    CloudflareAPIError,
+    NoWorkersSubdomainError,
+    SqlError,
+    TransportError,
+)
+
+__all__ = ["ApiResponse", "CloudflareClient"]
+
+log = structlog.get_logger("deployer.cloudflare")
+
+_RETRY_AFTER_LIMIT = 60.0  # seconds; a longer wait fails the deploy instead of hanging the job
+_TOKEN_SCOPES = "Account · Workers Scripts · Edit and Account · D1 · Edit"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiResponse:
+    """A successful call: the envelope's `result` and `result_info`, and the HTTP status."""
+
+    result: Any
+    result_info: Mapping[str, Any] | None
+    status: int
+
+
+class _Retryable(Exception):
+    """An answer worth trying again (429 or 5xx); carries the failure to raise if attempts run out."""
+
+    def __init__(self, error: Exception, *, wait: float | None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.wait = wait
+
+
+def _backoff(exc: Exception) -> bool | float:
+    if isinstance(exc, _Retryable):
+        return exc.wait if exc.wait is not None else True
+    return isinstance(exc, httpx.TransportError)
+
+
+class CloudflareClient:
+    """An account-scoped client for the Cloudflare v4 API.
+
+    `http` may be injected (tests pass an `httpx.AsyncClient` with a `MockTransport`); otherwise the client
+    owns one and closes it in `aclose()`.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_token: str,
+        account_id: str,
+        http: httpx.AsyncClient | None = None,
+        attempts: int = 5,
+        timeout: float = 120.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.account_id = account_id
+        self._token = api_token
+        self._http = http or httpx.AsyncClient(
+            timeout=httpx.Timeout(60.0, connect=15.0),
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
+            headers={"User-Agent": "cf-stateful-deployer/0.1"},
+        )
+        self._owns_http = http is None
+        self._attempts = attempts
+        self._timeout = timeout
+
+    @property
+    def account_path(self) -> str:
+        return f"/accounts/{self.account_id}"
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> CloudflareClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
+        params: Mapping[str, str | int] | None = None,
+        bearer: str | None = None,
+    ) -> ApiResponse:
+        """Send one API call (retrying transient failures) and return its unwrapped result."""
+        try:
+            async for attempt in stamina.retry_context(
+                on=_backoff, attempts=self._attempts, timeout=self._timeout, wait_initial=0.5, wait_max=10.0
+            ):
+                with attempt:
+                    return await self._send_once(
+                        method,
+                        path,
+                        json_body=json_body,
+                        content=content,
+                        content_type=content_type,
+                        params=params,
+                        bearer=bearer,
+                    )
+        except _Retryable as exc:
+            raise exc.error from None
+        except httpx.TransportError as exc:
+            raise TransportError(
+                f"Could not reach the Cloudflare API at {self.base_url} ({type(exc).__name__}: {exc})",
+                hint="Check the network and CLOUDFLARE_API_BASE_URL (input api-base-url); the call was retried.",
+            ) from exc
+        raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
+
+    async def raw(self, method: str, path: str, *, accept: str | None = None) -> httpx.Response:
+        """A call whose answer is not an envelope (the script download); errors are still mapped."""
+        headers = {"Authorization": f"Bearer {self._token}"}
+        if accept:
+            headers["Accept"] = accept
+        try:
+            response = await self._http.request(method, self.base_url + path, headers=headers)
+        except httpx.TransportError as exc:
+            raise TransportError(f"Could not reach the Cloudflare API at {self.base_url}: {exc}") from exc
+        if response.status_code >= 400:
+            raise self._api_error(method, path, response, _json_or_none(response))
+        return response
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any,
+        content: bytes | None,
+        content_type: str | None,
+        params: Mapping[str, str | int] | None,
+        bearer: str | None,
+    ) -> ApiResponse:
+        headers = {"Authorization": f"Bearer {bearer or self._token}"}
+        body: bytes | None = content
+        if json_body is not None:
+            body = json.dumps(json_body, separators=(",", ":")).encode()
+            headers["Content-Type"] = "application/json"
+        elif content_type:
+            headers["Content-Type"] = content_type
+        started = time.perf_counter()
+        response = await self._http.request(
+            method, self.base_url + path, content=body, headers=headers, params=params
+        )
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+        log.debug(
+            "cloudflare.request",
+            method=method,
+            path=path,
+            status=response.status_code,
+            ms=elapsed_ms,
+            ray=response.headers.get("cf-ray"),
+        )
+        payload = _json_or_none(response)
+        if isinstance(payload, dict) and payload.get("success") is True:
+            return ApiResponse(payload.get("result"), payload.get("result_info"), response.status_code)
+        error = self._api_error(method, path, response, payload)
+        if response.status_code == 429:
+            wait = _retry_after(response)
+            if wait is not None and wait > _RETRY_AFTER_LIMIT:
+                raise error
+            raise _Retryable(error, wait=max(wait, 1.0) if wait is not None else 1.0)
+        if response.status_code >= 500:
+            raise _Retryable(error, wait=None)
+        raise error
+
+    def _api_error(
+        self, method: str, path: str, response: httpx.Response, payload: Any
+    ) -> CloudflareAPIError:
+        details = _error_details(payload)
+        codes = {detail.code for detail in details}
+        kwargs: dict[str, Any] = {
+            "method": method,
+            "path": path,
+            "status": response.status_code,
+            "errors": details,
+        }
+        api_text = "; ".join(f"{d.message} [code: {d.code}]" for d in details)
+        if not details:
+            excerpt = response.text[:200].strip() or "(empty body)"
+            api_text = f"HTTP {response.status_code}: {excerpt}"
+        where = f"{method} {path}"
+        if codes & {10000, 9106, 9109} or (not details and response.status_code in (401, 403)):
+            return AuthenticationError(
+                f"Cloudflare rejected the API token ({api_text}) on {where}",
+                hint=(
+                    f"Check CLOUDFLARE_API_TOKEN (input api-token) and CLOUDFLARE_ACCOUNT_ID ({self.account_id}): "
+                    f"the token must be active, belong to this account and have {_TOKEN_SCOPES}."
+                ),
+                **kwargs,
+            )
+        if 10007 in codes and path.endswith("/workers/subdomain"):
+            return NoWorkersSubdomainError(
+                f"This account has no workers.dev subdomain yet ({api_text})",
+                hint=(
+                    "Claim your workers.dev subdomain first (once per account, then wait 30-60 s for DNS):\n"
+                    f"  curl -X PUT '{self.base_url}{self.account_path}/workers/subdomain' "
+                    "-H 'Authorization: Bearer $CLOUDFLARE_API_TOKEN' -H 'Content-Type: application/json' "
+                    """-d '{"subdomain": "<your-handle>"}'"""
+                ),
+                **kwargs,
+            )
+        if 10021 in codes:
+            return ApiValidationError(
+                f"Cloudflare refused the upload: {api_text}",
+                hint="Fix what the message names (bindings, Worker code or metadata); nothing was deployed.",
+                **kwargs,
+            )
+        if 7500 in codes:
+            return SqlError(f"D1 refused the SQL: {api_text}", **kwargs)
+        return CloudflareAPIError(f"Cloudflare API error on {where}: {api_text}", **kwargs)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _error_details(payload: Any) -> tuple[ApiErrorDetail, ...]:
+    if not isinstance(payload, dict):
+        return ()
+    errors = payload.get("errors")
+    if isinstance(errors, list) and errors:
+        return tuple(
+            ApiErrorDetail(int(e.get("code") or 0), str(e.get("message") or ""))
+            for e in errors
+            if isinstance(e, dict)
+        )
+    if "code" in payload or "error" in payload:  # the older top-level form wrangler also understands
+        return (ApiErrorDetail(int(payload.get("code") or 0), str(payload.get("error") or "")),)
+    return ()
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(parsed.timestamp() - time.time(), 0.0) if parsed else None

@@ -1,0 +1,145 @@
+"""Every failure the deployer reports to a user, in one tree.
+
+```
+DeployError                   a deploy could not be done; the message says why and how to fix it
+├── ConfigError               bad local input: settings, app.yml, the app folder, asset limits (no API call made)
+├── CloudflareError           Cloudflare could not be reached or answered with an error
+│   ├── TransportError        the network failed, even after retries
+│   └── CloudflareAPIError    an error envelope: HTTP status, Cloudflare codes and messages
+│       ├── AuthenticationError       10000 / 9106 / 9109: the token is missing, wrong or lacks a scope
+│       ├── NoWorkersSubdomainError   10007 on the account subdomain: the one-time claim is missing
+│       ├── ApiValidationError        10021: the upload was refused (bindings, startup, metadata)
+│       └── SqlError                  7500: D1 refused a statement
+└── SchemaError               schema.sql failed on D1 (a SqlError, with the file it came from)
+```
+
+Each error carries a one-line `message`, an optional `hint` (the fix), and where it has one, the
+`file`/`line` it points at, which become a `::error file=…,line=…::` annotation on a runner. Raise sites
+stay short: the classes that know a standard fix write it themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "ApiValidationError",
+    "AuthenticationError",
+    "CloudflareAPIError",
+    "CloudflareError",
+    "ConfigError",
+    "DeployError",
+    "NoWorkersSubdomainError",
+    "SchemaError",
+    "SqlError",
+    "TransportError",
+]
+
+
+class DeployError(Exception):
+    """A deploy could not be done. `str()` is the message followed by the hint."""
+
+    title = "Deploy failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        file: Path | None = None,
+        line: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.file = file
+        self.line = line
+
+    def __str__(self) -> str:
+        return f"{self.message}\n{self.hint}" if self.hint else self.message
+
+
+class ConfigError(DeployError):
+    """Local input is wrong (settings, app.yml, app layout, asset limits); found before any API call."""
+
+    title = "Invalid configuration"
+
+
+class CloudflareError(DeployError):
+    """Cloudflare could not be reached, or it refused a call."""
+
+    title = "Cloudflare error"
+
+
+class TransportError(CloudflareError):
+    """The network failed on every attempt (connection refused, timeout, TLS)."""
+
+    title = "Cloudflare unreachable"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiErrorDetail:
+    """One entry of the envelope's `errors` list."""
+
+    code: int
+    message: str
+
+
+class CloudflareAPIError(CloudflareError):
+    """Cloudflare answered with `success: false`; `codes` holds every error code of the envelope."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        status: int,
+        errors: tuple[ApiErrorDetail, ...],
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.method = method
+        self.path = path
+        self.status = status
+        self.errors = errors
+
+    @property
+    def codes(self) -> tuple[int, ...]:
+        return tuple(error.code for error in self.errors)
+
+    @property
+    def api_text(self) -> str:
+        """The API's own messages, joined, with their codes (what Cloudflare's dashboard would show)."""
+        return "; ".join(f"{e.message} [code: {e.code}]" for e in self.errors) or f"HTTP {self.status}"
+
+
+class AuthenticationError(CloudflareAPIError):
+    """The API token is missing, unknown, expired, or lacks the scope this call needs."""
+
+    title = "Cloudflare authentication failed"
+
+
+class NoWorkersSubdomainError(CloudflareAPIError):
+    """The account has not claimed its `<handle>.workers.dev` subdomain (a one-time human step)."""
+
+    title = "No workers.dev subdomain"
+
+
+class ApiValidationError(CloudflareAPIError):
+    """Cloudflare refused an upload as invalid (code 10021): its text says what was wrong."""
+
+    title = "Upload refused by Cloudflare"
+
+
+class SqlError(CloudflareAPIError):
+    """D1 refused an SQL statement (code 7500)."""
+
+    title = "SQL error"
+
+
+class SchemaError(DeployError):
+    """The app's schema.sql failed on D1; nothing after the schema step was changed."""
+
+    title = "schema.sql failed"

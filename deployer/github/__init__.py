@@ -1,0 +1,1 @@
+"""GitHub integration: the runner's file and workflow-command contract."""

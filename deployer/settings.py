@@ -1,0 +1,376 @@
+"""The one settings model shared by the CLI, the GitHub Action and the tests.
+
+Values come from four places; for each field the first that sets it wins:
+
+1. **CLI flags** (`--name`, `--account-id`, `--var KEY=VALUE`, …);
+2. **the environment**: GitHub's `INPUT_*` variables (ids upper-cased, hyphens kept, so the input `api-token`
+   arrives as `INPUT_API-TOKEN`), then the conventional names (`CLOUDFLARE_API_TOKEN`, `CLOUDFLARE_ACCOUNT_ID`,
+   `CLOUDFLARE_API_BASE_URL`, `APP_PASSWORD`, `SESSION_SECRET`). An empty variable counts as unset, because
+   the runner passes every declared input, empty when the workflow leaves it out;
+3. **`app.yml`** in the app folder (optional);
+4. the defaults below.
+
+`Settings.load()` merges them and validates once, so a user sees every problem together. A validation error
+names the field *and where its value came from* (`app.yml key assets.html_handling`, `INPUT_NAME`, `--name`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from deployer.errors import ConfigError
+
+__all__ = ["DEFAULT_API_BASE_URL", "DEFAULT_COMPATIBILITY_DATE", "AssetsConfig", "D1Config", "Settings"]
+
+DEFAULT_API_BASE_URL = "https://api.cloudflare.com/client/v4"
+# A date the runtime bundled with miniflare 4.20260426 supports; apps should pin their own in app.yml.
+DEFAULT_COMPATIBILITY_DATE = "2025-01-01"
+
+# A Worker name becomes the first DNS label of `{name}.{subdomain}.workers.dev`, so it must be one.
+_WORKER_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# GUESS: D1 accepts letters, digits, '-' and '_' (wrangler does not validate; the API refuses others).
+_D1_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_BINDING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# field -> environment variables, first match wins (inputs before conventional names).
+_ENVIRONMENT: dict[str, tuple[str, ...]] = {
+    "api_token": ("INPUT_API-TOKEN", "CLOUDFLARE_API_TOKEN"),
+    "account_id": ("INPUT_ACCOUNT-ID", "CLOUDFLARE_ACCOUNT_ID"),
+    "api_base_url": ("INPUT_API-BASE-URL", "CLOUDFLARE_API_BASE_URL"),
+    "app_dir": ("INPUT_APP-DIR",),
+    "name": ("INPUT_NAME",),
+    "vars": ("INPUT_VARS",),
+    "secrets": ("INPUT_SECRETS",),
+    "app_password": ("INPUT_APP-PASSWORD", "APP_PASSWORD"),
+    "session_secret": ("INPUT_SESSION-SECRET", "SESSION_SECRET"),
+}
+# Secrets with a field of their own (and an action input); other declared secrets are read by name.
+_DEDICATED_SECRETS = {"APP_PASSWORD": "app_password", "SESSION_SECRET": "session_secret"}
+_APP_YML_KEYS = ("name", "compatibility_date", "compatibility_flags", "assets", "d1", "vars", "secrets")
+
+
+class AssetsConfig(BaseModel):
+    """How Cloudflare serves `public/` (sent as `assets.config` with the Worker)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    html_handling: Literal["auto-trailing-slash", "force-trailing-slash", "drop-trailing-slash", "none"] = (
+        "auto-trailing-slash"
+    )
+    not_found_handling: Literal["none", "404-page", "single-page-application"] = "none"
+    run_worker_first: bool | list[str] = False
+
+    @field_validator("run_worker_first")
+    @classmethod
+    def _route_globs(cls, value: bool | list[str]) -> bool | list[str]:
+        if isinstance(value, list):
+            bad = [rule for rule in value if not rule.startswith(("/", "!/"))]
+            if bad:
+                msg = f"rules must start with '/' or '!/': {', '.join(bad)}"
+                raise ValueError(msg)
+        return value
+
+
+class D1Config(BaseModel):
+    """The app's D1 database: found by `name` (default `<worker name>-db`), bound as `binding`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = None
+    binding: str = "DB"
+
+    @field_validator("name")
+    @classmethod
+    def _d1_name(cls, value: str | None) -> str | None:
+        if value is not None and not _D1_NAME.match(value):
+            msg = "use letters, digits, '-' and '_' (at most 64 characters)"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("binding")
+    @classmethod
+    def _binding(cls, value: str) -> str:
+        if not _BINDING_NAME.match(value):
+            msg = "a binding name is a JavaScript identifier such as DB"
+            raise ValueError(msg)
+        return value
+
+
+class Settings(BaseSettings):
+    """Everything one deploy needs. Build it with `Settings.load()`; the instance is immutable."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="forbid")
+
+    api_token: SecretStr | None = None
+    account_id: str | None = None
+    api_base_url: str = DEFAULT_API_BASE_URL
+    app_dir: Path = Path()
+    name: str | None = None
+    compatibility_date: str = DEFAULT_COMPATIBILITY_DATE
+    compatibility_flags: tuple[str, ...] = ()
+    assets: AssetsConfig = AssetsConfig()
+    d1: D1Config = D1Config()
+    vars: dict[str, str] = Field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+    app_password: SecretStr | None = None
+    session_secret: SecretStr | None = None
+    # Values of declared secrets without a field of their own, read from the environment by name.
+    extra_secret_values: dict[str, SecretStr] = Field(default_factory=dict)
+    json_logs: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only explicit values: `load()` gathers and ranks the sources itself, to say where each came from."""
+        return (init_settings,)
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            msg = "must be an http(s) URL such as https://api.cloudflare.com/client/v4"
+            raise ValueError(msg)
+        return value.rstrip("/")
+
+    @field_validator("name")
+    @classmethod
+    def _worker_name(cls, value: str | None) -> str | None:
+        if value is not None and not _WORKER_NAME.match(value):
+            msg = (
+                f"{value!r} is not a valid Worker name: use lower-case letters, digits and '-', "
+                "at most 63 characters, not starting or ending with '-'"
+            )
+            raise ValueError(msg)
+        return value
+
+    @field_validator("compatibility_date")
+    @classmethod
+    def _date(cls, value: str) -> str:
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            msg = f"{value!r} is not a date in the form YYYY-MM-DD"
+            raise ValueError(msg) from None
+        return value
+
+    @field_validator("vars")
+    @classmethod
+    def _var_names(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [name for name in value if not _BINDING_NAME.match(name)]
+        if bad:
+            msg = f"variable names must be identifiers: {', '.join(bad)}"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [name for name in value if not _BINDING_NAME.match(name)]
+        if bad:
+            msg = f"secret names must be identifiers: {', '.join(bad)}"
+            raise ValueError(msg)
+        return value
+
+    @model_validator(mode="after")
+    def _no_clashes(self) -> Settings:
+        clash = sorted(set(self.vars) & set(self.secrets))
+        if clash:
+            msg = f"{', '.join(clash)} is declared both as a var and as a secret; pick one"
+            raise ValueError(msg)
+        return self
+
+    # --- derived values -------------------------------------------------------------------------------
+
+    @property
+    def script_name(self) -> str:
+        """The Worker's name: the `name` setting, else the app folder's name."""
+        return self.name or _dns_label(self.app_dir.resolve().name)
+
+    @property
+    def database_name(self) -> str:
+        return self.d1.name or f"{self.script_name}-db"
+
+    def secret_values(self) -> dict[str, SecretStr]:
+        """The values given for declared secrets (a declared secret without a value keeps its remote one)."""
+        values: dict[str, SecretStr] = {}
+        for name in self.secrets:
+            field = _DEDICATED_SECRETS.get(name)
+            value = getattr(self, field) if field else self.extra_secret_values.get(name)
+            if value is not None:
+                values[name] = value
+        return values
+
+    # --- loading --------------------------------------------------------------------------------------
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        cli: Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Merge CLI values, the environment and `app.yml` (found in the resolved `app_dir`), then validate.
+
+        Raises `ConfigError` naming every invalid field and where its value came from.
+        """
+        environ = os.environ if environ is None else environ
+        layers: list[tuple[str, dict[str, Any], dict[str, str]]] = []  # (kind, values, field -> origin)
+        cli_values = {key: value for key, value in (cli or {}).items() if value is not None}
+        layers.append(("cli", cli_values, {key: f"--{key.replace('_', '-')}" for key in cli_values}))
+        env_values, env_origins = _from_environment(environ)
+        layers.append(("env", env_values, env_origins))
+
+        app_dir = Path(cli_values.get("app_dir") or env_values.get("app_dir") or ".")
+        yml_values, yml_origins = _from_app_yml(app_dir / "app.yml")
+        layers.append(("app.yml", yml_values, yml_origins))
+
+        merged: dict[str, Any] = {}
+        origins: dict[str, str] = {}
+        for _kind, values, layer_origins in reversed(layers):  # lowest precedence first
+            for key, value in values.items():
+                merged[key] = value
+                origins[key] = layer_origins.get(key, key)
+        declared = merged.get("secrets") or ()
+        merged["extra_secret_values"] = {
+            name: environ[name]
+            for name in declared
+            if isinstance(name, str) and name not in _DEDICATED_SECRETS and environ.get(name)
+        }
+        try:
+            return cls(**merged)
+        except ValidationError as exc:
+            raise _config_error(exc, origins, app_dir / "app.yml") from None
+
+
+def _dns_label(text: str) -> str:
+    label = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+    return label[:63].rstrip("-") or "app"
+
+
+def _from_environment(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for field, names in _ENVIRONMENT.items():
+        for name in names:
+            raw = environ.get(name, "").strip()
+            if raw:
+                values[field] = _parse_env_value(field, raw)
+                origins[field] = name
+                break
+    return values, origins
+
+
+def _parse_env_value(field: str, raw: str) -> Any:
+    """Inputs are strings; `vars` is a YAML/JSON mapping or `KEY=VALUE` lines, `secrets` a list of names."""
+    if field == "vars":
+        if "=" in raw and ":" not in raw.split("=", 1)[0]:
+            pairs = (line.split("=", 1) for line in raw.splitlines() if line.strip())
+            return {key.strip(): value for key, value in pairs}
+        return yaml.safe_load(raw)
+    if field == "secrets":
+        return [name for name in re.split(r"[\s,]+", raw) if name]
+    return raw
+
+
+def _from_app_yml(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    if not path.is_file():
+        return {}, {}
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(
+            f"{path} is not valid YAML: {problem}",
+            hint="Fix the YAML syntax (indentation, quotes, ':' after each key).",
+            file=path,
+            line=line,
+        ) from None
+    if document is None:
+        return {}, {}
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path} must be a mapping of settings", hint=_known_keys(), file=path)
+    unknown = sorted(set(document) - set(_APP_YML_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key {', '.join(map(repr, unknown))}",
+            hint=_known_keys(),
+            file=path,
+            line=_line_of(path, unknown[0]),
+        )
+    return dict(document), {key: f"app.yml key {key}" for key in document}
+
+
+def _known_keys() -> str:
+    return f"Known keys: {', '.join(_APP_YML_KEYS)}."
+
+
+def _line_of(path: Path, key: str) -> int | None:
+    """The line where `key:` starts in a YAML file, for `::error file=…,line=…::` annotations."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    for number, text in enumerate(lines, start=1):
+        if re.match(rf"^\s*{re.escape(key)}\s*:", text):
+            return number
+    return None
+
+
+def _config_error(exc: ValidationError, origins: Mapping[str, str], app_yml: Path) -> ConfigError:
+    problems: list[str] = []
+    first_yml: tuple[Path, int | None] | None = None
+    for error in exc.errors(include_url=False):
+        location = [str(part) for part in error["loc"]]
+        field = location[0] if location else "settings"
+        dotted = ".".join(location) or field
+        origin = origins.get(field, "default")
+        if origin.startswith("app.yml key"):
+            origin = f"app.yml key {dotted}"
+            if first_yml is None:
+                first_yml = (app_yml, _line_of(app_yml, location[-1] if len(location) > 1 else field))
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"  {dotted} (from {origin}): {message}")
+    noun = "setting is" if len(problems) == 1 else "settings are"
+    file, line = first_yml if first_yml else (None, None)
+    return ConfigError(
+        f"{len(problems)} {noun} invalid:\n" + "\n".join(problems),
+        hint="Fix the values named above (CLI flags override the environment, which overrides app.yml).",
+        file=file,
+        line=line,
+    )
+
+
+def parse_var_flags(flags: Sequence[str]) -> dict[str, str]:
+    """`--var KEY=VALUE` flags as a mapping; a flag without `=` is a `ConfigError`."""
+    values: dict[str, str] = {}
+    for flag in flags:
+        key, sep, value = flag.partition("=")
+        if not sep:
+            raise ConfigError(f"--var {flag!r} has no '='", hint="Write it as --var NAME=value.")
+        values[key] = value
+    return values
