@@ -1,0 +1,52 @@
+"""`python -m cfemu serve …`: run the Cloudflare API emulator."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from cfemu.context import EmulatorConfig
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m cfemu", description="A local emulator of the Cloudflare API v4.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the API under /client/v4")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8799, help="port; 0 picks a free one (default 8799)")
+    serve.add_argument("--data-dir", type=Path, required=True, help="directory holding all state")
+    serve.add_argument("--account-id", required=True, help="the one account id the emulator serves")
+    serve.add_argument("--api-token", required=True, help="the API token clients must send as Bearer")
+    serve.add_argument(
+        "--subdomain",
+        default=None,
+        help="the account's workers.dev subdomain (omit for an account without one)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse `argv` and run the chosen command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        from cfemu.server import serve
+
+        serve(
+            EmulatorConfig(
+                host=args.host,
+                port=args.port,
+                data_dir=args.data_dir.resolve(),
+                account_id=args.account_id,
+                api_token=args.api_token,
+                subdomain=args.subdomain,
+            )
+        )
+        return 0
+    raise AssertionError(f"unhandled command {args.command!r}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

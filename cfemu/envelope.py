@@ -1,0 +1,73 @@
+"""Cloudflare's v4 response envelope and the one exception type handlers raise.
+
+Every `/client/v4` answer is `{"success", "errors": [{"code", "message"}], "messages": [], "result"}`
+(plus `result_info` for paged lists). Handlers return `ok(result)` or raise `ApiError`; the server turns
+an `ApiError` into `error_response(...)`. wrangler reads `errors[0].code` and renders each error as
+`<message> [code: <code>]`, so the message text is what users see.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+__all__ = ["ApiError", "JsonObject", "error_response", "ok", "read_json_object"]
+
+JsonObject = dict[str, Any]
+
+
+class ApiError(Exception):
+    """A Cloudflare-style API error: HTTP status plus one or more `(code, message)` pairs."""
+
+    def __init__(self, status: int, code: int, message: str, *, extra: list[tuple[int, str]] | None = None):
+        super().__init__(f"{status} [{code}] {message}")
+        self.status = status
+        self.errors: list[tuple[int, str]] = [(code, message), *(extra or [])]
+
+    @property
+    def code(self) -> int:
+        """The first error code (the one clients branch on)."""
+        return self.errors[0][0]
+
+
+def _json_response(body: JsonObject, status: int) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":")).encode(),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def ok(result: Any, *, status: int = 200, result_info: JsonObject | None = None) -> Response:
+    """A successful envelope around `result`."""
+    body: JsonObject = {"success": True, "errors": [], "messages": [], "result": result}
+    if result_info is not None:
+        body["result_info"] = result_info
+    return _json_response(body, status)
+
+
+def error_response(error: ApiError) -> Response:
+    """The failed envelope for `error` (`result` is null)."""
+    body: JsonObject = {
+        "success": False,
+        "errors": [{"code": code, "message": message} for code, message in error.errors],
+        "messages": [],
+        "result": None,
+    }
+    return _json_response(body, error.status)
+
+
+async def read_json_object(request: Request, *, code: int = 10021) -> JsonObject:
+    """Parse the request body as a JSON object, or raise a 400 `ApiError` with `code`."""
+    raw = await request.body()
+    try:
+        value = json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        # GUESS: Cloudflare's exact text for an unparsable JSON body is not documented; this mirrors its tone.
+        raise ApiError(400, code, "Could not parse request body as JSON") from None
+    if not isinstance(value, dict):
+        raise ApiError(400, code, "Request body must be a JSON object")
+    return value

@@ -1,0 +1,126 @@
+"""The request log (`GET /__emulator/requests`) and the network-shaping seam.
+
+`RequestLogMiddleware` wraps the whole app. For every request under `/client/v4` it records one entry
+`{seq, method, path, query, status, request_bytes, response_bytes, content_type, json}` where `json` is the
+parsed body of JSON requests (else null). `/__emulator/*` calls are not logged. The log lives in memory,
+so it starts empty on every server start; `seq` counts from 1.
+
+Network shaping (a later `--latency-ms` / `--bandwidth`) belongs in `RequestLogMiddleware.shape()`, the one
+place every API request passes through.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["API_PREFIX", "RequestLog", "RequestLogMiddleware", "list_requests"]
+
+API_PREFIX = "/client/v4"
+
+
+@dataclass(slots=True)
+class RequestLog:
+    """In-memory list of logged requests."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    next_seq: int = 1
+
+    def add(self, entry: dict[str, Any]) -> None:
+        """Append `entry`, giving it the next sequence number."""
+        entry["seq"] = self.next_seq
+        self.next_seq += 1
+        self.entries.append(entry)
+
+    def since(self, seq: int) -> list[dict[str, Any]]:
+        """Entries with a sequence number above `seq`."""
+        return [entry for entry in self.entries if entry["seq"] > seq]
+
+
+def _parse_json(body: bytes, content_type: str) -> Any:
+    media = content_type.split(";", 1)[0].strip().lower()
+    if not (media == "application/json" or media.endswith("+json")):
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+class RequestLogMiddleware:
+    """Records each `/client/v4` request in a `RequestLog` (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, log: RequestLog) -> None:
+        self.app = app
+        self.log = log
+
+    async def shape(self, scope: Scope) -> None:
+        """Hook for injected latency/bandwidth limits; does nothing yet."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or not (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
+            await self.app(scope, receive, send)
+            return
+        await self.shape(scope)
+        # The whole body is read up front so that its size is known even when a handler rejects the
+        # request without reading it; the app then receives it as one message.
+        body = bytearray()
+        more_body = True
+        while more_body:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            body.extend(message.get("body", b""))
+            more_body = bool(message.get("more_body", False))
+        status = 0
+        response_bytes = 0
+        replayed = False
+
+        async def replay_receive() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        async def logging_send(message: Message) -> None:
+            nonlocal status, response_bytes
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body":
+                response_bytes += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive, logging_send)
+        finally:
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+            content_type = headers.get("content-type")
+            self.log.add(
+                {
+                    "method": scope.get("method", ""),
+                    "path": path,
+                    "query": scope.get("query_string", b"").decode("latin-1"),
+                    "status": status,
+                    "request_bytes": len(body),
+                    "response_bytes": response_bytes,
+                    "content_type": content_type,
+                    "json": _parse_json(bytes(body), content_type or ""),
+                }
+            )
+
+
+async def list_requests(request: Request) -> Response:
+    """`GET /__emulator/requests[?since=SEQ]`: the logged requests, oldest first."""
+    log: RequestLog = request.app.state.request_log
+    try:
+        since = int(request.query_params.get("since", "0"))
+    except ValueError:
+        since = 0
+    return JSONResponse(log.since(since))

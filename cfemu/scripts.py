@@ -1,0 +1,12 @@
+"""Placeholder."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+__all__ = ["routes"]
+
+
+def routes() -> list[BaseRoute]:
+    """Routes of this module."""
+    return []

@@ -1,0 +1,145 @@
+"""Start a real `python -m cfemu serve` subprocess for tests.
+
+Usage:
+
+    with running_emulator(tmp_path / "cf") as emu:
+        httpx.get(f"{emu.api_base_url}/accounts/{emu.account_id}/d1/database",
+                  headers={"Authorization": f"Bearer {emu.api_token}"})
+
+The server is started on a free port (`--port 0`); the harness reads the one line
+`cfemu listening on http://127.0.0.1:PORT` from its stdout (30 s timeout), yields an
+`Emulator`, and on exit terminates the process (SIGTERM, then SIGKILL after 10 s).
+The server's stderr is passed through to the test's stderr.
+"""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+__all__ = ["Emulator", "running_emulator"]
+
+_LISTENING_PREFIX = "cfemu listening on "
+_START_TIMEOUT_S = 30.0
+_STOP_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Emulator:
+    """A running emulator: where it listens and the credentials it accepts."""
+
+    root_url: str
+    api_base_url: str
+    account_id: str
+    api_token: str
+    data_dir: Path
+    subdomain: str | None
+
+    def requests(self, since: int = 0) -> list[dict[str, Any]]:
+        """Return the request log entries with `seq > since` (GET /__emulator/requests)."""
+        response = httpx.get(f"{self.root_url}/__emulator/requests", params={"since": since}, timeout=10.0)
+        response.raise_for_status()
+        entries: list[dict[str, Any]] = response.json()
+        return entries
+
+    def last_seq(self) -> int:
+        """Return the sequence number of the newest logged request (0 when none)."""
+        entries = self.requests()
+        return max((int(entry["seq"]) for entry in entries), default=0)
+
+
+def _pump_lines(stream: IO[str], lines: queue.Queue[str | None]) -> None:
+    """Copy the lines of `stream` into `lines` until EOF (then put None)."""
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
+
+
+def _wait_for_listening(process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> str:
+    """Return the root URL from the server's listening line, or raise RuntimeError."""
+    seen: list[str] = []
+    try:
+        while True:
+            line = lines.get(timeout=_START_TIMEOUT_S)
+            if line is None:
+                code = process.wait(timeout=_STOP_TIMEOUT_S)
+                msg = f"cfemu exited with code {code} before listening; stdout: {''.join(seen)!r}"
+                raise RuntimeError(msg)
+            if line.startswith(_LISTENING_PREFIX):
+                return line[len(_LISTENING_PREFIX) :].strip()
+            seen.append(line)
+    except queue.Empty:
+        msg = f"cfemu did not print its listening line within {_START_TIMEOUT_S:.0f} s"
+        raise RuntimeError(msg) from None
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """Terminate `process`, killing it if it does not exit within the stop timeout."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=_STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=_STOP_TIMEOUT_S)
+
+
+@contextmanager
+def running_emulator(
+    data_dir: Path,
+    *,
+    subdomain: str | None = "demo",
+    account_id: str = "0123456789abcdef0123456789abcdef",
+    api_token: str = "test-token-not-secret",
+    extra_args: Sequence[str] = (),
+) -> Iterator[Emulator]:
+    """Run `python -m cfemu serve` on a free loopback port for the duration of the block."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "cfemu",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--data-dir",
+        str(data_dir),
+        "--account-id",
+        account_id,
+        "--api-token",
+        api_token,
+    ]
+    if subdomain is not None:
+        command += ["--subdomain", subdomain]
+    command += list(extra_args)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, bufsize=1)
+    try:
+        assert process.stdout is not None
+        lines: queue.Queue[str | None] = queue.Queue()
+        pump = threading.Thread(target=_pump_lines, args=(process.stdout, lines), daemon=True)
+        pump.start()
+        root_url = _wait_for_listening(process, lines)
+        yield Emulator(
+            root_url=root_url,
+            api_base_url=f"{root_url}/client/v4",
+            account_id=account_id,
+            api_token=api_token,
+            data_dir=data_dir,
+            subdomain=subdomain,
+        )
+    finally:
+        _stop(process)
+        if process.stdout is not None:
+            process.stdout.close()
