@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import structlog
 from pydantic import SecretStr
 
@@ -35,7 +36,7 @@ from deployer.errors import CloudflareAPIError, CloudflareError, ConfigError, Sc
 from deployer.manifest import AssetManifest
 from deployer.settings import Settings
 
-__all__ = ["DeployResult", "deploy", "make_client"]
+__all__ = ["DeployResult", "deploy", "make_client", "workers_dev_url"]
 
 log = structlog.get_logger("deployer")
 
@@ -43,6 +44,7 @@ BUCKET_CONCURRENCY = 4
 KEEP_SECRET_TYPES = ("secret_text", "secret_key")
 GENERATED_SECRETS = frozenset({"SESSION_SECRET"})  # secrets the deployer may invent when the Worker has none
 ASSETS_BINDING = "ASSETS"
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +127,7 @@ async def deploy(settings: Settings, *, client: CloudflareClient) -> DeployResul
 
     # 6. Enable the workers.dev URL.
     await workers_api.enable_script_subdomain(client, script)
-    url = f"https://{script}.{subdomain}.workers.dev"
+    url = workers_dev_url(settings.api_base_url, script, subdomain)
     log.info("step 6/6 workers.dev enabled", url=url)
     return DeployResult(
         script_name=script,
@@ -138,6 +140,20 @@ async def deploy(settings: Settings, *, client: CloudflareClient) -> DeployResul
         secrets_sent=tuple(sorted(secret_bindings)),
         generated_secrets=generated,
     )
+
+
+def workers_dev_url(api_base_url: str, script: str, subdomain: str) -> str:
+    """Where the script answers: `https://{script}.{subdomain}.workers.dev`.
+
+    A local target (an API on a loopback address, such as the cfemu emulator) serves workers.dev hosts on its own
+    port under `.localhost`, which browsers and curl resolve to loopback:
+    `http://{script}.{subdomain}.workers.dev.localhost:{port}`.
+    """
+    api = httpx.URL(api_base_url)
+    if api.host in _LOOPBACK_HOSTS:
+        port = f":{api.port}" if api.port else ""
+        return f"http://{script}.{subdomain}.workers.dev.localhost{port}"
+    return f"https://{script}.{subdomain}.workers.dev"
 
 
 def _secrets_to_send(

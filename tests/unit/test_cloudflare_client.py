@@ -1,0 +1,182 @@
+"""The Cloudflare client: envelope, error mapping and retries (HTTP served by an injected transport)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+import stamina
+
+from deployer.cloudflare import CloudflareClient
+from deployer.cloudflare.client import _backoff, _Retryable
+from deployer.errors import (
+    ApiValidationError,
+    AuthenticationError,
+    CloudflareAPIError,
+    NoWorkersSubdomainError,
+    SqlError,
+    TransportError,
+)
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+@pytest.fixture(autouse=True)
+def no_backoff() -> Iterator[None]:
+    """Retries happen at full count but without sleeping."""
+    with stamina.set_testing(True, attempts=5, cap=True):
+        yield
+
+
+def client_for(handler: Handler) -> CloudflareClient:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return CloudflareClient(base_url="https://api.test/client/v4", api_token="tok", account_id="acc", http=http)
+
+
+def envelope_error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    body = {"success": False, "errors": [{"code": code, "message": message}], "messages": [], "result": None}
+    return httpx.Response(status, json=body, headers=headers)
+
+
+def ok(result: object, status: int = 200) -> httpx.Response:
+    return httpx.Response(status, json={"success": True, "errors": [], "messages": [], "result": result})
+
+
+async def test_success_returns_result_whatever_the_status() -> None:
+    """`success: true` yields `result`, even on a 201 or 202."""
+    response = await client_for(lambda request: ok({"jwt": "x"}, status=202)).call("POST", "/p")
+    assert response.result == {"jwt": "x"}
+    assert response.status == 202
+
+
+async def test_the_token_is_sent_as_bearer_and_never_in_the_url() -> None:
+    """Every call carries `Authorization: Bearer <token>`."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return ok(None)
+
+    await client_for(handler).call("GET", "/accounts/acc/workers/subdomain")
+    assert seen[0].headers["authorization"] == "Bearer tok"
+    assert "tok" not in str(seen[0].url)
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [pytest.param(10000, 403, id="10000"), pytest.param(9106, 400, id="9106"), pytest.param(9109, 403, id="9109")],
+)
+async def test_auth_codes_become_a_token_message(code: int, status: int) -> None:
+    """Authentication codes say to check the token, its account and its scopes."""
+    client = client_for(lambda request: envelope_error(status, code, "Authentication error"))
+    with pytest.raises(AuthenticationError) as caught:
+        await client.call("GET", "/accounts/acc/d1/database")
+    assert "CLOUDFLARE_API_TOKEN" in str(caught.value)
+    assert "D1 · Edit" in str(caught.value)
+    assert caught.value.codes == (code,)
+
+
+async def test_10007_on_the_account_subdomain_says_to_claim_it_with_the_exact_call() -> None:
+    """No workers.dev subdomain: the message gives the PUT to run once."""
+    client = client_for(lambda request: envelope_error(404, 10007, "workers.api.error.subdomain_not_found"))
+    with pytest.raises(NoWorkersSubdomainError) as caught:
+        await client.call("GET", "/accounts/acc/workers/subdomain")
+    text = str(caught.value)
+    assert "Claim your workers.dev subdomain first" in text
+    assert "curl -X PUT 'https://api.test/client/v4/accounts/acc/workers/subdomain'" in text
+
+
+async def test_10007_elsewhere_is_a_plain_not_found() -> None:
+    """10007 on a script path is "not found", not the subdomain advice."""
+    client = client_for(lambda request: envelope_error(404, 10007, "workers.api.error.script_not_found"))
+    with pytest.raises(CloudflareAPIError) as caught:
+        await client.call("GET", "/accounts/acc/workers/scripts/x/secrets")
+    assert not isinstance(caught.value, NoWorkersSubdomainError)
+
+
+async def test_10021_carries_the_api_validation_text() -> None:
+    """A refused upload shows Cloudflare's own text."""
+    text = "binding DB of type d1 must have a valid `id` specified"
+    client = client_for(lambda request: envelope_error(400, 10021, text))
+    with pytest.raises(ApiValidationError, match="must have a valid `id` specified"):
+        await client.call("PUT", "/accounts/acc/workers/scripts/x")
+
+
+async def test_7500_is_an_sql_error() -> None:
+    """D1's SQL failures are typed as SqlError."""
+    client = client_for(lambda request: envelope_error(400, 7500, "near \"TABL\": syntax error: SQLITE_ERROR"))
+    with pytest.raises(SqlError, match="syntax error"):
+        await client.call("POST", "/accounts/acc/d1/database/u/query", json_body={"sql": "x"})
+
+
+async def test_a_non_json_error_body_is_reported_with_its_status() -> None:
+    """An HTML error page becomes a message with the status and an excerpt."""
+    client = client_for(lambda request: httpx.Response(404, text="<html>nope</html>"))
+    with pytest.raises(CloudflareAPIError, match="HTTP 404: <html>nope</html>"):
+        await client.call("GET", "/x")
+
+
+async def test_429_and_5xx_are_retried_until_success() -> None:
+    """Transient answers are retried; the caller only sees the final success."""
+    answers = iter(
+        [envelope_error(429, 971, "rate limited", {"retry-after": "2"}), envelope_error(502, 0, "bad gateway"), ok(7)]
+    )
+    response = await client_for(lambda request: next(answers)).call("GET", "/p")
+    assert response.result == 7
+
+
+async def test_network_errors_are_retried_then_reported_as_transport_errors() -> None:
+    """A connection that keeps failing ends as TransportError naming the base URL."""
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        raise httpx.ConnectError("connection refused", request=request)
+
+    with pytest.raises(TransportError, match=r"https://api\.test/client/v4"):
+        await client_for(handler).call("GET", "/p")
+    assert calls == 5
+
+
+async def test_client_errors_are_not_retried() -> None:
+    """A 400 is final: it is raised after one attempt."""
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return envelope_error(400, 10021, "bad")
+
+    with pytest.raises(ApiValidationError):
+        await client_for(handler).call("PUT", "/p")
+    assert calls == 1
+
+
+async def test_retry_after_over_a_minute_fails_at_once() -> None:
+    """When Cloudflare asks for a long wait, the deploy fails now instead of hanging the job."""
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return envelope_error(429, 971, "Please wait", {"retry-after": "300"})
+
+    with pytest.raises(CloudflareAPIError, match="Please wait"):
+        await client_for(handler).call("GET", "/p")
+    assert calls == 1
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        pytest.param(_Retryable(ValueError(), wait=3.0), 3.0, id="retry-after-is-the-backoff"),
+        pytest.param(_Retryable(ValueError(), wait=None), True, id="5xx-uses-exponential-backoff"),
+        pytest.param(httpx.ReadTimeout("t"), True, id="network-errors-retry"),
+        pytest.param(ValueError("x"), False, id="other-errors-do-not"),
+    ],
+)
+def test_backoff_hook_honours_retry_after(exc: Exception, expected: bool | float) -> None:
+    """The retry hook returns Retry-After as the wait, True for default backoff, False for no retry."""
+    assert _backoff(exc) == expected

@@ -1,0 +1,169 @@
+"""Settings: where values come from, which source wins, and how bad values are reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deployer.errors import ConfigError
+from deployer.settings import DEFAULT_API_BASE_URL, Settings
+
+
+def write_app_yml(app_dir: Path, text: str) -> Path:
+    app_dir.mkdir(parents=True, exist_ok=True)
+    path = app_dir / "app.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_apply_when_nothing_is_set(tmp_path: Path) -> None:
+    """Without flags, environment or app.yml, the defaults hold and the name comes from the folder."""
+    app = tmp_path / "My_App"
+    app.mkdir()
+    settings = Settings.load(cli={"app_dir": app}, environ={})
+    assert settings.api_base_url == DEFAULT_API_BASE_URL
+    assert settings.script_name == "my-app"
+    assert settings.database_name == "my-app-db"
+    assert settings.d1.binding == "DB"
+    assert settings.assets.html_handling == "auto-trailing-slash"
+
+
+def test_app_yml_is_read_from_the_app_folder(tmp_path: Path) -> None:
+    """Every app.yml key reaches the model."""
+    write_app_yml(
+        tmp_path,
+        "name: shop\ncompatibility_date: '2025-02-03'\ncompatibility_flags: [nodejs_compat]\n"
+        "assets: {html_handling: none, not_found_handling: 404-page, run_worker_first: ['/api/*']}\n"
+        "d1: {name: shop-data, binding: STORE}\nvars: {GREETING: hi}\nsecrets: [APP_PASSWORD, STRIPE_KEY]\n",
+    )
+    settings = Settings.load(cli={"app_dir": tmp_path}, environ={"STRIPE_KEY": "sk", "APP_PASSWORD": "pw"})
+    assert settings.script_name == "shop"
+    assert settings.compatibility_flags == ("nodejs_compat",)
+    assert settings.assets.run_worker_first == ["/api/*"]
+    assert settings.database_name == "shop-data"
+    assert settings.d1.binding == "STORE"
+    assert settings.vars == {"GREETING": "hi"}
+    assert {k: v.get_secret_value() for k, v in settings.secret_values().items()} == {
+        "APP_PASSWORD": "pw",
+        "STRIPE_KEY": "sk",
+    }
+
+
+@pytest.mark.parametrize(
+    ("cli", "environ", "expected"),
+    [
+        pytest.param({}, {}, "from-yml", id="app.yml-over-default"),
+        pytest.param({}, {"INPUT_NAME": "from-input"}, "from-input", id="input-over-app.yml"),
+        pytest.param({"name": "from-cli"}, {"INPUT_NAME": "from-input"}, "from-cli", id="cli-over-input"),
+        pytest.param({}, {"INPUT_NAME": ""}, "from-yml", id="empty-input-is-unset"),
+    ],
+)
+def test_precedence_is_cli_then_environment_then_app_yml(
+    tmp_path: Path, cli: dict[str, str], environ: dict[str, str], expected: str
+) -> None:
+    """CLI flags beat the environment, which beats app.yml, which beats defaults."""
+    write_app_yml(tmp_path, "name: from-yml\n")
+    settings = Settings.load(cli={"app_dir": tmp_path, **cli}, environ=environ)
+    assert settings.name == expected
+
+
+def test_inputs_keep_their_hyphens_and_beat_conventional_names(tmp_path: Path) -> None:
+    """`INPUT_API-TOKEN` (how the runner spells input api-token) wins over CLOUDFLARE_API_TOKEN."""
+    environ = {
+        "INPUT_API-TOKEN": "from-input",
+        "CLOUDFLARE_API_TOKEN": "from-env",
+        "CLOUDFLARE_ACCOUNT_ID": "acc",
+        "INPUT_API-BASE-URL": "http://127.0.0.1:9/client/v4/",
+    }
+    settings = Settings.load(cli={"app_dir": tmp_path}, environ=environ)
+    assert settings.api_token is not None
+    assert settings.api_token.get_secret_value() == "from-input"
+    assert settings.account_id == "acc"
+    assert settings.api_base_url == "http://127.0.0.1:9/client/v4"
+
+
+def test_secret_values_never_show_in_repr(tmp_path: Path) -> None:
+    """Tokens and passwords are SecretStr: printing the settings does not reveal them."""
+    environ = {"CLOUDFLARE_API_TOKEN": "tok-123456", "APP_PASSWORD": "hunter2-pw"}
+    settings = Settings.load(cli={"app_dir": tmp_path}, environ=environ)
+    text = repr(settings) + str(settings)
+    assert "tok-123456" not in text
+    assert "hunter2-pw" not in text
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param("A=1\nB=two words\n", {"A": "1", "B": "two words"}, id="key-value-lines"),
+        pytest.param("A: '1'\nB: x\n", {"A": "1", "B": "x"}, id="yaml-mapping"),
+        pytest.param('{"A": "1"}', {"A": "1"}, id="json-object"),
+    ],
+)
+def test_vars_input_accepts_lines_yaml_and_json(tmp_path: Path, raw: str, expected: dict[str, str]) -> None:
+    """The `vars` input may be KEY=VALUE lines or a YAML/JSON mapping."""
+    settings = Settings.load(cli={"app_dir": tmp_path}, environ={"INPUT_VARS": raw})
+    assert settings.vars == expected
+
+
+def test_an_invalid_app_yml_value_names_the_key_and_the_file(tmp_path: Path) -> None:
+    """A bad value in app.yml says which key, that it came from app.yml, and points at its line."""
+    path = write_app_yml(tmp_path, "name: ok\nassets:\n  html_handling: sometimes\n")
+    with pytest.raises(ConfigError) as caught:
+        Settings.load(cli={"app_dir": tmp_path}, environ={})
+    message = str(caught.value)
+    assert "assets.html_handling (from app.yml key assets.html_handling)" in message
+    assert "auto-trailing-slash" in message
+    assert caught.value.file == path
+    assert caught.value.line == 3
+
+
+def test_an_invalid_flag_names_the_flag(tmp_path: Path) -> None:
+    """A bad --name is reported as coming from --name."""
+    with pytest.raises(ConfigError, match=r"name \(from --name\): 'Bad_Name' is not a valid Worker name"):
+        Settings.load(cli={"app_dir": tmp_path, "name": "Bad_Name"}, environ={})
+
+
+def test_an_invalid_input_names_the_input_variable(tmp_path: Path) -> None:
+    """A bad value from the runner names the INPUT_ variable it came from."""
+    with pytest.raises(ConfigError, match=r"api_base_url \(from INPUT_API-BASE-URL\)"):
+        Settings.load(cli={"app_dir": tmp_path}, environ={"INPUT_API-BASE-URL": "ftp://x"})
+
+
+def test_every_invalid_field_is_reported_at_once(tmp_path: Path) -> None:
+    """Several problems come back in one error, so one fix round is enough."""
+    write_app_yml(tmp_path, "compatibility_date: tomorrow\nd1: {binding: 'no spaces'}\n")
+    with pytest.raises(ConfigError, match="2 settings are invalid") as caught:
+        Settings.load(cli={"app_dir": tmp_path}, environ={})
+    assert "compatibility_date" in str(caught.value)
+    assert "d1.binding" in str(caught.value)
+
+
+def test_unknown_app_yml_keys_are_refused(tmp_path: Path) -> None:
+    """A typo in app.yml is an error naming the key, not silently ignored."""
+    write_app_yml(tmp_path, "name: x\ncompatibilty_date: '2025-01-01'\n")
+    with pytest.raises(ConfigError, match="unknown key 'compatibilty_date'") as caught:
+        Settings.load(cli={"app_dir": tmp_path}, environ={})
+    assert caught.value.line == 2
+
+
+def test_broken_yaml_points_at_the_line(tmp_path: Path) -> None:
+    """A YAML syntax error names app.yml and the line."""
+    write_app_yml(tmp_path, "name: x\nassets:\n  html_handling: none\n bad: [\n")
+    with pytest.raises(ConfigError, match="is not valid YAML") as caught:
+        Settings.load(cli={"app_dir": tmp_path}, environ={})
+    assert caught.value.line is not None
+
+
+def test_a_name_both_var_and_secret_is_refused(tmp_path: Path) -> None:
+    """One binding name cannot be both a plain var and a secret."""
+    write_app_yml(tmp_path, "vars: {TOKEN: x}\nsecrets: [TOKEN]\n")
+    with pytest.raises(ConfigError, match="TOKEN is declared both as a var and as a secret"):
+        Settings.load(cli={"app_dir": tmp_path}, environ={})
+
+
+def test_run_worker_first_rules_must_be_paths(tmp_path: Path) -> None:
+    """run_worker_first route rules start with / or !/ as the API requires."""
+    write_app_yml(tmp_path, "assets: {run_worker_first: ['api/*']}\n")
+    with pytest.raises(ConfigError, match="must start with '/' or '!/'"):
+        Settings.load(cli={"app_dir": tmp_path}, environ={})
