@@ -1,12 +1,169 @@
-"""Placeholder."""
+"""Worker scripts: upload-and-deploy, list, download, delete, and the `services` view wrangler reads.
+
+- `PUT /accounts/{a}/workers/scripts/{name}[?excludeScript=&bindings_inherit=strict]`: multipart upload
+  (`cfemu.metadata`); creates the script if needed, a new version and a 100% deployment. Also applies the
+  non-versioned `tags`, `logpush`, `observability` and `tail_consumers` from the metadata. The answer's
+  `deployment_id` is the new *version* id (wrangler prints it as "Current Version ID").
+- `GET /accounts/{a}/workers/scripts` → list of script objects (described by their deployed version).
+- `GET /accounts/{a}/workers/scripts/{name}` → **raw content, not enveloped**: for ES modules a
+  `multipart/form-data` body with one part per module of the deployed version (the seed: "the response is
+  multipart"); for a service worker the script text itself.
+  GUESS: the `cf-entrypoint` header naming the main module.
+- `DELETE /accounts/{a}/workers/scripts/{name}[?force=]` → envelope with result null. Removes versions,
+  deployments, secrets and the workers.dev toggle; D1 databases stay. `DELETE /workers/services/{name}`
+  (what `wrangler delete` calls) does the same.
+- `GET /accounts/{a}/workers/services/{name}` → `{default_environment: {environment: "production",
+  script: {...}}}`, or HTTP 404 code 10090 when the Worker does not exist.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from cfemu.context import get_context, source_of
+from cfemu.envelope import ApiError, ok
+from cfemu.formdata import read_form_parts
+from cfemu.metadata import build_version, parse_upload
+from cfemu.names import check_script_name
+from cfemu.views import script_json
+from cfemu.workers import (
+    commit_version,
+    delete_script,
+    deployed_version,
+    get_script,
+    latest_version,
+    list_scripts,
+    require_script,
+)
 
 __all__ = ["routes"]
 
 
+def _script_settings(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The non-versioned settings a PUT's metadata sets."""
+    update: dict[str, Any] = {}
+    tags = metadata.get("tags")
+    if tags is not None:
+        if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+            raise ApiError(400, 10021, "tags must be an array of strings")
+        update["tags"] = tags
+    if isinstance(metadata.get("logpush"), bool):
+        update["logpush"] = metadata["logpush"]
+    if isinstance(metadata.get("observability"), dict):
+        update["observability"] = metadata["observability"]
+    consumers = metadata.get("tail_consumers")
+    if (consumers is None or isinstance(consumers, list)) and "tail_consumers" in metadata:
+        update["tail_consumers"] = consumers
+    return update
+
+
+async def put_script(request: Request) -> Response:
+    """`PUT /accounts/{a}/workers/scripts/{name}`: upload a new version and deploy it."""
+    ctx = get_context(request)
+    name = check_script_name(request.path_params["script_name"])
+    upload = parse_upload(await read_form_parts(request))
+    source = source_of(request)
+    async with ctx.write_lock:
+        version = build_version(
+            ctx,
+            script_name=name,
+            upload=upload,
+            previous=latest_version(ctx.store, name),
+            strict_inherit=request.query_params.get("bindings_inherit") == "strict",
+            source=source,
+            triggered_by="upload",
+        )
+        version, _ = await commit_version(
+            ctx, version, deploy=True, source=source, settings_update=_script_settings(upload.metadata)
+        )
+    result = script_json(require_script(ctx.store, name), version)
+    result["deployment_id"] = version.id
+    return ok(result)
+
+
+async def list_all(request: Request) -> Response:
+    """`GET /accounts/{a}/workers/scripts`."""
+    ctx = get_context(request)
+    return ok(
+        [
+            script_json(script, deployed_version(ctx.store, script.name, with_modules=False))
+            for script in list_scripts(ctx.store)
+        ]
+    )
+
+
+async def get_content(request: Request) -> Response:
+    """`GET /accounts/{a}/workers/scripts/{name}`: the raw modules of the deployed version."""
+    ctx = get_context(request)
+    name = request.path_params["script_name"]
+    require_script(ctx.store, name)
+    version = deployed_version(ctx.store, name) or latest_version(ctx.store, name)
+    assert version is not None, "a script always has a version"
+    entry = version.main_module or version.body_part or ""
+    headers = {"cf-entrypoint": entry} if entry else {}
+    if version.body_part is not None and version.main_module is None:
+        module = next(m for m in version.modules if m.name == version.body_part)
+        return Response(module.content, media_type=module.content_type, headers=headers)
+    boundary = uuid.uuid4().hex
+    chunks: list[bytes] = []
+    for module in version.modules:
+        chunks.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{module.name}"; filename="{module.name}"\r\n'
+            f"Content-Type: {module.content_type}\r\n\r\n".encode()
+        )
+        chunks.append(module.content + b"\r\n")
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return Response(b"".join(chunks), media_type=f"multipart/form-data; boundary={boundary}", headers=headers)
+
+
+async def delete(request: Request) -> Response:
+    """`DELETE /accounts/{a}/workers/scripts/{name}` (and `/workers/services/{name}`)."""
+    ctx = get_context(request)
+    name = request.path_params["script_name"]
+    async with ctx.write_lock:
+        require_script(ctx.store, name)
+        delete_script(ctx.store, name)
+        await ctx.runtime.stop(name)
+    return ok(None)
+
+
+async def get_service(request: Request) -> Response:
+    """`GET /accounts/{a}/workers/services/{name}`."""
+    ctx = get_context(request)
+    name = request.path_params["script_name"]
+    script = get_script(ctx.store, name)
+    if script is None:
+        raise ApiError(404, 10090, "workers.api.error.service_not_found")
+    version = deployed_version(ctx.store, name, with_modules=False)
+    return ok(
+        {
+            "id": name,
+            "created_on": script.created_on,
+            "modified_on": script.modified_on,
+            "default_environment": {
+                "environment": "production",
+                "created_on": script.created_on,
+                "modified_on": script.modified_on,
+                "script": script_json(script, version),
+            },
+            "environments": [{"environment": "production", "created_on": script.created_on}],
+        }
+    )
+
+
 def routes() -> list[BaseRoute]:
-    """Routes of this module."""
-    return []
+    """Routes of this module (relative to /client/v4)."""
+    base = "/accounts/{account_id}/workers"
+    return [
+        Route(base + "/scripts", list_all, methods=["GET"]),
+        Route(base + "/scripts/{script_name}", put_script, methods=["PUT"]),
+        Route(base + "/scripts/{script_name}", get_content, methods=["GET"]),
+        Route(base + "/scripts/{script_name}", delete, methods=["DELETE"]),
+        Route(base + "/services/{script_name}", get_service, methods=["GET"]),
+        Route(base + "/services/{script_name}", delete, methods=["DELETE"]),
+    ]

@@ -1,12 +1,218 @@
-"""Placeholder."""
+"""Script settings, the legacy bindings list, non-versioned script-settings and the workers.dev toggle.
+
+- `GET .../scripts/{name}/settings` → bindings (secrets as `{name, type}` only), compatibility_date/flags,
+  limits, logpush, observability, placement, tags, tail_consumers, usage_model — of the deployed version.
+- `PATCH .../scripts/{name}/settings`: multipart with a `settings` JSON part (a JSON body is accepted too,
+  GUESS). Non-versioned keys (logpush, observability, tags, tail_consumers) update the script; versioned
+  keys (bindings, compatibility_date/flags, limits, placement) make a new deployed version. A binding sent
+  as just `{name, type}` keeps the existing binding of that name and type (this is how `wrangler secret
+  bulk` re-sends bindings it cannot read).
+- `GET .../scripts/{name}/bindings` (legacy, for the seed's walkthrough): the same bindings list.
+- `GET/PATCH .../scripts/{name}/script-settings` (JSON): logpush, observability, tags, tail_consumers.
+- `GET/POST/DELETE .../scripts/{name}/subdomain` → `{enabled, previews_enabled}`. A new script starts
+  disabled (GUESS, from the seed's "403 on a freshly deployed URL" gotcha). A POST without
+  `previews_enabled` takes it from `enabled`. Enabling without an account subdomain fails with 10007
+  "You do not have a workers.dev subdomain" (the seed's gotcha; HTTP 404 is a GUESS).
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from cfemu.bindings import normalise_bindings, public_bindings
+from cfemu.context import Context, get_context, source_of
+from cfemu.envelope import ApiError, ok, read_json_object
+from cfemu.formdata import read_form_parts
+from cfemu.store import now_iso
+from cfemu.subdomains import account_subdomain
+from cfemu.workers import Script, Version, deployed_version, latest_version, redeploy, require_script
 
 __all__ = ["routes"]
 
+_SCRIPT_KEYS = ("logpush", "observability", "tags", "tail_consumers")
+
+
+def _live(ctx: Context, name: str) -> tuple[Script, Version]:
+    script = require_script(ctx.store, name)
+    version = deployed_version(ctx.store, name, with_modules=False) or latest_version(
+        ctx.store, name, with_modules=False
+    )
+    assert version is not None, "a script always has a version"
+    return script, version
+
+
+def _settings_json(script: Script, version: Version) -> dict[str, Any]:
+    return {
+        "bindings": public_bindings(version.bindings),
+        "compatibility_date": version.compatibility_date,
+        "compatibility_flags": list(version.compatibility_flags),
+        "limits": dict(version.limits or {}),
+        "logpush": bool(script.settings.get("logpush")),
+        "observability": script.settings.get("observability"),
+        "placement": dict(version.placement or {}),
+        "tags": list(script.settings.get("tags") or []),
+        "tail_consumers": script.settings.get("tail_consumers"),
+        "usage_model": "standard",
+    }
+
+
+def _script_settings_json(script: Script) -> dict[str, Any]:
+    return {key: script.settings.get(key) for key in _SCRIPT_KEYS}
+
+
+def _update_script_settings(ctx: Context, script: Script, body: dict[str, Any]) -> None:
+    update = {key: body[key] for key in _SCRIPT_KEYS if key in body}
+    if "tags" in update and not (
+        isinstance(update["tags"], list) and all(isinstance(tag, str) for tag in update["tags"])
+    ):
+        raise ApiError(400, 10021, "tags must be an array of strings")
+    if update:
+        ctx.store.db.execute(
+            "UPDATE scripts SET settings = ?, modified_on = ? WHERE name = ?",
+            (json.dumps({**script.settings, **update}), now_iso(), script.name),
+        )
+
+
+async def get_settings(request: Request) -> Response:
+    """`GET .../scripts/{name}/settings`."""
+    return ok(_settings_json(*_live(get_context(request), request.path_params["script_name"])))
+
+
+async def get_bindings(request: Request) -> Response:
+    """`GET .../scripts/{name}/bindings` (legacy)."""
+    _, version = _live(get_context(request), request.path_params["script_name"])
+    return ok(public_bindings(version.bindings))
+
+
+async def _settings_body(request: Request) -> dict[str, Any]:
+    if request.headers.get("content-type", "").startswith("application/json"):
+        return await read_json_object(request)
+    parts = [part for part in await read_form_parts(request) if part.name == "settings"]
+    if not parts:
+        raise ApiError(400, 10021, "Missing settings part in multipart body")
+    try:
+        body = json.loads(parts[0].text())
+    except ValueError:
+        raise ApiError(400, 10021, "settings part is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, 10021, "settings part must be a JSON object")
+    return body
+
+
+def _resolve_bare_bindings(raw: Any, previous: tuple[dict[str, Any], ...]) -> Any:
+    if not isinstance(raw, list):
+        return raw
+    by_name = {binding.get("name"): binding for binding in previous}
+    resolved = []
+    for binding in raw:
+        old = by_name.get(binding.get("name")) if isinstance(binding, dict) else None
+        bare = isinstance(binding, dict) and set(binding) <= {"name", "type"}
+        resolved.append(old if bare and old is not None and old.get("type") == binding.get("type") else binding)
+    return resolved
+
+
+async def patch_settings(request: Request) -> Response:
+    """`PATCH .../scripts/{name}/settings`."""
+    ctx = get_context(request)
+    name = request.path_params["script_name"]
+    body = await _settings_body(request)
+    async with ctx.write_lock:
+        script, _ = _live(ctx, name)
+        latest = latest_version(ctx.store, name, with_modules=False)
+        assert latest is not None
+        changes: dict[str, Any] = {}
+        if "bindings" in body:
+            raw = _resolve_bare_bindings(body["bindings"], latest.bindings)
+            changes["bindings"] = normalise_bindings(
+                ctx, raw, keep_types=None, previous=latest.bindings, strict_inherit=False
+            )
+        if isinstance(body.get("compatibility_date"), str):
+            changes["compatibility_date"] = body["compatibility_date"]
+        if isinstance(body.get("compatibility_flags"), list):
+            changes["compatibility_flags"] = tuple(str(flag) for flag in body["compatibility_flags"])
+        for key in ("limits", "placement"):
+            if isinstance(body.get(key), dict):
+                changes[key] = body[key]
+        if changes:
+            # GUESS: versions made by a settings change carry no `workers/triggered_by` annotation.
+            await redeploy(ctx, name, source=source_of(request), triggered_by=None, **changes)
+        _update_script_settings(ctx, script, body)
+        return ok(_settings_json(*_live(ctx, name)))
+
+
+async def get_script_settings(request: Request) -> Response:
+    """`GET .../scripts/{name}/script-settings`."""
+    script = require_script(get_context(request).store, request.path_params["script_name"])
+    return ok(_script_settings_json(script))
+
+
+async def patch_script_settings(request: Request) -> Response:
+    """`PATCH .../scripts/{name}/script-settings`."""
+    ctx = get_context(request)
+    body = await read_json_object(request)
+    async with ctx.write_lock:
+        script = require_script(ctx.store, request.path_params["script_name"])
+        _update_script_settings(ctx, script, body)
+        return ok(_script_settings_json(require_script(ctx.store, script.name)))
+
+
+def _toggle_json(script: Script) -> dict[str, bool]:
+    return {"enabled": script.subdomain_enabled, "previews_enabled": script.previews_enabled}
+
+
+async def get_toggle(request: Request) -> Response:
+    """`GET .../scripts/{name}/subdomain`."""
+    script = require_script(get_context(request).store, request.path_params["script_name"])
+    return ok(_toggle_json(script))
+
+
+def _set_toggle(ctx: Context, name: str, enabled: bool, previews_enabled: bool) -> Script:
+    ctx.store.db.execute(
+        "UPDATE scripts SET subdomain_enabled = ?, previews_enabled = ? WHERE name = ?",
+        (int(enabled), int(previews_enabled), name),
+    )
+    return require_script(ctx.store, name)
+
+
+async def post_toggle(request: Request) -> Response:
+    """`POST .../scripts/{name}/subdomain` `{enabled, previews_enabled?}`."""
+    ctx = get_context(request)
+    body = await read_json_object(request)
+    enabled = body.get("enabled")
+    previews = body.get("previews_enabled", enabled)
+    if not isinstance(enabled, bool) or not isinstance(previews, bool):
+        raise ApiError(400, 10021, "enabled and previews_enabled must be booleans")
+    async with ctx.write_lock:
+        require_script(ctx.store, request.path_params["script_name"])
+        if (enabled or previews) and account_subdomain(ctx.store) is None:
+            raise ApiError(404, 10007, "You do not have a workers.dev subdomain")
+        return ok(_toggle_json(_set_toggle(ctx, request.path_params["script_name"], enabled, previews)))
+
+
+async def delete_toggle(request: Request) -> Response:
+    """`DELETE .../scripts/{name}/subdomain`: turn workers.dev and previews off."""
+    ctx = get_context(request)
+    async with ctx.write_lock:
+        require_script(ctx.store, request.path_params["script_name"])
+        _set_toggle(ctx, request.path_params["script_name"], False, False)
+    return ok(None)
+
 
 def routes() -> list[BaseRoute]:
-    """Routes of this module."""
-    return []
+    """Routes of this module (relative to /client/v4)."""
+    base = "/accounts/{account_id}/workers/scripts/{script_name}"
+    return [
+        Route(base + "/settings", get_settings, methods=["GET"]),
+        Route(base + "/settings", patch_settings, methods=["PATCH"]),
+        Route(base + "/bindings", get_bindings, methods=["GET"]),
+        Route(base + "/script-settings", get_script_settings, methods=["GET"]),
+        Route(base + "/script-settings", patch_script_settings, methods=["PATCH"]),
+        Route(base + "/subdomain", get_toggle, methods=["GET"]),
+        Route(base + "/subdomain", post_toggle, methods=["POST"]),
+        Route(base + "/subdomain", delete_toggle, methods=["DELETE"]),
+    ]

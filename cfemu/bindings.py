@@ -1,0 +1,105 @@
+"""Checking and normalising the `bindings` of an upload, and hiding secret values on the way out.
+
+Checked types (anything else is stored as sent):
+- `d1`: needs `id` (wrangler) or `database_id` (the seed) naming an existing database of the account;
+  stored as `{"type": "d1", "name", "id"}`. Otherwise code 10021 with the exact text wrangler matches:
+  ``binding DB of type d1 must have a valid `id` specified``.
+- `plain_text` / `secret_text`: need a string `text`. `json`: needs a `json` key. `assets`: a name.
+- `inherit`: copies the previous version's binding named `old_name` (default: `name`). With
+  `bindings_inherit=strict` a missing one is code 10057; otherwise it is dropped.
+  GUESS: the 10057 message text, and dropping silently when not strict.
+- Every binding needs string `name` and `type`, and names must be unique (code 10021).
+  GUESS: the texts of these messages.
+
+`keep_bindings: [types]` appends previous bindings of those types whose names the new list lacks.
+`public_bindings()` is what read endpoints show: secrets as `{name, type}` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cfemu.context import Context
+from cfemu.d1 import database_exists
+from cfemu.envelope import ApiError
+
+__all__ = ["SECRET_TYPES", "normalise_bindings", "public_bindings"]
+
+SECRET_TYPES = frozenset({"secret_text", "secret_key"})
+
+
+def _invalid(message: str) -> ApiError:
+    return ApiError(400, 10021, message)
+
+
+def _check(ctx: Context, binding: dict[str, Any]) -> dict[str, Any]:
+    name, kind = binding["name"], binding["type"]
+    if kind == "d1":
+        database_id = binding.get("id", binding.get("database_id"))
+        if not isinstance(database_id, str) or not database_exists(ctx.store, database_id):
+            raise _invalid(f"binding {name} of type d1 must have a valid `id` specified")
+        return {"type": "d1", "name": name, "id": database_id}
+    if kind in ("plain_text", "secret_text") and not isinstance(binding.get("text"), str):
+        raise _invalid(f"binding {name} of type {kind} must have a `text` string specified")
+    if kind == "json" and "json" not in binding:
+        raise _invalid(f"binding {name} of type json must have a `json` value specified")
+    return dict(binding)
+
+
+def _inherit(binding: dict[str, Any], previous: Sequence[dict[str, Any]], strict: bool) -> dict[str, Any] | None:
+    old_name = binding.get("old_name") or binding["name"]
+    match = next((b for b in previous if b.get("name") == old_name), None)
+    if match is None:
+        if strict:
+            raise ApiError(400, 10057, f"binding {binding['name']} of type inherit could not find a binding to inherit")
+        return None
+    return {**match, "name": binding["name"]}
+
+
+def normalise_bindings(
+    ctx: Context,
+    raw: Any,
+    *,
+    keep_types: Any,
+    previous: Sequence[dict[str, Any]],
+    strict_inherit: bool,
+) -> tuple[dict[str, Any], ...]:
+    """The checked binding list of a new version (see the module docstring)."""
+    if raw is None:
+        raw = []
+    if not isinstance(raw, list):
+        raise _invalid("bindings must be an array")
+    result: list[dict[str, Any]] = []
+    for binding in raw:
+        if not isinstance(binding, dict) or not isinstance(binding.get("name"), str) or not binding["name"]:
+            raise _invalid("every binding needs a string `name`")
+        if not isinstance(binding.get("type"), str):
+            raise _invalid(f"binding {binding['name']} needs a string `type`")
+        if binding["type"] == "inherit":
+            inherited = _inherit(binding, previous, strict_inherit)
+            if inherited is not None:
+                result.append(inherited)
+            continue
+        result.append(_check(ctx, binding))
+    names = [binding["name"] for binding in result]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise _invalid(f"binding names must be unique; repeated: {', '.join(duplicates)}")
+    if keep_types is not None:
+        if not isinstance(keep_types, list) or not all(isinstance(kind, str) for kind in keep_types):
+            raise _invalid("keep_bindings must be an array of binding types")
+        used = set(names)
+        result += [dict(b) for b in previous if b.get("type") in keep_types and b.get("name") not in used]
+    return tuple(result)
+
+
+def public_bindings(bindings: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`bindings` as read endpoints show them: secret values removed."""
+    shown: list[dict[str, Any]] = []
+    for binding in bindings:
+        if binding.get("type") in SECRET_TYPES:
+            shown.append({"name": binding["name"], "type": binding["type"]})
+        else:
+            shown.append(dict(binding))
+    return shown
