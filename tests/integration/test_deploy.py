@@ -37,7 +37,8 @@ def test_first_deploy_runs_the_six_steps_and_the_second_changes_nothing_it_need_
     assert sum(int(str(u["request_bytes"])) for u in uploads) >= manifest.total_bytes
     assert len(calls(log1, "PUT", f"{account}/workers/scripts/items-app")) == 1
     assert len(calls(log1, "POST", "/workers/scripts/items-app/subdomain")) == 1
-    assert first.outputs["url"] == f"http://items-app.demo.workers.dev.localhost:{emulator.root_url.rsplit(":", 1)[1]}"
+    port = emulator.root_url.rsplit(":", 1)[1]
+    assert first.outputs["url"] == f"http://items-app.demo.workers.dev.localhost:{port}"
     assert first.outputs["script-name"] == "items-app"
     assert first.stdout.strip() == first.outputs["url"]
 
