@@ -1,0 +1,123 @@
+"""Settings, the legacy bindings list, script-settings and the per-script workers.dev toggle."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from tests.emulator.helpers import account_client, errors, put_script, result
+from tests.emulator_harness import Emulator
+
+SECRET_VALUE = "s3cr3t-value-never-shown"
+
+
+def _with_secret(api: httpx.Client) -> None:
+    bindings = [
+        {"type": "secret_text", "name": "APP_PASSWORD", "text": SECRET_VALUE},
+        {"type": "plain_text", "name": "APP_NAME", "text": "demo"},
+    ]
+    result(put_script(api, "app", {"main_module": "index.js", "bindings": bindings}))
+
+
+def test_settings_hide_secret_values(api: httpx.Client) -> None:
+    """GET settings lists secrets as {name, type} only."""
+    _with_secret(api)
+    response = api.get("/workers/scripts/app/settings")
+    assert SECRET_VALUE not in response.text
+    assert {"name": "APP_PASSWORD", "type": "secret_text"} in result(response)["bindings"]
+
+
+def test_settings_fields(api: httpx.Client) -> None:
+    """GET settings has the script and version settings."""
+    result(put_script(api, "app", {"main_module": "index.js", "compatibility_flags": ["nodejs_compat"]}))
+    settings = result(api.get("/workers/scripts/app/settings"))
+    assert settings["compatibility_flags"] == ["nodejs_compat"]
+    expected = {"bindings", "compatibility_date", "limits", "logpush", "observability", "placement", "tags"}
+    assert expected | {"tail_consumers", "usage_model"} <= settings.keys()
+
+
+def test_legacy_bindings_hide_secret_values(api: httpx.Client) -> None:
+    """The legacy bindings list never shows a secret's value."""
+    _with_secret(api)
+    response = api.get("/workers/scripts/app/bindings")
+    assert SECRET_VALUE not in response.text
+    assert result(response) == [
+        {"name": "APP_PASSWORD", "type": "secret_text"},
+        {"type": "plain_text", "name": "APP_NAME", "text": "demo"},
+    ]
+
+
+def test_patch_settings_bare_bindings_keep_values(api: httpx.Client) -> None:
+    """A settings PATCH that re-sends bindings as {name, type} keeps them and adds new ones."""
+    _with_secret(api)
+    bindings = [
+        {"type": "secret_text", "name": "APP_PASSWORD"},
+        {"type": "plain_text", "name": "APP_NAME"},
+        {"type": "secret_text", "name": "NEW", "text": "n"},
+    ]
+    response = api.patch(
+        "/workers/scripts/app/settings", files={"settings": (None, json.dumps({"bindings": bindings}))}
+    )
+    names = [binding["name"] for binding in result(response)["bindings"]]
+    assert names == ["APP_PASSWORD", "APP_NAME", "NEW"]
+    assert len(result(api.get("/workers/scripts/app/deployments"))["deployments"]) == 2
+
+
+def test_patch_settings_non_versioned_keys(api: httpx.Client) -> None:
+    """A settings PATCH of logpush/tags updates the script without a new deployment."""
+    result(put_script(api, "app"))
+    body = {"logpush": True, "tags": ["x"]}
+    settings = result(api.patch("/workers/scripts/app/settings", files={"settings": (None, json.dumps(body))}))
+    assert settings["logpush"] is True
+    assert settings["tags"] == ["x"]
+    assert len(result(api.get("/workers/scripts/app/deployments"))["deployments"]) == 1
+
+
+def test_script_settings_round_trip(api: httpx.Client) -> None:
+    """PATCH script-settings stores logpush, observability, tags and tail_consumers."""
+    result(put_script(api, "app"))
+    body = {"observability": {"enabled": True}, "tags": ["a", "b"], "logpush": False, "tail_consumers": []}
+    assert result(api.patch("/workers/scripts/app/script-settings", json=body)) == body
+    assert result(api.get("/workers/scripts/app/script-settings")) == body
+
+
+def test_new_script_subdomain_is_disabled(api: httpx.Client) -> None:
+    """A freshly uploaded script is not on workers.dev yet."""
+    result(put_script(api, "app"))
+    assert result(api.get("/workers/scripts/app/subdomain")) == {"enabled": False, "previews_enabled": False}
+
+
+def test_enable_subdomain_copies_previews_from_enabled(api: httpx.Client) -> None:
+    """POST {enabled: true} without previews_enabled enables both."""
+    result(put_script(api, "app"))
+    assert result(api.post("/workers/scripts/app/subdomain", json={"enabled": True})) == {
+        "enabled": True,
+        "previews_enabled": True,
+    }
+    assert result(api.get("/workers/scripts/app/subdomain"))["enabled"] is True
+
+
+def test_subdomain_toggles_independently(api: httpx.Client) -> None:
+    """enabled and previews_enabled can differ, and DELETE turns both off."""
+    result(put_script(api, "app"))
+    body = {"enabled": True, "previews_enabled": False}
+    assert result(api.post("/workers/scripts/app/subdomain", json=body)) == body
+    result(api.delete("/workers/scripts/app/subdomain"))
+    assert result(api.get("/workers/scripts/app/subdomain")) == {"enabled": False, "previews_enabled": False}
+
+
+def test_enable_without_account_subdomain_is_10007(emulator_without_subdomain: Emulator) -> None:
+    """Enabling workers.dev on an account without a subdomain fails with 10007."""
+    with account_client(emulator_without_subdomain) as client:
+        result(put_script(client, "app"))
+        response = client.post("/workers/scripts/app/subdomain", json={"enabled": True})
+    assert errors(response) == [(10007, "You do not have a workers.dev subdomain")]
+
+
+def test_subdomain_toggle_survives_redeploy(api: httpx.Client) -> None:
+    """Uploading a new version keeps the workers.dev toggle."""
+    result(put_script(api, "app"))
+    result(api.post("/workers/scripts/app/subdomain", json={"enabled": True}))
+    result(put_script(api, "app"))
+    assert result(api.get("/workers/scripts/app/subdomain"))["enabled"] is True

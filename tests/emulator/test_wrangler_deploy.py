@@ -1,0 +1,107 @@
+"""wrangler 4.86, unmodified, deploys against the emulator (new Worker, then existing Worker)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from tests.emulator.helpers import create_database, result
+from tests.emulator_harness import Emulator
+
+WRANGLER = Path(__file__).resolve().parents[2] / "node_modules" / ".bin" / "wrangler"
+
+WORKER = """\
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    if (url.pathname === "/api/items") {
+      const { results } = await env.DB.prepare("SELECT 1 AS x").all();
+      return Response.json({ app: env.APP_NAME, results });
+    }
+    return env.ASSETS.fetch(request);
+  },
+};
+"""
+
+CONFIG = """\
+name = "feas-worker"
+main = "src/index.js"
+compatibility_date = "2025-01-01"
+
+[assets]
+directory = "./public"
+binding = "ASSETS"
+html_handling = "auto-trailing-slash"
+not_found_handling = "404-page"
+
+[vars]
+APP_NAME = "demo"
+
+[[d1_databases]]
+binding = "DB"
+database_name = "feas-db"
+database_id = "{database_id}"
+"""
+
+
+def _project(root: Path, database_id: str) -> Path:
+    (root / "src").mkdir(parents=True)
+    (root / "public").mkdir()
+    (root / "home").mkdir()
+    (root / "src" / "index.js").write_text(WORKER)
+    (root / "public" / "index.html").write_text("<!doctype html><h1>Items</h1>\n")
+    (root / "public" / "app.js").write_text("console.log('app');\n")
+    (root / "wrangler.toml").write_text(CONFIG.replace("{database_id}", database_id))
+    return root
+
+
+def _deploy(project: Path, emulator: Emulator) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "HOME": str(project / "home"),
+        "CLOUDFLARE_API_BASE_URL": emulator.api_base_url,
+        "CLOUDFLARE_API_TOKEN": emulator.api_token,
+        "CLOUDFLARE_ACCOUNT_ID": emulator.account_id,
+        "WRANGLER_SEND_METRICS": "false",
+        "WRANGLER_SEND_ERROR_REPORTS": "false",
+        "CI": "1",
+    }
+    env.pop("CLOUDFLARE_API_KEY", None)
+    env.pop("CLOUDFLARE_EMAIL", None)
+    return subprocess.run(
+        [str(WRANGLER), "deploy"], cwd=project, env=env, capture_output=True, text=True, timeout=180, check=False
+    )
+
+
+def test_wrangler_deploy_twice(emulator: Emulator, api: httpx.Client, tmp_path: Path) -> None:
+    """`wrangler deploy` succeeds for a new Worker (PUT) and again for the existing one (versions + deployments)."""
+    database_id = create_database(api, "feas-db")
+    project = _project(tmp_path / "app", database_id)
+
+    first = _deploy(project, emulator)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "https://feas-worker.demo.workers.dev" in first.stdout
+    first_calls = {(e["method"], e["path"].split("/feas-worker")[-1]) for e in emulator.requests()}
+    assert ("PUT", "") in first_calls
+    seq = emulator.last_seq()
+
+    second = _deploy(project, emulator)
+    assert second.returncode == 0, second.stdout + second.stderr
+    second_calls = [(e["method"], e["path"].split("/feas-worker")[-1]) for e in emulator.requests(since=seq)]
+    assert ("POST", "/versions") in second_calls
+    assert ("POST", "/deployments") in second_calls
+    assert ("PUT", "") not in second_calls
+
+    settings = result(api.get("/workers/scripts/feas-worker/settings"))
+    assert {"type": "d1", "name": "DB", "id": database_id} in settings["bindings"]
+    assert {"type": "plain_text", "name": "APP_NAME", "text": "demo"} in settings["bindings"]
+    assert {"type": "assets", "name": "ASSETS"} in settings["bindings"]
+    assert result(api.get("/workers/scripts/feas-worker/subdomain"))["enabled"] is True
+    deployments = result(api.get("/workers/scripts/feas-worker/deployments"))["deployments"]
+    assert len(deployments) == 2
+    script = result(api.get("/workers/services/feas-worker"))["default_environment"]["script"]
+    assert script["has_assets"] is True
+    assert script["last_deployed_from"] == "wrangler"
