@@ -3,7 +3,8 @@
 - Every API route lives under `/client/v4` and answers with Cloudflare's v4 envelope (`cfemu.envelope`).
 - Authentication: `Authorization: Bearer <api token>` on everything except the asset upload, which takes
   the upload-session JWT instead (checked by `cfemu.assets`). A missing or malformed header gives HTTP 400
-  code 9106; a wrong token HTTP 403 code 10000; an account id other than the emulated one HTTP 403 code 10000.
+  code 9106; a wrong token HTTP 403 code 10000; an account id other than the emulated one HTTP 403 code 10000;
+  a global API key (X-Auth-Email + X-Auth-Key, not emulated) HTTP 403 code 10000.
 - Unknown paths give HTTP 404 code 7003 with Cloudflare's "Could not route to …" text; a known path with the
   wrong method gives HTTP 405. Unexpected exceptions give HTTP 500 code 10013 and a traceback on stderr, never
   to the client.
@@ -60,8 +61,10 @@ class AuthMiddleware:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         error: ApiError | None = None
-        if scheme.lower() != "bearer" or not token.strip():
-            # GUESS: X-Auth-Email/X-Auth-Key (global API key) are not emulated; they count as missing.
+        if "x-auth-key" in request.headers and "x-auth-email" in request.headers and not header:
+            # GUESS: the global API key (X-Auth-Email + X-Auth-Key) is not emulated; it is a rejected credential.
+            error = _BAD_TOKEN
+        elif scheme.lower() != "bearer" or not token.strip():
             error = _MISSING_AUTH
         elif token.strip() != self.api_token:
             error = _BAD_TOKEN

@@ -83,3 +83,13 @@ def test_every_error_has_json_content_type(api: httpx.Client) -> None:
     response = api.get("/d1/database/nope")
     assert response.headers["content-type"].startswith("application/json")
     assert result(api.get("/d1/database")) == []
+
+
+def test_global_api_key_is_rejected(emulator: Emulator) -> None:
+    """X-Auth-Email + X-Auth-Key (not emulated) gets HTTP 403 code 10000."""
+    response = httpx.get(
+        f"{emulator.api_base_url}/accounts/{emulator.account_id}/workers/scripts",
+        headers={"X-Auth-Email": "me@example.com", "X-Auth-Key": emulator.api_token},
+    )
+    assert response.status_code == 403
+    assert errors(response)[0][0] == 10000

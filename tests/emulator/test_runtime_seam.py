@@ -114,3 +114,30 @@ async def test_secret_change_activates_new_version(client: httpx.AsyncClient, ru
     await client.put("/workers/scripts/app", files=_form(b"export default {}"))
     await client.put("/workers/scripts/app/secrets", json={"name": "S", "text": "rotated", "type": "secret_text"})
     assert runtime.activated[-1].bindings == ({"type": "secret_text", "name": "S", "text": "rotated"},)
+
+
+class BrokenRuntime(RecordingRuntime):
+    """A runtime with a bug: activate raises an unexpected exception."""
+
+    async def activate(self, state: ScriptState) -> RuntimeResult:
+        """Fail unexpectedly."""
+        raise RuntimeError("internal detail that must not leak")
+
+
+async def test_unexpected_error_is_500_envelope_without_traceback(tmp_path: Path) -> None:
+    """An unexpected server error answers HTTP 500 code 10013 and leaks no internals."""
+    config = EmulatorConfig(
+        host="127.0.0.1", port=0, data_dir=tmp_path, account_id=ACCOUNT, api_token=TOKEN, subdomain="demo"
+    )
+    app = create_app(config, runtime=BrokenRuntime())
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url=f"http://cfemu/client/v4/accounts/{ACCOUNT}",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ) as http:
+        response = await http.put("/workers/scripts/app", files=_form(b"export default {}"))
+    app.state.ctx.store.close()
+    assert response.status_code == 500
+    assert response.json()["errors"] == [{"code": 10013, "message": "An unknown error has occurred"}]
+    assert "internal detail" not in response.text

@@ -276,3 +276,15 @@ def test_unknown_script_is_10007(api: httpx.Client, method: str, path: str) -> N
     response = api.request(method, path)
     assert response.status_code == 404
     assert errors(response) == [(10007, "workers.api.error.script_not_found")]
+
+
+def test_service_worker_format(api: httpx.Client) -> None:
+    """A body_part upload is a service Worker: no modules, raw script text on GET."""
+    code = b"addEventListener('fetch', (event) => event.respondWith(new Response('sw')));"
+    modules = {"worker.js": (code, "application/javascript")}
+    script = result(put_script(api, "sw", {"body_part": "worker.js"}, modules=modules))
+    assert script["has_modules"] is False
+    assert script["handlers"] == ["fetch"]
+    response = api.get("/workers/scripts/sw")
+    assert response.content == code
+    assert response.headers["content-type"].startswith("application/javascript")
