@@ -29,8 +29,8 @@ from cfemu.bindings import normalise_bindings
 from cfemu.context import Context
 from cfemu.envelope import ApiError
 from cfemu.formdata import Part
+from cfemu.model import Version, modules_etag
 from cfemu.runtime import ModuleFile
-from cfemu.workers import Version, modules_etag
 
 __all__ = ["DEFAULT_COMPATIBILITY_DATE", "Upload", "build_version", "detect_handlers", "parse_upload"]
 

@@ -28,9 +28,10 @@ from cfemu.bindings import normalise_bindings, public_bindings
 from cfemu.context import Context, get_context, source_of
 from cfemu.envelope import ApiError, ok, read_json_object
 from cfemu.formdata import read_form_parts
+from cfemu.model import Script, Version
 from cfemu.store import now_iso
 from cfemu.subdomains import account_subdomain
-from cfemu.workers import Script, Version, deployed_version, latest_version, redeploy, require_script
+from cfemu.workers import deployed_version, latest_version, redeploy, require_script
 
 __all__ = ["routes"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cfemu.bindings import public_bindings
-from cfemu.workers import AUTHOR_EMAIL, Script, Version
+from cfemu.model import AUTHOR_EMAIL, Script, Version
 
 __all__ = ["script_json", "version_json"]
 
