@@ -6,7 +6,8 @@
   GUESS). Non-versioned keys (logpush, observability, tags, tail_consumers) update the script; versioned
   keys (bindings, compatibility_date/flags, limits, placement) make a new deployed version. A binding sent
   as just `{name, type}` keeps the existing binding of that name and type (this is how `wrangler secret
-  bulk` re-sends bindings it cannot read).
+  bulk` re-sends bindings it cannot read, in wrangler 4.86's `secretBulkCommand`). The new version is built
+  from the newest version (see `cfemu.workers`).
 - `GET .../scripts/{name}/bindings` (legacy, for the seed's walkthrough): the same bindings list.
 - `GET/PATCH .../scripts/{name}/script-settings` (JSON): logpush, observability, tags, tail_consumers.
 - `GET/POST/DELETE .../scripts/{name}/subdomain` → `{enabled, previews_enabled}`. A new script starts

@@ -51,6 +51,7 @@ async def get_subdomain(request: Request) -> Response:
     """`GET /accounts/{a}/workers/subdomain`."""
     name = account_subdomain(get_context(request).store)
     if name is None:
+        # GUESS: HTTP 404; the code 10007 is from wrangler's sources, the text from the seed's gotcha.
         raise ApiError(404, 10007, "You do not have a workers.dev subdomain")
     return ok({"subdomain": name})
 
