@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,11 +85,19 @@ def make_client(settings: Settings) -> CloudflareClient:
     )
 
 
-async def deploy(settings: Settings, *, client: CloudflareClient) -> DeployResult:
-    """Deploy the app in `settings.app_dir` as `settings.script_name`; see the module docstring."""
+async def deploy(
+    settings: Settings, *, client: CloudflareClient, mask: Callable[[str], None] = lambda value: None
+) -> DeployResult:
+    """Deploy the app in `settings.app_dir` as `settings.script_name`; see the module docstring.
+
+    `mask` is called with every secret value (given or generated) before it is used, so a runner can hide it
+    from logs (`::add-mask::`).
+    """
     app = load_app(settings.app_dir)
     script = settings.script_name
     given_secrets = settings.secret_values()
+    for value in given_secrets.values():
+        mask(value.get_secret_value())
 
     subdomain, database, remote_secrets = await asyncio.gather(
         workers_api.account_subdomain(client),
@@ -97,6 +105,8 @@ async def deploy(settings: Settings, *, client: CloudflareClient) -> DeployResul
         workers_api.list_secret_names(client, script),
     )
     secret_bindings, generated = _secrets_to_send(settings, given_secrets, remote_secrets or frozenset())
+    for name in generated:
+        mask(secret_bindings[name])
 
     # 1. Find or create the D1 database.
     created = database is None
