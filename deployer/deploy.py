@@ -1,30 +1,30 @@
-"""The deploy: the six Cloudflare steps, top to bottom.
+"""The deploy: the six Cloudflare steps, top to bottom, doing only what the plan asks.
 
-0. Read and check the app folder (no network), then read what exists remotely, in one concurrent round:
-   the account's workers.dev subdomain, the D1 database by name, the script's secret names.
+0. Read and check the app folder (no network). Read the deployed state in one concurrent round: the Worker's
+   settings (state tags, bindings, secret names) and the account's workers.dev subdomain. Plan (pure).
 1. Find or create the D1 database (never a second one with the same name).
 2. Apply `schema.sql` (idempotent statements, one batch).
 3. Open an asset upload session with the manifest of `public/`.
 4. Upload only the buckets Cloudflare asks for, several at once.
-5. Upload the Worker with its bindings and the assets' completion token.
-6. Enable its workers.dev URL.
+   (1–2 and 3–4 run side by side: uploaded files change nothing that is served until step 5.)
+5. Upload the Worker with its bindings, the assets' completion token (or `keep_assets`) and the new state tags.
+6. Enable its workers.dev URL (first deploy, or `--force`).
 
-Every failure a user can cause is found as early as possible: local checks before any call, the reads before
-any write, so a missing subdomain or a bad token changes nothing. Secrets that are not re-sent are kept
-(`keep_bindings`), and a `SESSION_SECRET` the Worker has never had is generated here.
+A failure a user can cause is found as early as possible: local checks before any call, the reads before any
+write, so a missing subdomain or a bad token changes nothing; a failed schema or a refused upload leaves the
+live Worker as it was.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import structlog
-from pydantic import SecretStr
 
 from deployer.app import MAIN_MODULE, LocalApp, load_app
 from deployer.cloudflare import CloudflareClient
@@ -32,17 +32,18 @@ from deployer.cloudflare import d1 as d1_api
 from deployer.cloudflare import workers as workers_api
 from deployer.cloudflare.assets import UploadFile, open_upload_session, upload_bucket
 from deployer.cloudflare.multipart import FormPart
-from deployer.errors import CloudflareAPIError, CloudflareError, ConfigError, SchemaError, SqlError
+from deployer.errors import CloudflareAPIError, CloudflareError, ConfigError, DeployError, SchemaError, SqlError
 from deployer.manifest import AssetManifest
+from deployer.plan import Plan, make_plan
 from deployer.settings import Settings
+from deployer.state import RemoteState, local_digests
 
-__all__ = ["DeployResult", "deploy", "make_client", "workers_dev_url"]
+__all__ = ["DeployResult", "deploy", "make_client", "prepare", "workers_dev_url"]
 
 log = structlog.get_logger("deployer")
 
 BUCKET_CONCURRENCY = 4
 KEEP_SECRET_TYPES = ("secret_text", "secret_key")
-GENERATED_SECRETS = frozenset({"SESSION_SECRET"})  # secrets the deployer may invent when the Worker has none
 ASSETS_BINDING = "ASSETS"
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -53,13 +54,25 @@ class DeployResult:
 
     script_name: str
     url: str
-    database_id: str
+    database_id: str | None
+    changed: str  # "first-deploy", "nothing", or the kinds that changed, e.g. "code,assets"
     database_created: bool
     asset_files: int
     assets_uploaded: int
     asset_bytes_uploaded: int
     secrets_sent: tuple[str, ...]
     generated_secrets: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Everything known before the first write: the app, the remote state, the plan and the URL."""
+
+    app: LocalApp
+    remote: RemoteState
+    plan: Plan
+    url: str
+    secret_values: dict[str, str]
 
 
 def make_client(settings: Settings) -> CloudflareClient:
@@ -85,73 +98,6 @@ def make_client(settings: Settings) -> CloudflareClient:
     )
 
 
-async def deploy(
-    settings: Settings, *, client: CloudflareClient, mask: Callable[[str], None] = lambda value: None
-) -> DeployResult:
-    """Deploy the app in `settings.app_dir` as `settings.script_name`; see the module docstring.
-
-    `mask` is called with every secret value (given or generated) before it is used, so a runner can hide it
-    from logs (`::add-mask::`).
-    """
-    app = load_app(settings.app_dir)
-    script = settings.script_name
-    given_secrets = settings.secret_values()
-    for value in given_secrets.values():
-        mask(value.get_secret_value())
-
-    subdomain, database, remote_secrets = await asyncio.gather(
-        workers_api.account_subdomain(client),
-        d1_api.find_database(client, settings.database_name),
-        workers_api.list_secret_names(client, script),
-    )
-    secret_bindings, generated = _secrets_to_send(settings, given_secrets, remote_secrets or frozenset())
-    for name in generated:
-        mask(secret_bindings[name])
-
-    # 1. Find or create the D1 database.
-    created = database is None
-    if database is None:
-        database = await _create_database(client, settings.database_name)
-    log.info("step 1/6 d1", database=database.name, id=database.uuid, created=created)
-
-    # 2. Apply the schema.
-    if app.schema_sql is not None:
-        await _apply_schema(client, app, database)
-        log.info("step 2/6 schema applied", file=str(app.schema_path))
-    else:
-        log.info("step 2/6 schema skipped", reason="no schema.sql")
-
-    # 3. and 4. Open the asset upload session; upload what Cloudflare lacks.
-    completion_jwt: str | None = None
-    uploaded_files = uploaded_bytes = 0
-    if app.manifest is not None:
-        completion_jwt, uploaded_files, uploaded_bytes = await _upload_assets(client, script, app.manifest)
-
-    # 5. Upload the Worker with its bindings.
-    metadata = _worker_metadata(settings, app, database.uuid, secret_bindings, completion_jwt)
-    module = FormPart(
-        MAIN_MODULE, app.worker_code, content_type="application/javascript+module", filename=MAIN_MODULE
-    )
-    uploaded = await workers_api.upload_script(client, script, metadata=metadata, modules=[module])
-    log.info("step 5/6 worker uploaded", script=script, etag=uploaded.get("etag"))
-
-    # 6. Enable the workers.dev URL.
-    await workers_api.enable_script_subdomain(client, script)
-    url = workers_dev_url(settings.api_base_url, script, subdomain)
-    log.info("step 6/6 workers.dev enabled", url=url)
-    return DeployResult(
-        script_name=script,
-        url=url,
-        database_id=database.uuid,
-        database_created=created,
-        asset_files=len(app.manifest.files) if app.manifest else 0,
-        assets_uploaded=uploaded_files,
-        asset_bytes_uploaded=uploaded_bytes,
-        secrets_sent=tuple(sorted(secret_bindings)),
-        generated_secrets=generated,
-    )
-
-
 def workers_dev_url(api_base_url: str, script: str, subdomain: str) -> str:
     """Where the script answers: `https://{script}.{subdomain}.workers.dev`.
 
@@ -166,28 +112,133 @@ def workers_dev_url(api_base_url: str, script: str, subdomain: str) -> str:
     return f"https://{script}.{subdomain}.workers.dev"
 
 
-def _secrets_to_send(
-    settings: Settings, given: Mapping[str, SecretStr], remote: frozenset[str]
-) -> tuple[dict[str, str], tuple[str, ...]]:
-    """Secret values to send with the Worker: the given ones, plus generated ones the Worker lacks."""
-    values = {name: value.get_secret_value() for name, value in given.items()}
-    generated: list[str] = []
-    missing: list[str] = []
-    for name in settings.secrets:
-        if name in values or name in remote:
-            continue
-        if name in GENERATED_SECRETS:
-            values[name] = secrets.token_urlsafe(48)
-            generated.append(name)
-        else:
-            missing.append(name)
-    if missing:
-        inputs = ", ".join(f"{name} (env {name}, input {name.lower().replace('_', '-')})" for name in missing)
-        raise ConfigError(
-            f"Secret {inputs} has no value and the Worker {settings.script_name} does not have it yet",
-            hint="Give the value on the first deploy; later deploys keep it until you send a new one.",
+async def prepare(
+    settings: Settings, *, client: CloudflareClient, force: bool = False, mask: Callable[[str], None] = lambda _: None
+) -> Prepared:
+    """Step 0: check the app, read the deployed state (one round of reads) and plan. Changes nothing."""
+    app = load_app(settings.app_dir)
+    given = {name: value.get_secret_value() for name, value in settings.secret_values().items()}
+    for value in given.values():
+        mask(value)
+    script = settings.script_name
+    remote_settings, subdomain = await asyncio.gather(
+        workers_api.script_settings(client, script), workers_api.account_subdomain(client)
+    )
+    remote = (
+        RemoteState.from_settings(remote_settings, d1_binding=settings.d1.binding)
+        if remote_settings is not None
+        else RemoteState(exists=False)
+    )
+    assert settings.api_token is not None
+    local = local_digests(settings, app, secret_values=given, key=settings.api_token.get_secret_value())
+    plan = make_plan(settings, app, remote, local=local, given_secrets=given.keys(), force=force)
+    return Prepared(app, remote, plan, workers_dev_url(settings.api_base_url, script, subdomain), given)
+
+
+async def deploy(
+    settings: Settings,
+    *,
+    client: CloudflareClient,
+    force: bool = False,
+    mask: Callable[[str], None] = lambda _: None,
+) -> DeployResult:
+    """Deploy the app in `settings.app_dir` as `settings.script_name`; see the module docstring.
+
+    `mask` is called with every secret value (given or generated) before it is used, so a runner can hide it
+    from logs (`::add-mask::`). `force` redeploys everything whatever the recorded state says.
+    """
+    prepared = await prepare(settings, client=client, force=force, mask=mask)
+    app, plan = prepared.app, prepared.plan
+    script = plan.script
+    log.info("plan", script=script, changed=plan.changed)
+    for line in plan.describe()[1:]:
+        log.info("plan step", step=line.strip())
+
+    secret_values = {name: prepared.secret_values[name] for name in plan.send_secrets}
+    for name in plan.generate_secrets:
+        secret_values[name] = secrets.token_urlsafe(48)
+        mask(secret_values[name])
+
+    # 1.–2. D1 and its schema, side by side with 3.–4. the assets.
+    database_id = plan.database_id
+    created = False
+
+    async def database_and_schema() -> None:
+        nonlocal database_id, created
+        if plan.find_database:
+            database = await d1_api.find_database(client, settings.database_name)
+            created = database is None
+            if database is None:
+                database = await _create_database(client, settings.database_name)
+            database_id = database.uuid
+            log.info("step 1/6 d1", database=database.name, id=database.uuid, created=created)
+        if plan.apply_schema:
+            assert database_id is not None
+            await _apply_schema(client, app, settings.database_name, database_id)
+            log.info("step 2/6 schema applied", file=str(app.schema_path))
+
+    completion_jwt: str | None = None
+    uploaded_files = uploaded_bytes = 0
+
+    async def assets() -> None:
+        nonlocal completion_jwt, uploaded_files, uploaded_bytes
+        if plan.upload_assets and app.manifest is not None:
+            completion_jwt, uploaded_files, uploaded_bytes = await _upload_assets(client, script, app.manifest)
+
+    await _concurrently(database_and_schema(), assets())
+
+    # 5. The Worker (or, when only the schema changed, just the new state).
+    if plan.upload_worker:
+        assert database_id is not None
+        metadata = _worker_metadata(settings, app, plan, database_id, secret_values, completion_jwt)
+        module = FormPart(
+            MAIN_MODULE, app.worker_code, content_type="application/javascript+module", filename=MAIN_MODULE
         )
-    return values, tuple(generated)
+        uploaded = await workers_api.upload_script(client, script, metadata=metadata, modules=[module])
+        log.info("step 5/6 worker uploaded", script=script, etag=uploaded.get("etag"), keep_assets=plan.keep_assets)
+    elif plan.update_tags_only:
+        await workers_api.set_script_tags(client, script, list(plan.tags))
+        log.info("step 5/6 state recorded", script=script)
+
+    # 6. The workers.dev URL.
+    if plan.enable_subdomain:
+        try:
+            await workers_api.enable_script_subdomain(client, script)
+        except DeployError:
+            await _withdraw_state(client, script, prepared.remote)
+            raise
+        log.info("step 6/6 workers.dev enabled", url=prepared.url)
+    return DeployResult(
+        script_name=script,
+        url=prepared.url,
+        database_id=database_id,
+        changed=plan.changed,
+        database_created=created,
+        asset_files=len(app.manifest.files) if app.manifest else 0,
+        assets_uploaded=uploaded_files,
+        asset_bytes_uploaded=uploaded_bytes,
+        secrets_sent=tuple(sorted(secret_values)),
+        generated_secrets=plan.generate_secrets,
+    )
+
+
+async def _concurrently(*steps: Coroutine[Any, Any, None]) -> None:
+    """Run `steps` together; on the first failure cancel the rest and raise that failure itself."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for step in steps:
+                group.create_task(step)
+    except ExceptionGroup as group_error:
+        first = group_error.exceptions[0]
+        raise first from None
+
+
+async def _withdraw_state(client: CloudflareClient, script: str, remote: RemoteState) -> None:
+    """After a failure past the upload, drop our state tags so the next deploy redoes the remaining steps."""
+    try:
+        await workers_api.set_script_tags(client, script, list(remote.other_tags))
+    except DeployError as exc:
+        log.warning("could not withdraw the state tags; deploy again with --force", error=exc.message)
 
 
 async def _create_database(client: CloudflareClient, name: str) -> d1_api.Database:
@@ -202,24 +253,22 @@ async def _create_database(client: CloudflareClient, name: str) -> d1_api.Databa
         raise
 
 
-async def _apply_schema(client: CloudflareClient, app: LocalApp, database: d1_api.Database) -> None:
+async def _apply_schema(client: CloudflareClient, app: LocalApp, database_name: str, database_id: str) -> None:
     assert app.schema_sql is not None and app.schema_path is not None
     try:
-        await d1_api.query(client, database.uuid, app.schema_sql)
+        await d1_api.query(client, database_id, app.schema_sql)
     except SqlError as exc:
         raise SchemaError(
-            f"{app.schema_path} failed on D1 database {database.name}: {exc.api_text}",
+            f"{app.schema_path} failed on D1 database {database_name}: {exc.api_text}",
             hint=(
-                "Fix the SQL in schema.sql and deploy again; the Worker and its assets were not changed. "
+                "Fix the SQL in schema.sql and deploy again; the deployed Worker was not changed. "
                 "Keep every statement idempotent (CREATE TABLE IF NOT EXISTS …)."
             ),
             file=app.schema_path,
         ) from exc
 
 
-async def _upload_assets(
-    client: CloudflareClient, script: str, manifest: AssetManifest
-) -> tuple[str, int, int]:
+async def _upload_assets(client: CloudflareClient, script: str, manifest: AssetManifest) -> tuple[str, int, int]:
     session = await open_upload_session(client, script, manifest.as_upload_manifest())
     by_hash = manifest.by_hash()
     wanted = [hash_ for bucket in session.buckets for hash_ in bucket]
@@ -242,9 +291,7 @@ async def _upload_assets(
     done = {"files": 0, "bytes": 0}
 
     async def send(bucket: tuple[str, ...]) -> str | None:
-        files = [
-            UploadFile(hash=h, source=by_hash[h].source, content_type=by_hash[h].content_type) for h in bucket
-        ]
+        files = [UploadFile(hash=h, source=by_hash[h].source, content_type=by_hash[h].content_type) for h in bucket]
         async with limiter:
             jwt = await upload_bucket(client, session.jwt, files)
         done["files"] += len(bucket)
@@ -265,6 +312,7 @@ async def _upload_assets(
 def _worker_metadata(
     settings: Settings,
     app: LocalApp,
+    plan: Plan,
     database_id: str,
     secret_values: Mapping[str, str],
     completion_jwt: str | None,
@@ -279,10 +327,17 @@ def _worker_metadata(
         "bindings": bindings,
         # Secrets not re-sent stay as they are (the API would otherwise drop them with the old version).
         "keep_bindings": list(KEEP_SECRET_TYPES),
+        "tags": list(plan.tags),
     }
-    if app.manifest is not None and completion_jwt is not None:
+    if app.manifest is not None:
         bindings.append({"type": "assets", "name": ASSETS_BINDING})
-        metadata["assets"] = {"jwt": completion_jwt, "config": _asset_config(settings, app.manifest)}
+        config = _asset_config(settings, app.manifest)
+        if plan.keep_assets:
+            metadata["keep_assets"] = True
+            metadata["assets"] = {"config": config}
+        else:
+            assert completion_jwt is not None
+            metadata["assets"] = {"jwt": completion_jwt, "config": config}
     return metadata
 
 

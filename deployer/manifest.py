@@ -44,6 +44,7 @@ from blake3 import blake3
 
 from deployer._ignore import IgnoreMatcher
 from deployer._mime import content_type, extension_of
+from deployer.errors import ConfigError
 
 __all__ = [
     "ASSETS_IGNORE_FILENAME",
@@ -92,21 +93,11 @@ class Readable(Protocol):
         ...
 
 
-class ManifestError(ValueError):
+class ManifestError(ConfigError):
     """The assets directory cannot be deployed as it is; `message` says why and `hint` how to fix it.
 
-    `file` names the offending file when there is one (`line` is unused here and kept for the common
-    error shape).
+    `file` names the offending file when there is one.
     """
-
-    def __init__(
-        self, message: str, *, hint: str | None = None, file: Path | None = None, line: int | None = None
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-        self.file = file
-        self.line = line
 
 
 def asset_hash(data: bytes, extension: str) -> str:

@@ -46,9 +46,7 @@ async def open_upload_session(
     return UploadSession(jwt=str(result["jwt"]), buckets=buckets)
 
 
-async def upload_bucket(
-    client: CloudflareClient, session_jwt: str, files: Sequence[UploadFile]
-) -> str | None:
+async def upload_bucket(client: CloudflareClient, session_jwt: str, files: Sequence[UploadFile]) -> str | None:
     """Upload one bucket (base64 parts typed with each file's MIME type); the completion JWT, if it came.
 
     Cloudflare returns the completion token only with the upload that completes the set, so callers keep the

@@ -179,9 +179,7 @@ class CloudflareClient:
         elif content_type:
             headers["Content-Type"] = content_type
         started = time.perf_counter()
-        response = await self._http.request(
-            method, self.base_url + path, content=body, headers=headers, params=params
-        )
+        response = await self._http.request(method, self.base_url + path, content=body, headers=headers, params=params)
         elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         log.debug(
             "cloudflare.request",
@@ -204,9 +202,7 @@ class CloudflareClient:
             raise _Retryable(error, wait=None)
         raise error
 
-    def _api_error(
-        self, method: str, path: str, response: httpx.Response, payload: Any
-    ) -> CloudflareAPIError:
+    def _api_error(self, method: str, path: str, response: httpx.Response, payload: Any) -> CloudflareAPIError:
         details = _error_details(payload)
         codes = {detail.code for detail in details}
         kwargs: dict[str, Any] = {
@@ -264,9 +260,7 @@ def _error_details(payload: Any) -> tuple[ApiErrorDetail, ...]:
     errors = payload.get("errors")
     if isinstance(errors, list) and errors:
         return tuple(
-            ApiErrorDetail(int(e.get("code") or 0), str(e.get("message") or ""))
-            for e in errors
-            if isinstance(e, dict)
+            ApiErrorDetail(int(e.get("code") or 0), str(e.get("message") or "")) for e in errors if isinstance(e, dict)
         )
     if "code" in payload or "error" in payload:  # the older top-level form wrangler also understands
         return (ApiErrorDetail(int(payload.get("code") or 0), str(payload.get("error") or "")),)

@@ -54,7 +54,5 @@ async def query(
     body: dict[str, Any] = {"sql": sql}
     if params:
         body["params"] = params
-    response = await client.call(
-        "POST", f"{client.account_path}/d1/database/{database_id}/query", json_body=body
-    )
+    response = await client.call("POST", f"{client.account_path}/d1/database/{database_id}/query", json_body=body)
     return list(response.result or [])

@@ -13,7 +13,9 @@ __all__ = [
     "account_subdomain",
     "enable_script_subdomain",
     "list_secret_names",
+    "script_settings",
     "script_subdomain",
+    "set_script_tags",
     "upload_script",
 ]
 
@@ -35,6 +37,24 @@ async def list_secret_names(client: CloudflareClient, script: str) -> frozenset[
             return None
         raise
     return frozenset(str(item["name"]) for item in response.result or [])
+
+
+async def script_settings(client: CloudflareClient, script: str) -> dict[str, Any] | None:
+    """The script's settings (bindings without secret values, tags, compatibility), or None if it does not exist."""
+    try:
+        response = await client.call("GET", f"{client.account_path}/workers/scripts/{script}/settings")
+    except CloudflareAPIError as exc:
+        if set(exc.codes) & _NOT_FOUND:
+            return None
+        raise
+    return dict(response.result or {})
+
+
+async def set_script_tags(client: CloudflareClient, script: str, tags: list[str]) -> None:
+    """Replace the script's tags (a script-level setting: no new version is created)."""
+    await client.call(
+        "PATCH", f"{client.account_path}/workers/scripts/{script}/script-settings", json_body={"tags": tags}
+    )
 
 
 async def upload_script(

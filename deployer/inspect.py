@@ -1,0 +1,111 @@
+"""`inspect`: land cold on a deployed app and learn everything about it in one command.
+
+Reads the Worker's settings (bindings by name and type, never values; the state tags), the D1 database behind
+its D1 binding (name, tables, applied migrations) and the workers.dev URL. Read-only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from deployer.cloudflare import CloudflareClient
+from deployer.cloudflare import d1 as d1_api
+from deployer.cloudflare import workers as workers_api
+from deployer.deploy import workers_dev_url
+from deployer.errors import CloudflareAPIError, DeployError
+from deployer.state import Digests
+
+__all__ = ["inspect_app", "render_inspection"]
+
+_TABLES_SQL = (
+    "SELECT name FROM sqlite_master WHERE type='table' "
+    "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name"
+)
+_MIGRATIONS_TABLE = "d1_migrations"
+
+
+async def inspect_app(client: CloudflareClient, script: str, *, api_base_url: str) -> dict[str, Any]:
+    """A JSON-ready description of the deployed app `script`."""
+    settings, subdomain, toggle = await asyncio.gather(
+        workers_api.script_settings(client, script),
+        _optional(workers_api.account_subdomain(client)),
+        _optional(workers_api.script_subdomain(client, script)),
+    )
+    if settings is None:
+        raise DeployError(
+            f"No Worker named {script} on account {client.account_id}",
+            hint="Check --name (and CLOUDFLARE_ACCOUNT_ID); `python -m deployer plan` shows the name an app uses.",
+        )
+    bindings = [b for b in settings.get("bindings") or () if isinstance(b, dict)]
+    digests = Digests.from_tags(str(tag) for tag in settings.get("tags") or ())
+    databases = [await _describe_database(client, b) for b in bindings if b.get("type") == "d1"]
+    enabled = bool(toggle and toggle.get("enabled"))
+    return {
+        "script": script,
+        "compatibility_date": settings.get("compatibility_date"),
+        "compatibility_flags": list(settings.get("compatibility_flags") or ()),
+        "bindings": [{"name": b.get("name"), "type": b.get("type")} for b in bindings],
+        "assets": (
+            {"digest": digests.assets, "files": digests.assets_count}
+            if digests
+            else {"present": any(b.get("type") == "assets" for b in bindings)}
+        ),
+        "state": ({"code": digests.code, "config": digests.config, "schema": digests.schema} if digests else None),
+        "databases": databases,
+        "workers_dev": {
+            "enabled": enabled,
+            "url": workers_dev_url(api_base_url, script, str(subdomain["subdomain"])) if subdomain else None,
+        },
+    }
+
+
+async def _optional(call: Any) -> Any:
+    """The call's result, or None when Cloudflare says the thing does not exist."""
+    try:
+        return await call
+    except CloudflareAPIError as exc:
+        if exc.status == 404 or set(exc.codes) & {10007, 10090}:
+            return None
+        raise
+
+
+async def _describe_database(client: CloudflareClient, binding: dict[str, Any]) -> dict[str, Any]:
+    database_id = str(binding.get("id") or binding.get("database_id") or "")
+    described: dict[str, Any] = {"binding": binding.get("name"), "id": database_id}
+    info = await _optional(client.call("GET", f"{client.account_path}/d1/database/{database_id}"))
+    if info is None:
+        described["missing"] = True
+        return described
+    described["name"] = info.result.get("name")
+    tables_result = await d1_api.query(client, database_id, _TABLES_SQL)
+    tables = [str(row["name"]) for row in tables_result[0].get("results") or ()] if tables_result else []
+    described["tables"] = tables
+    if _MIGRATIONS_TABLE in tables:
+        rows = await d1_api.query(client, database_id, f"SELECT name FROM {_MIGRATIONS_TABLE} ORDER BY id")
+        described["migrations"] = [str(row["name"]) for row in rows[0].get("results") or ()] if rows else []
+    return described
+
+
+def render_inspection(report: dict[str, Any]) -> str:
+    """The report as text for a person."""
+    lines = [f"Worker {report['script']} (compatibility {report['compatibility_date']})"]
+    url = report["workers_dev"]["url"]
+    state = "enabled" if report["workers_dev"]["enabled"] else "NOT enabled"
+    lines.append(f"  url: {url or '(account has no workers.dev subdomain)'} [{state}]")
+    lines.append("  bindings:")
+    lines += [f"    {b['name']}: {b['type']}" for b in report["bindings"]]
+    assets = report["assets"]
+    if "files" in assets:
+        lines.append(f"  assets: {assets['files']} files, digest {assets['digest']}")
+    else:
+        lines.append(f"  assets: {'present' if assets['present'] else 'none'} (not deployed by this tool)")
+    for database in report["databases"]:
+        if database.get("missing"):
+            lines.append(f"  D1 {database['binding']}: {database['id']} (MISSING: the database was deleted)")
+            continue
+        lines.append(f"  D1 {database['binding']}: {database['name']} ({database['id']})")
+        lines.append(f"    tables: {', '.join(database['tables']) or '(none)'}")
+        if "migrations" in database:
+            lines.append(f"    migrations applied: {', '.join(database['migrations']) or '(none)'}")
+    return "\n".join(lines)

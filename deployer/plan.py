@@ -1,0 +1,168 @@
+"""Planning: what a deploy must do, decided from the local app and the remote state, with no I/O.
+
+| remote state                          | plan                                                             |
+|---------------------------------------|------------------------------------------------------------------|
+| no Worker, no state tags, or `--force` | everything: D1 find-or-create, schema, assets, Worker, workers.dev |
+| every digest equal                    | nothing (no upload, no session)                                  |
+| code / config / secrets differ        | Worker upload with `keep_assets: true`, no upload session         |
+| assets differ                         | upload session (Cloudflare asks only for new files) + Worker      |
+| schema differs                        | schema applied; with no other change, only the state tags updated |
+
+Secrets: values given for this deploy are sent only when they differ from the last ones sent (compared by
+HMAC, see `deployer.state`); secrets not sent are kept (`keep_bindings`). A declared secret the Worker lacks is
+generated when it may be (`SESSION_SECRET`), else the plan fails before anything is changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Literal
+
+from deployer.app import LocalApp
+from deployer.errors import ConfigError
+from deployer.settings import Settings
+from deployer.state import Digests, RemoteState
+
+__all__ = ["GENERATED_SECRETS", "Change", "Plan", "make_plan"]
+
+Change = Literal["code", "assets", "config", "schema", "secrets"]
+ALL_CHANGES: tuple[Change, ...] = ("code", "assets", "config", "schema", "secrets")
+GENERATED_SECRETS = frozenset({"SESSION_SECRET"})  # secrets the deployer may invent when the Worker has none
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The steps one deploy will take; `describe()` prints it."""
+
+    script: str
+    kind: Literal["first", "forced", "update", "nothing"]
+    changes: tuple[Change, ...]
+    find_database: bool  # look the D1 database up by name (and create it if absent)
+    database_id: str | None  # known from the deployed binding when no lookup is needed
+    apply_schema: bool
+    upload_assets: bool  # open an upload session and upload what Cloudflare lacks
+    keep_assets: bool  # upload the Worker with `keep_assets: true`
+    upload_worker: bool
+    update_tags_only: bool  # only the schema changed: record the new state without a new version
+    enable_subdomain: bool
+    send_secrets: tuple[str, ...]  # names whose given values are sent with the Worker
+    generate_secrets: tuple[str, ...]  # names whose values are generated and sent
+    tags: tuple[str, ...]  # the script tags to write: the new state plus tags that are not ours
+
+    @property
+    def changed(self) -> str:
+        """What changed, for outputs and summaries: `first-deploy`, `nothing` or e.g. `code,assets`."""
+        if self.kind == "first":
+            return "first-deploy"
+        if self.kind == "nothing":
+            return "nothing"
+        return ",".join(self.changes)
+
+    def describe(self) -> list[str]:
+        """The plan as lines a person reads before deploying."""
+        if self.kind == "nothing":
+            return [f"{self.script}: nothing changed; no request beyond the state read will be made."]
+        lines = [f"{self.script}: {self.kind} deploy ({self.changed})"]
+        steps = [
+            (self.find_database, "1. find or create the D1 database"),
+            (self.apply_schema, "2. apply schema.sql"),
+            (self.upload_assets, "3-4. open an asset upload session and upload the files Cloudflare lacks"),
+            (self.upload_worker and self.keep_assets, "5. upload the Worker, keeping the deployed assets"),
+            (self.upload_worker and not self.keep_assets, "5. upload the Worker"),
+            (self.update_tags_only, "5. record the new state on the Worker (no new version)"),
+            (self.enable_subdomain, "6. enable the workers.dev URL"),
+        ]
+        lines += [f"  {text}" for wanted, text in steps if wanted]
+        if self.send_secrets or self.generate_secrets:
+            names = [*self.send_secrets, *(f"{n} (generated)" for n in self.generate_secrets)]
+            lines.append(f"  secrets sent: {', '.join(names)}")
+        else:
+            lines.append("  secrets: deployed values kept")
+        return lines
+
+
+def make_plan(
+    settings: Settings,
+    app: LocalApp,
+    remote: RemoteState,
+    *,
+    local: Digests,
+    given_secrets: Collection[str],
+    force: bool = False,
+) -> Plan:
+    """Decide what to do; raises `ConfigError` when a declared secret has no value anywhere."""
+    generate = _secrets_to_generate(settings, given_secrets, remote)
+    previous = remote.digests
+    full = not remote.exists or force or previous is None
+    if full or previous is None:
+        return Plan(
+            script=settings.script_name,
+            kind="first" if not remote.exists else "forced",
+            changes=ALL_CHANGES,
+            find_database=True,
+            database_id=None,
+            apply_schema=app.schema_sql is not None,
+            upload_assets=app.manifest is not None,
+            keep_assets=False,
+            upload_worker=True,
+            update_tags_only=False,
+            enable_subdomain=True,
+            send_secrets=tuple(sorted(given_secrets)),
+            generate_secrets=generate,
+            tags=_tags(remote, local, secrets_sent=bool(given_secrets)),
+        )
+
+    secrets_changed = bool(given_secrets) and local.secrets != previous.secrets
+    changed = {
+        "code": local.code != previous.code,
+        "assets": local.assets != previous.assets or (app.manifest is not None and not remote.has_assets),
+        "config": local.config != previous.config,
+        "schema": local.schema != previous.schema,
+        "secrets": secrets_changed or bool(generate),
+    }
+    changes = tuple(kind for kind in ALL_CHANGES if changed[kind])
+    upload_assets = changed["assets"] and app.manifest is not None
+    upload_worker = any(changed[kind] for kind in ("code", "assets", "config", "secrets"))
+    return Plan(
+        script=settings.script_name,
+        kind="update" if changes else "nothing",
+        changes=changes,
+        find_database=remote.database_id is None or changed["config"],
+        database_id=remote.database_id,
+        apply_schema=changed["schema"] and app.schema_sql is not None,
+        upload_assets=upload_assets,
+        keep_assets=upload_worker and app.manifest is not None and not upload_assets,
+        upload_worker=upload_worker,
+        update_tags_only=changed["schema"] and not upload_worker,
+        enable_subdomain=False,
+        send_secrets=tuple(sorted(given_secrets)) if secrets_changed else (),
+        generate_secrets=generate,
+        tags=_tags(remote, local, secrets_sent=secrets_changed),
+    )
+
+
+def _secrets_to_generate(settings: Settings, given: Collection[str], remote: RemoteState) -> tuple[str, ...]:
+    absent = [name for name in settings.secrets if name not in given and name not in remote.secret_names]
+    missing = [name for name in absent if name not in GENERATED_SECRETS]
+    if missing:
+        described = ", ".join(f"{name} (env {name}, input {name.lower().replace('_', '-')})" for name in missing)
+        raise ConfigError(
+            f"Secret {described} has no value and the Worker {settings.script_name} does not have it yet",
+            hint="Give the value on the first deploy; later deploys keep it until you send a new one.",
+        )
+    return tuple(name for name in absent if name in GENERATED_SECRETS)
+
+
+def _tags(remote: RemoteState, local: Digests, *, secrets_sent: bool) -> tuple[str, ...]:
+    """The new state tags; the secrets digest is carried over when no secret values are sent."""
+    previous_secrets = remote.digests.secrets if remote.digests else None
+    digests = Digests(
+        code=local.code,
+        assets=local.assets,
+        assets_count=local.assets_count,
+        config=local.config,
+        schema=local.schema,
+        secrets=local.secrets if secrets_sent else previous_secrets,
+    )
+    return (*remote.other_tags, *digests.as_tags())

@@ -1,0 +1,157 @@
+"""Deploy state: what was last deployed, stored on the Worker itself, and what is about to be.
+
+Any runner must be able to tell "nothing changed" without a cache or local files, so the digests of the last
+successful deploy travel with the script as **script tags** (`tags` in the upload metadata; read back from
+`GET …/scripts/{name}/settings`):
+
+```
+ds1-code-<16 hex>      worker.js
+ds1-assets-<16 hex>    the asset files (path, hash, size), followed by -<file count>
+ds1-config-<16 hex>    everything else the Worker upload carries except secrets: compatibility date and flags,
+                       variables, the D1 binding name and database name, the asset config incl. _headers/_redirects
+ds1-schema-<16 hex>    schema.sql
+ds1-secrets-<16 hex>   HMAC-SHA256 of the secret values last sent, keyed with the API token
+```
+
+Why tags: the API accepts them on the script upload and returns them with the settings we read anyway (one
+request gives tags, bindings and secret names), they are not visible to the Worker (a `plain_text` binding
+would be), they do not create versions, and they survive `keep_bindings` / `keep_assets`. Tags that are not
+ours are kept. Each tag is short and uses only `[a-z0-9-]`.
+
+The secret digest is an HMAC keyed with the API token, so someone who can read the tags but not deploy cannot
+test guesses of a password against it; a new token only costs one re-send of the secrets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from deployer.app import MAIN_MODULE, LocalApp
+from deployer.settings import Settings
+
+__all__ = ["STATE_TAG_PREFIX", "Digests", "RemoteState", "local_digests", "secrets_digest"]
+
+STATE_TAG_PREFIX = "ds1-"
+_DIGEST_LENGTH = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Digests:
+    """Digests of one deploy's inputs (`assets_count` rides along for `inspect`)."""
+
+    code: str
+    assets: str
+    assets_count: int
+    config: str
+    schema: str
+    secrets: str | None  # None: no secret values given (the deployed ones are kept)
+
+    def as_tags(self) -> list[str]:
+        tags = [
+            f"{STATE_TAG_PREFIX}code-{self.code}",
+            f"{STATE_TAG_PREFIX}assets-{self.assets}-{self.assets_count}",
+            f"{STATE_TAG_PREFIX}config-{self.config}",
+            f"{STATE_TAG_PREFIX}schema-{self.schema}",
+        ]
+        if self.secrets:
+            tags.append(f"{STATE_TAG_PREFIX}secrets-{self.secrets}")
+        return tags
+
+    @classmethod
+    def from_tags(cls, tags: Iterable[str]) -> Digests | None:
+        """The digests in `tags`, or None when they are absent or incomplete (a deploy by another tool)."""
+        found: dict[str, str] = {}
+        for tag in tags:
+            if tag.startswith(STATE_TAG_PREFIX):
+                kind, _, value = tag.removeprefix(STATE_TAG_PREFIX).partition("-")
+                found[kind] = value
+        try:
+            assets, _, count = found["assets"].partition("-")
+            return cls(
+                code=found["code"],
+                assets=assets,
+                assets_count=int(count or 0),
+                config=found["config"],
+                schema=found["schema"],
+                secrets=found.get("secrets"),
+            )
+        except (KeyError, ValueError):
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteState:
+    """What the planner needs to know of the deployed Worker (from one settings read)."""
+
+    exists: bool
+    digests: Digests | None = None
+    other_tags: tuple[str, ...] = ()  # tags that are not ours, kept on every upload
+    database_id: str | None = None  # the id bound under the app's D1 binding name
+    secret_names: frozenset[str] = frozenset()
+    has_assets: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any], *, d1_binding: str) -> RemoteState:
+        tags = [str(tag) for tag in settings.get("tags") or ()]
+        bindings = [b for b in settings.get("bindings") or () if isinstance(b, dict)]
+        database_id = next(
+            (
+                str(b.get("id") or b.get("database_id"))
+                for b in bindings
+                if b.get("type") == "d1" and b.get("name") == d1_binding and (b.get("id") or b.get("database_id"))
+            ),
+            None,
+        )
+        return cls(
+            exists=True,
+            digests=Digests.from_tags(tags),
+            other_tags=tuple(tag for tag in tags if not tag.startswith(STATE_TAG_PREFIX)),
+            database_id=database_id,
+            secret_names=frozenset(
+                str(b["name"]) for b in bindings if b.get("type") in ("secret_text", "secret_key") and "name" in b
+            ),
+            has_assets=any(b.get("type") == "assets" for b in bindings),
+        )
+
+
+def _digest(value: bytes) -> str:
+    return hashlib.sha256(value).hexdigest()[:_DIGEST_LENGTH]
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def secrets_digest(values: Mapping[str, str], *, key: str) -> str | None:
+    """HMAC of the secret values to send, keyed with the API token; None when there are none."""
+    if not values:
+        return None
+    return hmac.new(key.encode(), _canonical(dict(values)), hashlib.sha256).hexdigest()[:_DIGEST_LENGTH]
+
+
+def local_digests(settings: Settings, app: LocalApp, *, secret_values: Mapping[str, str], key: str) -> Digests:
+    """The digests of what this deploy would upload."""
+    files = [[f.path, f.hash, f.size] for f in app.manifest.files] if app.manifest else []
+    config = {
+        "main_module": MAIN_MODULE,
+        "compatibility_date": settings.compatibility_date,
+        "compatibility_flags": list(settings.compatibility_flags),
+        "vars": settings.vars,
+        "d1": [settings.d1.binding, settings.database_name],
+        "assets": settings.assets.model_dump(mode="json") if app.manifest else None,
+        "headers": app.manifest.headers if app.manifest else None,
+        "redirects": app.manifest.redirects if app.manifest else None,
+    }
+    return Digests(
+        code=_digest(app.worker_code),
+        assets=_digest(_canonical(files)),
+        assets_count=len(files),
+        config=_digest(_canonical(config)),
+        schema=_digest((app.schema_sql or "").encode()),
+        secrets=secrets_digest(secret_values, key=key),
+    )
