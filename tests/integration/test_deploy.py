@@ -44,8 +44,12 @@ def test_first_deploy_runs_the_six_steps_and_the_second_changes_nothing_it_need_
 
     databases = api(emulator, "GET", "/d1/database")["result"]
     assert [d["name"] for d in databases] == ["items-app-db"]
-    tables = api(emulator, "POST", f"/d1/database/{database_id}/query",
-                 json={"sql": "SELECT name FROM sqlite_master WHERE type='table' AND name='items'"})
+    tables = api(
+        emulator,
+        "POST",
+        f"/d1/database/{database_id}/query",
+        json={"sql": "SELECT name FROM sqlite_master WHERE type='table' AND name='items'"},
+    )
     assert tables["result"][0]["results"] == [{"name": "items"}]
     assert api(emulator, "GET", "/workers/scripts/items-app/subdomain")["result"]["enabled"] is True
 
@@ -59,9 +63,7 @@ def test_first_deploy_runs_the_six_steps_and_the_second_changes_nothing_it_need_
     assert [d["name"] for d in api(emulator, "GET", "/d1/database")["result"]] == ["items-app-db"]
 
 
-def test_the_worker_gets_its_bindings_and_secrets_are_kept_across_deploys(
-    emulator: Emulator, tmp_path: Path
-) -> None:
+def test_the_worker_gets_its_bindings_and_secrets_are_kept_across_deploys(emulator: Emulator, tmp_path: Path) -> None:
     """Bindings: D1 by id, the secrets, assets; a later deploy without secret values keeps them."""
     app = copy_example(tmp_path)
     first = run_deploy(emulator, app, "--var", "GREETING=hello")

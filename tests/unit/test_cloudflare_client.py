@@ -105,7 +105,7 @@ async def test_10021_carries_the_api_validation_text() -> None:
 
 async def test_7500_is_an_sql_error() -> None:
     """D1's SQL failures are typed as SqlError."""
-    client = client_for(lambda request: envelope_error(400, 7500, "near \"TABL\": syntax error: SQLITE_ERROR"))
+    client = client_for(lambda request: envelope_error(400, 7500, 'near "TABL": syntax error: SQLITE_ERROR'))
     with pytest.raises(SqlError, match="syntax error"):
         await client.call("POST", "/accounts/acc/d1/database/u/query", json_body={"sql": "x"})
 

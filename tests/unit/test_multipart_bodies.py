@@ -19,12 +19,17 @@ from deployer.cloudflare.workers import upload_script
 
 def parse_form(body: bytes, content_type: str) -> list[EmailMessage]:
     """Parse a multipart/form-data body as an independent, standard parser would."""
-    message = BytesParser(policy=policy.HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + body
-    )
+    message = BytesParser(policy=policy.HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
     assert isinstance(message, EmailMessage)
     assert message.is_multipart()
     return [part for part in message.iter_parts() if isinstance(part, EmailMessage)]
+
+
+def payload(part: EmailMessage) -> bytes:
+    """The part's body bytes, undecoded."""
+    body = part.get_payload(decode=True)
+    assert isinstance(body, bytes)
+    return body
 
 
 class Recorder:
@@ -48,8 +53,9 @@ async def test_script_upload_has_a_json_metadata_field_and_an_esm_module_part() 
     """The Worker PUT is a `metadata` form field (JSON, no filename) plus `worker.js` typed as an ES module."""
     recorder = Recorder({"id": "app"})
     metadata = {"main_module": "worker.js", "bindings": [{"type": "d1", "name": "DB", "id": "u"}]}
-    module = FormPart("worker.js", b"export default {}", content_type="application/javascript+module",
-                      filename="worker.js")
+    module = FormPart(
+        "worker.js", b"export default {}", content_type="application/javascript+module", filename="worker.js"
+    )
     await upload_script(client_for(recorder), "app", metadata=metadata, modules=[module])
 
     (request,) = recorder.requests
@@ -60,7 +66,7 @@ async def test_script_upload_has_a_json_metadata_field_and_an_esm_module_part() 
     meta, code = parts
     assert meta.get_filename() is None
     assert meta.get_content_type() == "application/json"
-    assert json.loads(meta.get_payload(decode=True) or b"") == metadata
+    assert json.loads(payload(meta)) == metadata
     assert code.get_filename() == "worker.js"
     assert code.get_content_type() == "application/javascript+module"
     assert code.get_payload(decode=True) == b"export default {}"
@@ -91,8 +97,8 @@ async def test_bucket_upload_sends_base64_parts_typed_with_each_file_and_the_jwt
     assert parts[0].get_content_type() == "text/html"
     assert parts[0].get_content_charset() == "utf-8"
     assert parts[1].get_content_type() == "image/png"
-    assert base64.b64decode(parts[0].get_payload(decode=True) or b"") == b"<h1>hi</h1>"
-    assert base64.b64decode(parts[1].get_payload(decode=True) or b"") == bytes(range(256))
+    assert base64.b64decode(payload(parts[0])) == b"<h1>hi</h1>"
+    assert base64.b64decode(payload(parts[1])) == bytes(range(256))
 
 
 def test_names_with_quotes_and_newlines_are_escaped_like_browsers_do() -> None:

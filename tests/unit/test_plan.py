@@ -1,0 +1,195 @@
+"""The planner: what a deploy does, decided from the local app and the deployed state alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deployer.app import LocalApp, load_app
+from deployer.errors import ConfigError
+from deployer.plan import Plan, make_plan
+from deployer.settings import Settings
+from deployer.state import STATE_TAG_PREFIX, Digests, RemoteState, local_digests
+
+TOKEN = "api-token"
+
+
+@pytest.fixture
+def app_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "shop"
+    (root / "public").mkdir(parents=True)
+    (root / "worker.js").write_text("export default { fetch() { return new Response('v1') } }")
+    (root / "public" / "index.html").write_text("<h1>shop</h1>")
+    (root / "schema.sql").write_text("CREATE TABLE IF NOT EXISTS t (id INTEGER);")
+    (root / "app.yml").write_text("secrets: [APP_PASSWORD, SESSION_SECRET]\n")
+    return root
+
+
+def settings_for(app_dir: Path, **environ: str) -> Settings:
+    return Settings.load(cli={"app_dir": app_dir}, environ={"CLOUDFLARE_API_TOKEN": TOKEN, **environ})
+
+
+def plan_for(app_dir: Path, remote: RemoteState, *, force: bool = False, **environ: str) -> Plan:
+    settings = settings_for(app_dir, **environ)
+    app = load_app(app_dir)
+    given = {k: v.get_secret_value() for k, v in settings.secret_values().items()}
+    local = local_digests(settings, app, secret_values=given, key=TOKEN)
+    return make_plan(settings, app, remote, local=local, given_secrets=given.keys(), force=force)
+
+
+def deployed(app_dir: Path, **environ: str) -> RemoteState:
+    """The remote state right after a successful deploy of `app_dir` with `environ`."""
+    first = plan_for(app_dir, RemoteState(exists=False), APP_PASSWORD=environ.get("APP_PASSWORD", "pw"))
+    return RemoteState(
+        exists=True,
+        digests=Digests.from_tags(first.tags),
+        other_tags=tuple(t for t in first.tags if not t.startswith(STATE_TAG_PREFIX)),
+        database_id="db-1",
+        secret_names=frozenset({"APP_PASSWORD", "SESSION_SECRET"}),
+        has_assets=True,
+    )
+
+
+def test_a_new_worker_gets_all_six_steps(app_dir: Path) -> None:
+    """No Worker yet: D1, schema, assets, Worker and workers.dev, with SESSION_SECRET generated."""
+    plan = plan_for(app_dir, RemoteState(exists=False), APP_PASSWORD="pw")
+    assert plan.kind == "first"
+    assert plan.changed == "first-deploy"
+    assert (plan.find_database, plan.apply_schema, plan.upload_assets, plan.upload_worker) == (True, True, True, True)
+    assert plan.enable_subdomain
+    assert not plan.keep_assets
+    assert plan.send_secrets == ("APP_PASSWORD",)
+    assert plan.generate_secrets == ("SESSION_SECRET",)
+
+
+def test_nothing_changed_means_nothing_to_do(app_dir: Path) -> None:
+    """Same code, assets, config, schema and secrets: no step at all."""
+    plan = plan_for(app_dir, deployed(app_dir, APP_PASSWORD="pw"), APP_PASSWORD="pw")
+    assert plan.kind == "nothing"
+    assert plan.changed == "nothing"
+    assert not any(
+        [
+            plan.find_database,
+            plan.apply_schema,
+            plan.upload_assets,
+            plan.upload_worker,
+            plan.update_tags_only,
+            plan.enable_subdomain,
+        ]
+    )
+    assert plan.database_id == "db-1"
+
+
+def test_a_code_change_keeps_the_assets(app_dir: Path) -> None:
+    """Only worker.js changed: upload the Worker with keep_assets, no session, no D1 lookup."""
+    remote = deployed(app_dir)
+    (app_dir / "worker.js").write_text("export default { fetch() { return new Response('v2') } }")
+    plan = plan_for(app_dir, remote)
+    assert plan.changes == ("code",)
+    assert plan.upload_worker
+    assert plan.keep_assets
+    assert not plan.upload_assets
+    assert not plan.find_database
+    assert not plan.send_secrets
+
+
+def test_an_asset_change_opens_a_session(app_dir: Path) -> None:
+    """A changed file: upload session plus a Worker upload with the new completion token."""
+    remote = deployed(app_dir)
+    (app_dir / "public" / "index.html").write_text("<h1>shop v2</h1>")
+    plan = plan_for(app_dir, remote)
+    assert plan.changes == ("assets",)
+    assert plan.upload_assets
+    assert not plan.keep_assets
+
+
+def test_a_config_change_looks_the_database_up_again(app_dir: Path) -> None:
+    """A new D1 name is a config change: find-or-create by name, then upload the Worker."""
+    remote = deployed(app_dir)
+    (app_dir / "app.yml").write_text("secrets: [APP_PASSWORD, SESSION_SECRET]\nd1: {name: other-db}\n")
+    plan = plan_for(app_dir, remote)
+    assert plan.changes == ("config",)
+    assert plan.find_database
+    assert plan.keep_assets
+
+
+def test_a_schema_only_change_records_state_without_a_new_version(app_dir: Path) -> None:
+    """schema.sql changed alone: apply it and update the tags, no Worker upload."""
+    remote = deployed(app_dir)
+    (app_dir / "schema.sql").write_text("CREATE TABLE IF NOT EXISTS t (id INTEGER, name TEXT);")
+    plan = plan_for(app_dir, remote)
+    assert plan.changes == ("schema",)
+    assert plan.apply_schema
+    assert plan.update_tags_only
+    assert not plan.upload_worker
+
+
+@pytest.mark.parametrize(
+    ("password", "expected"),
+    [pytest.param("pw", (), id="same-value-not-resent"), pytest.param("new", ("secrets",), id="new-value-sent")],
+)
+def test_given_secrets_are_sent_only_when_their_value_changed(
+    app_dir: Path, password: str, expected: tuple[str, ...]
+) -> None:
+    """A secret given on every run is compared by HMAC and re-sent only when it differs."""
+    plan = plan_for(app_dir, deployed(app_dir, APP_PASSWORD="pw"), APP_PASSWORD=password)
+    assert plan.changes == expected
+    assert plan.send_secrets == (("APP_PASSWORD",) if expected else ())
+
+
+def test_secrets_not_given_are_kept_and_their_digest_carried(app_dir: Path) -> None:
+    """No secret values this time: nothing to send, and the recorded secret digest stays."""
+    remote = deployed(app_dir, APP_PASSWORD="pw")
+    (app_dir / "worker.js").write_text("export default {}")
+    plan = plan_for(app_dir, remote)
+    assert plan.send_secrets == ()
+    new = Digests.from_tags(plan.tags)
+    assert remote.digests is not None
+    assert new is not None
+    assert new.secrets == remote.digests.secrets is not None
+    assert new.code != remote.digests.code
+
+
+def test_a_declared_secret_without_any_value_stops_the_plan(app_dir: Path) -> None:
+    """APP_PASSWORD neither given nor deployed: a ConfigError naming the env var and the input."""
+    with pytest.raises(ConfigError, match=r"APP_PASSWORD \(env APP_PASSWORD, input app-password\)"):
+        plan_for(app_dir, RemoteState(exists=False))
+
+
+def test_force_redeploys_everything(app_dir: Path) -> None:
+    """--force plans every step even when nothing changed."""
+    plan = plan_for(app_dir, deployed(app_dir), force=True)
+    assert plan.kind == "forced"
+    assert plan.upload_assets
+    assert plan.enable_subdomain
+
+
+def test_a_worker_without_our_state_tags_is_redeployed_fully(app_dir: Path) -> None:
+    """A Worker last deployed by another tool has no digests: plan a full deploy."""
+    remote = RemoteState(exists=True, other_tags=("team-a",), secret_names=frozenset({"APP_PASSWORD"}))
+    plan = plan_for(app_dir, remote)
+    assert plan.kind == "forced"
+    assert plan.tags[0] == "team-a"
+
+
+def test_state_tags_round_trip_and_stay_short(app_dir: Path) -> None:
+    """Digests survive being written as tags and read back; each tag is short and plain."""
+    plan = plan_for(app_dir, RemoteState(exists=False), APP_PASSWORD="pw")
+    digests = Digests.from_tags(plan.tags)
+    assert digests is not None
+    assert digests.assets_count == 1
+    assert Digests.from_tags(digests.as_tags()) == digests
+    for tag in plan.tags:
+        assert len(tag) <= 40
+        assert all(ch.isalnum() or ch == "-" for ch in tag)
+
+
+def test_the_secret_digest_depends_on_the_token(app_dir: Path) -> None:
+    """The HMAC key is the API token: the same password under another token digests differently."""
+    settings = settings_for(app_dir, APP_PASSWORD="pw")
+    app: LocalApp = load_app(app_dir)
+    one = local_digests(settings, app, secret_values={"APP_PASSWORD": "pw"}, key="token-1")
+    two = local_digests(settings, app, secret_values={"APP_PASSWORD": "pw"}, key="token-2")
+    assert one.secrets != two.secrets
+    assert one.code == two.code
