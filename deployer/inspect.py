@@ -7,7 +7,8 @@ its D1 binding (name, tables, applied migrations) and the workers.dev URL. Read-
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from deployer.cloudflare import CloudflareClient
 from deployer.cloudflare import d1 as d1_api
@@ -23,6 +24,7 @@ _TABLES_SQL = (
     "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name"
 )
 _MIGRATIONS_TABLE = "d1_migrations"
+T = TypeVar("T")
 
 
 async def inspect_app(client: CloudflareClient, script: str, *, api_base_url: str) -> dict[str, Any]:
@@ -55,12 +57,12 @@ async def inspect_app(client: CloudflareClient, script: str, *, api_base_url: st
         "databases": databases,
         "workers_dev": {
             "enabled": enabled,
-            "url": workers_dev_url(api_base_url, script, str(subdomain["subdomain"])) if subdomain else None,
+            "url": workers_dev_url(api_base_url, script, subdomain) if subdomain else None,
         },
     }
 
 
-async def _optional(call: Any) -> Any:
+async def _optional(call: Awaitable[T]) -> T | None:
     """The call's result, or None when Cloudflare says the thing does not exist."""
     try:
         return await call

@@ -1,0 +1,161 @@
+"""Incremental deploys, counted from the emulator's request log: only what changed is sent."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.emulator_harness import Emulator
+from tests.integration.deploying import REPO, api, copy_example, run_deploy
+
+
+def deploy_ok(emulator: Emulator, app: Path, *args: str) -> tuple[list[dict[str, object]], dict[str, str]]:
+    """Deploy and return the requests it made and its outputs."""
+    seq = emulator.last_seq()
+    run = run_deploy(emulator, app, *args)
+    assert run.returncode == 0, run.stderr
+    return emulator.requests(since=seq), run.outputs
+
+
+def asset_upload_bytes(log: list[dict[str, object]]) -> int:
+    return sum(int(str(e["request_bytes"])) for e in log if str(e["path"]).endswith("/workers/assets/upload"))
+
+
+def test_a_redeploy_with_no_change_makes_two_requests_and_uploads_nothing(emulator: Emulator, tmp_path: Path) -> None:
+    """Nothing changed: at most 2 reads, no session, no Worker upload, 0 asset bytes; outputs still set."""
+    app = copy_example(tmp_path)
+    _, first = deploy_ok(emulator, app)
+    log, outputs = deploy_ok(emulator, app)
+    assert len(log) <= 2
+    assert all(e["method"] == "GET" for e in log)
+    assert asset_upload_bytes(log) == 0
+    assert outputs["changed"] == "nothing"
+    assert outputs["url"] == first["url"]
+    assert outputs["database-id"] == first["database-id"]
+
+
+def test_a_code_only_change_uploads_only_the_worker(emulator: Emulator, tmp_path: Path) -> None:
+    """worker.js changed: at most 3 requests, one Worker PUT, no upload session, 0 asset bytes."""
+    app = copy_example(tmp_path)
+    deploy_ok(emulator, app)
+    worker = app / "worker.js"
+    worker.write_text(worker.read_text() + "\n// a code-only change\n")
+    log, outputs = deploy_ok(emulator, app)
+    assert len(log) <= 3
+    assert [e["method"] for e in log if e["method"] != "GET"] == ["PUT"]
+    assert not [e for e in log if "assets" in str(e["path"])]
+    assert outputs["changed"] == "code"
+    deployed = api(emulator, "GET", "/workers/scripts")["result"]
+    assert deployed[0]["has_assets"] is True
+
+
+def test_one_changed_file_of_two_thousand_uploads_only_that_file(emulator: Emulator, tmp_path: Path) -> None:
+    """2,000 assets, one edited: one bucket upload carrying exactly that file (base64, plus form framing)."""
+    app = copy_example(tmp_path)
+    generated = app / "public" / "files"
+    generated.mkdir()
+    for index in range(1997):
+        (generated / f"f{index:04}.txt").write_text(f"file {index}\n" * 20)
+    _, _ = deploy_ok(emulator, app)
+    changed = generated / "f1234.txt"
+    changed.write_text("this file changed\n" * 50)
+    log, outputs = deploy_ok(emulator, app)
+    uploads = [e for e in log if str(e["path"]).endswith("/workers/assets/upload")]
+    assert len(uploads) == 1
+    encoded = len(base64.b64encode(changed.read_bytes()))
+    framing = int(str(uploads[0]["request_bytes"])) - encoded
+    assert 0 < framing < 400, "only the one file's base64 plus multipart headers"
+    assert outputs["changed"] == "assets"
+
+
+def test_force_redeploys_everything(emulator: Emulator, tmp_path: Path) -> None:
+    """--force uploads the Worker and enables workers.dev again although nothing changed."""
+    app = copy_example(tmp_path)
+    deploy_ok(emulator, app)
+    log, _ = deploy_ok(emulator, app, "--force")
+    writes = [f"{e['method']} {str(e['path']).rsplit('/', 1)[-1]}" for e in log if e["method"] != "GET"]
+    assert "PUT items-app" in writes
+    assert "POST subdomain" in writes
+    assert not [e for e in log if e["method"] == "POST" and str(e["path"]).endswith("/d1/database")]
+
+
+def test_a_schema_change_alone_applies_it_without_a_new_version(emulator: Emulator, tmp_path: Path) -> None:
+    """schema.sql changed: the schema is applied and the state recorded with no Worker upload."""
+    app = copy_example(tmp_path)
+    deploy_ok(emulator, app)
+    schema = app / "schema.sql"
+    schema.write_text(schema.read_text() + "\nCREATE INDEX IF NOT EXISTS items_by_name ON items (name);\n")
+    log, outputs = deploy_ok(emulator, app)
+    assert outputs["changed"] == "schema"
+    assert [e["method"] for e in log if e["method"] != "GET"] == ["POST", "PATCH"]
+    again, outputs = deploy_ok(emulator, app)
+    assert outputs["changed"] == "nothing"
+    assert len(again) <= 2
+
+
+def run_cli(emulator: Emulator, *args: str, token: bool = True) -> subprocess.CompletedProcess[str]:
+    environ = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
+    if token:
+        environ |= {
+            "CLOUDFLARE_API_BASE_URL": emulator.api_base_url,
+            "CLOUDFLARE_API_TOKEN": emulator.api_token,
+            "CLOUDFLARE_ACCOUNT_ID": emulator.account_id,
+            "APP_PASSWORD": "correct horse battery staple",
+        }
+    return subprocess.run(
+        [sys.executable, "-m", "deployer", *args], cwd=REPO, env=environ, capture_output=True, text=True, check=False
+    )
+
+
+def test_plan_reads_but_never_writes(emulator: Emulator, tmp_path: Path) -> None:
+    """`plan` shows a first deploy, then 'nothing changed' after a deploy, without any write."""
+    app = copy_example(tmp_path)
+    before = run_cli(emulator, "plan", str(app))
+    assert before.returncode == 0, before.stderr
+    assert "items-app: first deploy (first-deploy)" in before.stdout
+    assert "find or create the D1 database" in before.stdout
+    assert [e for e in emulator.requests() if e["method"] != "GET"] == []
+    missing = run_cli(emulator, "plan", str(app), "--name", "other-app")
+    assert "has no value" not in missing.stderr  # the password is given here
+    deploy_ok(emulator, app)
+    after = run_cli(emulator, "plan", str(app))
+    assert "nothing changed" in after.stdout
+
+
+def test_plan_without_a_token_checks_the_app_locally(emulator: Emulator, tmp_path: Path) -> None:
+    """Without credentials `plan` still reports the manifest and the local checks, and calls nothing."""
+    app = copy_example(tmp_path)
+    result = run_cli(emulator, "plan", str(app), token=False)
+    assert result.returncode == 0, result.stderr
+    assert "assets: 3 files" in result.stdout
+    assert "remote: not read" in result.stdout
+    assert emulator.requests() == []
+
+
+def test_inspect_describes_a_deployed_app_without_secret_values(emulator: Emulator, tmp_path: Path) -> None:
+    """`inspect` names bindings and types, the asset count, the D1 tables and the URL; never a secret value."""
+    app = copy_example(tmp_path)
+    _, outputs = deploy_ok(emulator, app)
+    result = run_cli(emulator, "inspect", "--name", "items-app", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert {"name": "APP_PASSWORD", "type": "secret_text"} in report["bindings"]
+    assert report["assets"]["files"] == 3
+    (database,) = report["databases"]
+    assert database["name"] == "items-app-db"
+    assert database["id"] == outputs["database-id"]
+    assert "items" in database["tables"]
+    assert report["workers_dev"] == {"enabled": True, "url": outputs["url"]}
+    assert "correct horse" not in result.stdout
+    text = run_cli(emulator, "inspect", "--name", "items-app")
+    assert "D1 DB: items-app-db" in text.stdout
+
+
+def test_inspect_of_an_unknown_worker_says_so(emulator: Emulator) -> None:
+    """An unknown name is a clear error, exit 1."""
+    result = run_cli(emulator, "inspect", "--name", "nope")
+    assert result.returncode == 1
+    assert "No Worker named nope" in result.stderr
