@@ -1,0 +1,67 @@
+"""Deploy a small stateful web app (Worker + static assets + D1) to Cloudflare.
+
+The public surface is small; the names below are loaded on first use, so `import deployer` stays cheap for
+the container's start-up budget:
+
+- `Settings`: the one settings model (`Settings.load(cli=…, environ=…)`);
+- `deploy(settings, client=…)` → `DeployResult`, and `make_client(settings)`;
+- `make_plan` / `Plan`: the pure planner;
+- the error tree rooted at `DeployError` (`deployer.errors`).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from deployer.deploy import DeployResult, deploy, make_client
+    from deployer.errors import (
+        ApiValidationError,
+        AuthenticationError,
+        CloudflareAPIError,
+        CloudflareError,
+        ConfigError,
+        DeployError,
+        NoWorkersSubdomainError,
+        SchemaError,
+        SqlError,
+        TransportError,
+    )
+    from deployer.plan import Plan, make_plan
+    from deployer.settings import Settings
+
+__all__ = [
+    "ApiValidationError",
+    "AuthenticationError",
+    "CloudflareAPIError",
+    "CloudflareError",
+    "ConfigError",
+    "DeployError",
+    "DeployResult",
+    "NoWorkersSubdomainError",
+    "Plan",
+    "SchemaError",
+    "Settings",
+    "SqlError",
+    "TransportError",
+    "deploy",
+    "make_client",
+    "make_plan",
+]
+
+_HOMES = {
+    "DeployResult": "deployer.deploy",
+    "deploy": "deployer.deploy",
+    "make_client": "deployer.deploy",
+    "Plan": "deployer.plan",
+    "make_plan": "deployer.plan",
+    "Settings": "deployer.settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        module = import_module(_HOMES.get(name, "deployer.errors"))
+        return getattr(module, name)
+    raise AttributeError(f"module 'deployer' has no attribute {name!r}")
