@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -52,16 +53,7 @@ async def upload_bucket(client: CloudflareClient, session_jwt: str, files: Seque
     Cloudflare returns the completion token only with the upload that completes the set, so callers keep the
     last non-empty one and must not rely on HTTP statuses.
     """
-    parts = [
-        FormPart(
-            file.hash,
-            base64.b64encode(file.source.read_bytes()),
-            content_type=file.content_type,
-            filename=file.hash,
-        )
-        for file in files
-    ]
-    body, content_type = encode_multipart(parts)
+    body, content_type = await asyncio.to_thread(_encode_bucket, files)
     response = await client.call(
         "POST",
         f"{client.account_path}/workers/assets/upload",
@@ -72,3 +64,14 @@ async def upload_bucket(client: CloudflareClient, session_jwt: str, files: Seque
     )
     jwt = (response.result or {}).get("jwt")
     return str(jwt) if jwt else None
+
+
+def _encode_bucket(files: Sequence[UploadFile]) -> tuple[bytes, str]:
+    """Read and base64-encode one bucket (in a worker thread, so other buckets keep uploading meanwhile)."""
+    parts = [
+        FormPart(
+            file.hash, base64.b64encode(file.source.read_bytes()), content_type=file.content_type, filename=file.hash
+        )
+        for file in files
+    ]
+    return encode_multipart(parts)
