@@ -1,4 +1,8 @@
-"""`python -m cfemu serve …`: run the Cloudflare API emulator."""
+"""`python -m cfemu serve …`: run the Cloudflare API emulator.
+
+By default deployed Workers run in workerd (through the npm package miniflare, see `cfemu.miniflare_runtime`)
+and answer at `http://{script}.{subdomain}.workers.dev.localhost:{port}`; `--no-runtime` serves the API only.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,11 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="the account's workers.dev subdomain (omit for an account without one)",
     )
+    serve.add_argument(
+        "--no-runtime",
+        action="store_true",
+        help="serve the API only: accept uploads without running them (no Node/workerd needed)",
+    )
     return parser
 
 
@@ -42,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 account_id=args.account_id,
                 api_token=args.api_token,
                 subdomain=args.subdomain,
+                run_workers=not args.no_runtime,
             )
         )
         return 0

@@ -25,6 +25,8 @@ class EmulatorConfig:
     account_id: str
     api_token: str
     subdomain: str | None
+    # Run deployed Workers in workerd (`MiniflareRuntime`); False runs none (`--no-runtime`: API only).
+    run_workers: bool = True
 
 
 @dataclass(slots=True)

@@ -10,8 +10,9 @@ Endpoints (under `/client/v4/accounts/{a}/d1/database`):
 - `DELETE /{uuid}` → result null; the database file is deleted too. Scripts bound to it keep their binding.
 - `POST /{uuid}/query` and `POST /{uuid}/raw`: see `cfemu.d1sql`. SQL errors → HTTP 400 code 7500.
 
-Each database file is `d1_sqlite_path(data_dir, uuid)`, opened in WAL mode so another process (a Worker
-runtime) can use it at the same time.
+Each database file is `d1_sqlite_path(data_dir, uuid)`: the very file miniflare (workerd) uses for that
+database id under `<data_dir>/d1` (see `cfemu.d1_files`), opened in WAL mode, so a running Worker and the
+`/query` endpoint read and write the same rows at the same time.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from cfemu import d1_files
 from cfemu.context import Context, get_context
 from cfemu.d1sql import D1QueryError, Statement, bind_params, open_database, run_statements, split_statements
 from cfemu.envelope import ApiError, ok, read_json_object
@@ -43,8 +45,11 @@ _BAD_REQUEST = 7400
 
 
 def d1_sqlite_path(data_dir: Path, database_id: str) -> Path:
-    """Where the SQLite file of D1 database `database_id` lives. The only place that decides it."""
-    return data_dir / "d1" / f"{database_id}.sqlite"
+    """Where the SQLite file of D1 database `database_id` lives. The only place that decides it.
+
+    It is miniflare's file for that id with `d1Persist=<data_dir>/d1` (`MiniflareRuntime`'s default).
+    """
+    return d1_files.d1_sqlite_path(data_dir / "d1", database_id)
 
 
 def database_exists(store: Store, database_id: str) -> bool:

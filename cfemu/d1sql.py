@@ -9,6 +9,10 @@
   so a count mismatch is an error as in SQLite.
   GUESS: with several statements, `params` bind to each statement that has placeholders (D1's own rule for
   this case is not documented).
+- A request with any statement that may write takes the write lock at once (`BEGIN IMMEDIATE`, waiting up
+  to 10 s for a running Worker's transaction); read-only requests (`SELECT`/`EXPLAIN` only) use a deferred
+  transaction, so they never hold the write lock. A running Worker (workerd sets no busy timeout) then
+  only meets SQLITE_BUSY while a short API write transaction is under way.
 - Error text is `<sqlite message>: <primary result code name>`, e.g. `no such table: x: SQLITE_ERROR`,
   as seen in public D1 error reports.
 """
@@ -50,6 +54,7 @@ _PRIMARY_CODE_NAMES = {
 # GUESS: D1 reports a region code per answer; the emulator always claims one.
 SERVED_BY_REGION = "WNAM"
 _SCHEMA_VERBS = ("CREATE", "DROP", "ALTER")
+_READ_ONLY_VERBS = ("SELECT", "EXPLAIN")
 
 
 class D1QueryError(Exception):
@@ -153,7 +158,8 @@ def run_statements(path: Path, statements: Sequence[Statement], *, raw: bool) ->
     conn = open_database(path)
     try:
         results: list[dict[str, Any]] = []
-        conn.execute("BEGIN")
+        read_only = all(s.sql.lstrip().upper().startswith(_READ_ONLY_VERBS) for s in statements)
+        conn.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
         try:
             for statement in statements:
                 results.append(_run_one(conn, statement, raw=raw))

@@ -66,7 +66,14 @@ from typing import IO, Any
 
 import httpx
 
-from cfemu.runtime import AssetFile, ModuleFile, RuntimeResult, ScriptState, WorkerStartupError
+from cfemu.runtime import (
+    AssetFile,
+    ModuleFile,
+    RuntimeResult,
+    RuntimeUnavailableError,
+    ScriptState,
+    WorkerStartupError,
+)
 
 __all__ = [
     "Lease",
@@ -100,10 +107,6 @@ _ASSET_META_FILES = {"_headers", "_redirects", ".assetsignore"}
 # wrangler's limits for `run_worker_first` rules (workers-shared MAX_ROUTES_RULES / MAX_ROUTES_RULE_LENGTH).
 _MAX_ROUTING_RULES = 100
 _MAX_ROUTING_RULE_LENGTH = 100
-
-
-class RuntimeUnavailableError(RuntimeError):
-    """The supervisor could not be started or died: an emulator problem, not the Worker's fault."""
 
 
 def module_type_for(content_type: str, *, is_main: bool) -> str | None:
@@ -297,7 +300,11 @@ class MiniflareRuntime:
                 claim.release()
 
     def http_client(self) -> httpx.AsyncClient:
-        """A shared HTTP client for talking to the instances (no redirects, no proxies from the environment)."""
+        """A shared HTTP client for talking to the instances (no redirects, no proxies from the environment).
+
+        It has no default headers: httpx would otherwise add `Accept-Encoding`, `Accept` and `User-Agent`
+        to every proxied request, and the Worker would compress answers for clients that never asked.
+        """
         if self._client is None:
             self._client = httpx.AsyncClient(
                 follow_redirects=False,
@@ -305,6 +312,8 @@ class MiniflareRuntime:
                 timeout=httpx.Timeout(None, connect=10.0),
                 limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             )
+            for name in list(self._client.headers):
+                del self._client.headers[name]
         return self._client
 
     async def activate(self, state: ScriptState) -> RuntimeResult:

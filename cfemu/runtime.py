@@ -9,7 +9,11 @@ committing anything. If the runtime raises `WorkerStartupError`, the request fai
 Uploading a version without deploying it (`POST .../versions`) does not call the runtime: nothing starts
 serving it until a deployment activates it.
 
-`NullRuntime` accepts everything and runs nothing. A miniflare-backed runtime plugs in here later.
+If the runtime itself is broken (e.g. Node is missing, or its supervisor died) it raises
+`RuntimeUnavailableError` instead: an emulator problem, not the Worker's fault (HTTP 503, see `cfemu.workers`).
+
+`NullRuntime` accepts everything and runs nothing (`python -m cfemu serve --no-runtime`);
+`cfemu.miniflare_runtime.MiniflareRuntime` runs each deployed version in workerd (the default).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ __all__ = [
     "NullRuntime",
     "Runtime",
     "RuntimeResult",
+    "RuntimeUnavailableError",
     "ScriptState",
     "WorkerStartupError",
 ]
@@ -78,6 +83,10 @@ class WorkerStartupError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class RuntimeUnavailableError(RuntimeError):
+    """The runtime could not be started or died: an emulator problem, not the Worker's fault."""
 
 
 class Runtime(Protocol):

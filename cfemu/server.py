@@ -9,6 +9,16 @@
   wrong method gives HTTP 405. Unexpected exceptions give HTTP 500 code 10013 and a traceback on stderr, never
   to the client.
 - `/__emulator/health` and `/__emulator/requests` are the emulator's own endpoints (not logged, no auth).
+- Requests whose Host is `{script}.{subdomain}.workers.dev.localhost[:port]` are not API requests: they go
+  to the deployed Worker (`cfemu.router`), before any of the above.
+
+Deployed Workers run in workerd (`MiniflareRuntime`, unless `EmulatorConfig.run_workers` is False). At
+startup the deployed version of every script is started again (state survives restarts); at shutdown the
+runtime is closed, which stops every workerd.
+
+The serve loop listens on a socket with TCP_NODELAY: without it (asyncio sets it only on sockets created
+with `IPPROTO_TCP`) a keep-alive client waited ~40 ms per request for the delayed ACK between the
+response's header and body segments (Nagle).
 """
 
 from __future__ import annotations
@@ -31,9 +41,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from cfemu import assets, d1, scripts, secrets, settings, subdomains, versions
 from cfemu.context import Context, EmulatorConfig
 from cfemu.envelope import ApiError, error_response
+from cfemu.miniflare_runtime import MiniflareRuntime
 from cfemu.requestlog import API_PREFIX, RequestLog, RequestLogMiddleware, list_requests
+from cfemu.router import WorkersDevRouter
 from cfemu.runtime import NullRuntime, Runtime
 from cfemu.store import Store
+from cfemu.subdomains import account_subdomain
+from cfemu.workers import reactivate_deployed
 
 __all__ = ["create_app", "serve"]
 
@@ -113,17 +127,25 @@ def api_routes() -> list[BaseRoute]:
     ]
 
 
+def default_runtime(config: EmulatorConfig) -> Runtime:
+    """`MiniflareRuntime` on the data dir, or `NullRuntime` when `config.run_workers` is False."""
+    return MiniflareRuntime(config.data_dir) if config.run_workers else NullRuntime()
+
+
 def create_app(config: EmulatorConfig, *, runtime: Runtime | None = None) -> Starlette:
-    """Build the ASGI app for `config` (state in `config.data_dir`)."""
+    """Build the ASGI app for `config` (state in `config.data_dir`); `runtime` defaults to `default_runtime`."""
     store = Store(config.data_dir)
     if config.subdomain is not None:
         subdomains.set_account_subdomain(store, config.subdomain)
-    ctx = Context(config=config, store=store, runtime=runtime or NullRuntime())
+    ctx = Context(config=config, store=store, runtime=runtime or default_runtime(config))
     request_log = RequestLog()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
+            failures = await reactivate_deployed(ctx)
+            for script_name, error in failures.items():
+                logger.warning("could not start the deployed version of %s: %s", script_name, error)
             yield
         finally:
             await ctx.runtime.close()
@@ -142,34 +164,48 @@ def create_app(config: EmulatorConfig, *, runtime: Runtime | None = None) -> Sta
     app.state.request_log = request_log
     app.add_middleware(AuthMiddleware, api_token=config.api_token)
     app.add_middleware(RequestLogMiddleware, log=request_log)
+    app.add_middleware(WorkersDevRouter, ctx=ctx)  # outermost: workers.dev hosts skip auth and the log
     return app
 
 
 class _AnnouncingServer(uvicorn.Server):
-    """A uvicorn server that prints the listening line once its sockets accept connections."""
+    """A uvicorn server that prints its announcement lines once its sockets accept connections."""
 
-    def __init__(self, config: uvicorn.Config, *, announce: str) -> None:
+    def __init__(self, config: uvicorn.Config, *, announce: list[str]) -> None:
         super().__init__(config)
         self.announce = announce
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started:
-            print(self.announce, flush=True)
+            print("\n".join(self.announce), flush=True)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket whose accepted connections have TCP_NODELAY (asyncio sets it for `IPPROTO_TCP`)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    return sock
 
 
 async def _serve(config: EmulatorConfig) -> None:
-    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((config.host, config.port))
+    sock = listening_socket(config.host, config.port)
     port = sock.getsockname()[1]
     host = f"[{config.host}]" if ":" in config.host else config.host
     app = create_app(config)
     uvicorn_config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5
+        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5, server_header=False
     )
-    server = _AnnouncingServer(uvicorn_config, announce=f"cfemu listening on http://{host}:{port}")
+    announce = [f"cfemu listening on http://{host}:{port}"]
+    if config.run_workers:
+        subdomain = account_subdomain(app.state.ctx.store) or "<subdomain>"
+        announce.append(f"cfemu Workers answer at http://<script>.{subdomain}.workers.dev.localhost:{port}")
+    else:
+        announce.append("cfemu runs no Workers (--no-runtime): uploads are stored, not run")
+    server = _AnnouncingServer(uvicorn_config, announce=announce)
     await server.serve(sockets=[sock])
 
 

@@ -12,17 +12,22 @@ GUESS: "the previous version" (for `keep_bindings`, `inherit`, `keep_assets` and
 newest version, deployed or not; the real API's choice is undocumented and the two agree in normal use.
 
 `commit_version()` is the only writer of new versions: it asks the runtime to activate a version that is
-being deployed and stores nothing if that fails (HTTP 400 code 10021 with the runtime's message).
-Callers hold `Context.write_lock`.
+being deployed and stores nothing if that fails (HTTP 400 code 10021 with the runtime's message; HTTP 503
+code 10013 when the runtime itself is unavailable). Callers hold `Context.write_lock`.
+
+`reactivate_deployed()` starts the deployed version of every script again (the runtime keeps nothing across
+emulator restarts); `ensure_running()` does it for one script whose instance is gone (e.g. its runtime died).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import secrets
 import sqlite3
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -30,7 +35,7 @@ from cfemu.assets import asset_files
 from cfemu.context import Context
 from cfemu.envelope import ApiError
 from cfemu.model import DEFAULT_SCRIPT_SETTINGS, Deployment, Script, Version
-from cfemu.runtime import ModuleFile, ScriptState, WorkerStartupError
+from cfemu.runtime import ModuleFile, RuntimeUnavailableError, ScriptState, WorkerStartupError
 from cfemu.store import Store, now_iso
 
 __all__ = [
@@ -38,6 +43,7 @@ __all__ = [
     "commit_version",
     "delete_script",
     "deployed_version",
+    "ensure_running",
     "get_script",
     "get_version",
     "latest_deployment",
@@ -45,6 +51,7 @@ __all__ = [
     "list_deployments",
     "list_scripts",
     "list_versions",
+    "reactivate_deployed",
     "redeploy",
     "require_script",
     "script_state",
@@ -199,6 +206,9 @@ async def _activate(ctx: Context, version: Version) -> Version:
         result = await ctx.runtime.activate(script_state(ctx, version))
     except WorkerStartupError as exc:
         raise ApiError(400, 10021, exc.message) from None
+    except RuntimeUnavailableError as exc:
+        # DIFFERENCE: an emulator failure (no Node, dead supervisor), not something Cloudflare reports.
+        raise ApiError(503, 10013, f"The emulator's Worker runtime is unavailable: {exc}") from None
     handlers = version.handlers if result.handlers is None else result.handlers
     return replace(version, startup_time_ms=result.startup_time_ms, handlers=handlers)
 
@@ -323,3 +333,40 @@ async def redeploy(ctx: Context, script_name: str, *, source: str, triggered_by:
     version = replace(latest, id=str(uuid.uuid4()), source=source, annotations=annotations, **changes)
     committed, _ = await commit_version(ctx, version, deploy=True, source=source)
     return committed
+
+
+async def reactivate_deployed(ctx: Context) -> dict[str, str]:
+    """Activate the deployed version of every script (at startup); returns {script: error} for failures.
+
+    Scripts start concurrently; one that fails is logged by the caller and left stopped (its workers.dev
+    address answers 404 until the next deploy, or until `ensure_running` succeeds).
+    """
+    versions = [v for s in list_scripts(ctx.store) if (v := deployed_version(ctx.store, s.name)) is not None]
+
+    async def start(version: Version) -> str | None:
+        try:
+            await ctx.runtime.activate(script_state(ctx, version))
+        except (WorkerStartupError, RuntimeUnavailableError) as exc:
+            return str(exc)
+        return None
+
+    outcomes = await asyncio.gather(*(start(version) for version in versions))
+    return {v.script_name: error for v, error in zip(versions, outcomes, strict=True) if error is not None}
+
+
+async def ensure_running(ctx: Context, script_name: str, is_running: Callable[[], bool]) -> bool:
+    """Start the deployed version of `script_name` unless `is_running()`; True if it runs afterwards.
+
+    Holds `Context.write_lock`, so it never races an upload; raises nothing (a failure means False).
+    """
+    async with ctx.write_lock:
+        if is_running():
+            return True
+        version = deployed_version(ctx.store, script_name)
+        if version is None:
+            return False
+        try:
+            await ctx.runtime.activate(script_state(ctx, version))
+        except (WorkerStartupError, RuntimeUnavailableError):
+            return False
+        return is_running()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import httpx
 from starlette.requests import Request
@@ -57,8 +57,9 @@ _HOP_BY_HOP = {
 }
 
 
+@runtime_checkable
 class WorkersDevBackend(Protocol):
-    """What `serve_workers_dev` needs from the runtime (`MiniflareRuntime` provides it)."""
+    """What `serve_workers_dev` needs from the runtime (`MiniflareRuntime` provides it; `NullRuntime` does not)."""
 
     def acquire(self, script_name: str) -> Lease | None:
         """Claim the instance serving `script_name`, or None if it is not running."""

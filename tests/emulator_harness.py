@@ -10,6 +10,10 @@ The server is started on a free port (`--port 0`); the harness reads the one lin
 `cfemu listening on http://127.0.0.1:PORT` from its stdout (30 s timeout), yields an
 `Emulator`, and on exit terminates the process (SIGTERM, then SIGKILL after 10 s).
 The server's stderr is passed through to the test's stderr.
+
+By default the server runs with `--no-runtime` (the API only: uploads are stored, not run), which is
+what the API tests need and keeps them fast. `run_workers=True` runs deployed Workers in workerd and
+serves them at `Emulator.workers_url(script)` (see tests/e2e/).
 """
 
 from __future__ import annotations
@@ -43,6 +47,16 @@ class Emulator:
     api_token: str
     data_dir: Path
     subdomain: str | None
+    pid: int = 0
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on (API and workers.dev hosts alike)."""
+        return int(self.root_url.rsplit(":", 1)[1])
+
+    def workers_url(self, script: str) -> str:
+        """The browser URL of `script`: `http://{script}.{subdomain}.workers.dev.localhost:{port}`."""
+        return f"http://{script}.{self.subdomain}.workers.dev.localhost:{self.port}"
 
     def requests(self, since: int = 0) -> list[dict[str, Any]]:
         """Return the request log entries with `seq > since` (GET /__emulator/requests)."""
@@ -102,8 +116,10 @@ def running_emulator(
     account_id: str = "0123456789abcdef0123456789abcdef",
     api_token: str = "test-token-not-secret",
     extra_args: Sequence[str] = (),
+    run_workers: bool = False,
+    port: int = 0,
 ) -> Iterator[Emulator]:
-    """Run `python -m cfemu serve` on a free loopback port for the duration of the block."""
+    """Run `python -m cfemu serve` on a loopback port (default: a free one) for the duration of the block."""
     data_dir.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable,
@@ -113,7 +129,7 @@ def running_emulator(
         "--host",
         "127.0.0.1",
         "--port",
-        "0",
+        str(port),
         "--data-dir",
         str(data_dir),
         "--account-id",
@@ -123,6 +139,8 @@ def running_emulator(
     ]
     if subdomain is not None:
         command += ["--subdomain", subdomain]
+    if not run_workers:
+        command.append("--no-runtime")
     command += list(extra_args)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, bufsize=1)
     try:
@@ -138,6 +156,7 @@ def running_emulator(
             api_token=api_token,
             data_dir=data_dir,
             subdomain=subdomain,
+            pid=process.pid,
         )
     finally:
         _stop(process)

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from cfemu.d1 import d1_sqlite_path
+from cfemu.d1_files import d1_object_id
 from tests.emulator.helpers import create_database, errors, result
 from tests.emulator_harness import Emulator
 
@@ -35,10 +36,11 @@ def test_create_without_name_is_rejected(api: httpx.Client) -> None:
 
 
 def test_database_is_a_wal_sqlite_file(api: httpx.Client, emulator: Emulator) -> None:
-    """Each database is a real SQLite file in WAL mode under the data dir."""
+    """Each database is a real SQLite file in WAL mode, where miniflare keeps the file for that id."""
     uuid = create_database(api, "filedb")
     path = d1_sqlite_path(emulator.data_dir, uuid)
-    assert path == emulator.data_dir / "d1" / f"{uuid}.sqlite"
+    assert path == emulator.data_dir / "d1" / "miniflare-D1DatabaseObject" / f"{d1_object_id(uuid)}.sqlite"
+    assert path.is_file()
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
