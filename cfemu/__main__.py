@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cfemu.context import EmulatorConfig
+from cfemu.network import add_network_arguments, network_from_args
 
 __all__ = ["main"]
 
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve the API only: accept uploads without running them (no Node/workerd needed)",
     )
+    add_network_arguments(serve)
     return parser
 
 
@@ -52,7 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 api_token=args.api_token,
                 subdomain=args.subdomain,
                 run_workers=not args.no_runtime,
-            )
+            ),
+            network=network_from_args(args),
         )
         return 0
     raise AssertionError(f"unhandled command {args.command!r}")

@@ -9,6 +9,8 @@
   wrong method gives HTTP 405. Unexpected exceptions give HTTP 500 code 10013 and a traceback on stderr, never
   to the client.
 - `/__emulator/health` and `/__emulator/requests` are the emulator's own endpoints (not logged, no auth).
+- `--latency-ms` / `--bandwidth` shape `/client/v4` traffic; `/__emulator/network` lists request timings
+  (`cfemu.network`).
 - Requests whose Host is `{script}.{subdomain}.workers.dev.localhost[:port]` are not API requests: they go
   to the deployed Worker (`cfemu.router`), before any of the above.
 
@@ -42,6 +44,7 @@ from cfemu import assets, d1, scripts, secrets, settings, subdomains, versions
 from cfemu.context import Context, EmulatorConfig
 from cfemu.envelope import ApiError, error_response
 from cfemu.miniflare_runtime import MiniflareRuntime
+from cfemu.network import NetworkModel, NetworkShaper
 from cfemu.requestlog import API_PREFIX, RequestLog, RequestLogMiddleware, list_requests
 from cfemu.router import WorkersDevRouter
 from cfemu.runtime import NullRuntime, Runtime
@@ -132,7 +135,9 @@ def default_runtime(config: EmulatorConfig) -> Runtime:
     return MiniflareRuntime(config.data_dir) if config.run_workers else NullRuntime()
 
 
-def create_app(config: EmulatorConfig, *, runtime: Runtime | None = None) -> Starlette:
+def create_app(
+    config: EmulatorConfig, *, runtime: Runtime | None = None, network: NetworkModel | None = None
+) -> Starlette:
     """Build the ASGI app for `config` (state in `config.data_dir`); `runtime` defaults to `default_runtime`."""
     store = Store(config.data_dir)
     if config.subdomain is not None:
@@ -164,6 +169,7 @@ def create_app(config: EmulatorConfig, *, runtime: Runtime | None = None) -> Sta
     app.state.request_log = request_log
     app.add_middleware(AuthMiddleware, api_token=config.api_token)
     app.add_middleware(RequestLogMiddleware, log=request_log)
+    app.add_middleware(NetworkShaper, model=network)  # latency/bandwidth on /client/v4 (cfemu.network)
     app.add_middleware(WorkersDevRouter, ctx=ctx)  # outermost: workers.dev hosts skip auth and the log
     return app
 
@@ -191,11 +197,11 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def _serve(config: EmulatorConfig) -> None:
+async def _serve(config: EmulatorConfig, network: NetworkModel | None = None) -> None:
     sock = listening_socket(config.host, config.port)
     port = sock.getsockname()[1]
     host = f"[{config.host}]" if ":" in config.host else config.host
-    app = create_app(config)
+    app = create_app(config, network=network)
     uvicorn_config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5, server_header=False
     )
@@ -209,7 +215,7 @@ async def _serve(config: EmulatorConfig) -> None:
     await server.serve(sockets=[sock])
 
 
-def serve(config: EmulatorConfig) -> None:
+def serve(config: EmulatorConfig, *, network: NetworkModel | None = None) -> None:
     """Run the emulator until SIGINT/SIGTERM."""
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="cfemu %(levelname)s %(message)s")
-    asyncio.run(_serve(config))
+    asyncio.run(_serve(config, network))
