@@ -10,7 +10,8 @@ DeployError                   a deploy could not be done; the message says why a
 │       ├── NoWorkersSubdomainError   10007 on the account subdomain: the one-time claim is missing
 │       ├── ApiValidationError        10021: the upload was refused (bindings, startup, metadata)
 │       └── SqlError                  7500: D1 refused a statement
-└── SchemaError               schema.sql failed on D1 (a SqlError, with the file it came from)
+├── SchemaError               schema.sql failed on D1 (a SqlError, with the file it came from)
+└── GitHubAPIError            the GitHub REST API refused a call (PR comment, deployment): status and message
 ```
 
 Each error carries a one-line `message`, an optional `hint` (the fix), and where it has one, the
@@ -30,6 +31,7 @@ __all__ = [
     "CloudflareError",
     "ConfigError",
     "DeployError",
+    "GitHubAPIError",
     "NoWorkersSubdomainError",
     "SchemaError",
     "SqlError",
@@ -143,3 +145,14 @@ class SchemaError(DeployError):
     """The app's schema.sql failed on D1; nothing after the schema step was changed."""
 
     title = "schema.sql failed"
+
+
+class GitHubAPIError(DeployError):
+    """The GitHub REST API refused a call (a PR comment, a deployment): `status` and GitHub's `message`."""
+
+    title = "GitHub API error"
+
+    def __init__(self, message: str, *, status: int, api_message: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.api_message = api_message

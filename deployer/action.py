@@ -1,0 +1,351 @@
+"""The GitHub Action's run (`entrypoint.py` calls `main()`), top to bottom:
+
+1. Mask every secret value given as an input or a conventional variable, before anything else is printed.
+2. Read the event. A pull request from a fork, or a pull request run without the Cloudflare token (GitHub
+   withholds secrets from forks and from Dependabot), ends here: a notice, success, nothing deployed.
+3. Load `Settings` from the inputs (`INPUT_*`) and `app.yml`.
+4. Run the command: `deploy`, `plan` or `inspect` (`preview`, `teardown` and `rotate` fail: not available yet).
+5. Report: outputs (also those known before a failure), the job summary, the sticky PR comment and the GitHub
+   Deployment. GitHub reporting that fails (say, a missing permission) is a warning: the app is deployed.
+
+Everything is logged to stdout inside `::group::` sections, one stream so the runner keeps the order.
+Exit code: 0 done or skipped; 1 a `DeployError` (an `::error` annotation, on the file and line it names);
+3 a bug (with its traceback); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import re
+import time
+import traceback
+from collections.abc import Awaitable, Mapping
+from pathlib import Path
+from typing import TextIO, TypeVar
+
+import structlog
+
+from deployer._logging import configure_logging
+from deployer.deploy import deploy, make_client, prepare
+from deployer.errors import ConfigError, DeployError, GitHubAPIError
+from deployer.github.api import GitHubClient
+from deployer.github.event import PULL_REQUEST_EVENTS, Event, load_event
+from deployer.github.publish import Deployment, upsert_comment
+from deployer.github.report import RunReport, Status, comment_body, comment_marker, describe_changes, summary_markdown
+from deployer.github.runner import Runner
+from deployer.github.verify import verify_url
+from deployer.settings import Settings
+
+__all__ = ["COMMANDS", "LATER_COMMANDS", "main"]
+
+log = structlog.get_logger("deployer.action")
+T = TypeVar("T")
+
+COMMANDS = ("deploy", "plan", "inspect")
+LATER_COMMANDS = ("preview", "teardown", "rotate")
+_SECRET_INPUTS = ("api-token", "github-token", "app-password", "session-secret")
+_SECRET_VARIABLES = ("CLOUDFLARE_API_TOKEN", "GITHUB_TOKEN", "APP_PASSWORD", "SESSION_SECRET")
+
+FORK_NOTICE = (
+    "Pull request #{number} comes from the fork {head}. GitHub gives pull_request runs from forks no secrets "
+    "and a read-only token, so nothing was deployed. To preview pull requests from forks, deploy from a separate "
+    "workflow_run workflow that never runs the pull request's code with secrets (README: Pull requests from forks)."
+)
+FORK_TARGET_NOTICE = (
+    "Pull request #{number} comes from the fork {head}, and this is a pull_request_target run, which has this "
+    "repository's secrets: deploying the fork's code from it would hand them to that code, so nothing was "
+    "deployed. Use the workflow_run pattern instead (README: Pull requests from forks)."
+)
+NO_TOKEN_NOTICE = (
+    "No Cloudflare API token in this {event} run (GitHub withholds secrets from pull requests from forks and "
+    "from Dependabot), so nothing was deployed."
+)
+
+
+def main(environ: Mapping[str, str] | None = None, stdout: TextIO | None = None) -> int:
+    """Run the action with the runner's environment; returns the exit code."""
+    started = time.monotonic()
+    runner = Runner(os.environ if environ is None else environ, stdout)
+    mask_given_secrets(runner)
+    configure_logging(json_logs=False, verbose=runner.environ.get("RUNNER_DEBUG") == "1")
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=runner.stdout))
+    try:
+        return asyncio.run(ActionRun(runner, started=started).run())
+    except KeyboardInterrupt:
+        runner.error("Interrupted", title="Cancelled")
+        return 130
+    except Exception:
+        runner.error(
+            "An unexpected error occurred (a bug in cf-stateful-deployer); the traceback follows in the log.",
+            title="Unexpected error",
+        )
+        traceback.print_exc(file=runner.stdout)
+        return 3
+
+
+def mask_given_secrets(runner: Runner) -> None:
+    """`::add-mask::` every secret value the step was given, before any other output."""
+    for name in _SECRET_INPUTS:
+        runner.mask(runner.input(name))
+    for variable in _SECRET_VARIABLES:
+        runner.mask(runner.environ.get(variable, ""))
+    for name in re.split(r"[\s,]+", runner.input("secrets")):
+        if name:
+            runner.mask(runner.environ.get(name, ""))
+
+
+class ActionRun:
+    """One run: the state a failure report needs (what is known so far) and the steps."""
+
+    def __init__(self, runner: Runner, *, started: float) -> None:
+        self.runner = runner
+        self.started = started
+        self.command = runner.input("command", "deploy").lower()
+        self.app_dir = runner.input("app-dir", ".").strip("/").removeprefix("./") or "."
+        self.event: Event | None = None
+        self.settings: Settings | None = None
+        self.github: GitHubClient | None = None
+        self.deployment: Deployment | None = None
+        self.deployment_started: asyncio.Task[int | None] | None = None
+        self.url = ""
+
+    async def run(self) -> int:
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                return await self._run(stack)
+            except DeployError as exc:
+                await self._fail(exc)
+                return 1
+
+    async def _run(self, stack: contextlib.AsyncExitStack) -> int:
+        self.event = event = load_event(self.runner.environ, pull_request_number=self._pull_request_input())
+        self._check_command()
+        log.info("start", command=self.command, app_dir=self.app_dir, event=event.name or "-", commit=event.sha[:12])
+        skip = self._skip_reason(event)
+        if skip:
+            self.runner.notice(skip, title="Nothing deployed")
+            self.runner.set_outputs({"status": "skipped"})
+            self.runner.summary(summary_markdown(self._report("skipped", changed="nothing (skipped)", error=skip)))
+            return 0
+        with self.runner.group("Settings"):
+            self.settings = settings = self._load_settings()
+            log.info("settings", app_dir=str(settings.app_dir), worker=settings.script_name, api=settings.api_base_url)
+        self.runner.set_outputs({"script-name": settings.script_name})
+        token = self.runner.input("github-token")
+        if token and event.repository:
+            self.github = await stack.enter_async_context(
+                GitHubClient(token=token, repository=event.repository, api_url=event.api_url)
+            )
+        if self.command == "deploy":
+            return await self._deploy(settings, event)
+        if self.command == "plan":
+            return await self._plan(settings)
+        return await self._inspect(settings)
+
+    # --- commands -------------------------------------------------------------------------------------------
+
+    async def _deploy(self, settings: Settings, event: Event) -> int:
+        script = settings.script_name
+        if self.github and event.sha and self._bool("github-deployment", default=True):
+            self.deployment = Deployment(
+                self.github,
+                ref=event.sha,
+                environment=self.runner.input("environment", "production"),
+                production=True,
+                log_url=event.run_url,
+            )
+            self.deployment_started = asyncio.create_task(
+                self._quietly("GitHub Deployment", self.deployment.start(f"Deploying {script}"))
+            )
+        with self.runner.group(f"Deploy {script}"):
+            async with make_client(settings) as client:
+                result = await deploy(
+                    settings, client=client, force=self._bool("force", default=False), mask=self.runner.mask
+                )
+        self.url = result.url
+        self.runner.set_outputs(
+            {
+                "url": result.url,
+                "script-name": result.script_name,
+                "database-id": result.database_id or "",
+                "changed": result.changed,
+            }
+        )
+        if self._bool("verify", default=True):
+            with self.runner.group(f"Verify {result.url}"):
+                status = await verify_url(result.url)
+                log.info("verified", url=result.url, status=status)
+        status_word: Status = "unchanged" if result.changed == "nothing" else "deployed"
+        await self._publish(self._report(status_word, changed=describe_changes(result)), success=True)
+        return 0
+
+    async def _plan(self, settings: Settings) -> int:
+        with self.runner.group(f"Plan {settings.script_name}"):
+            async with make_client(settings) as client:
+                prepared = await prepare(
+                    settings, client=client, force=self._bool("force", default=False), mask=self.runner.mask
+                )
+            lines = prepared.plan.describe()
+            print("\n".join(lines), file=self.runner.stdout, flush=True)
+        self.url = prepared.url
+        self.runner.set_outputs({"url": prepared.url, "changed": prepared.plan.changed, "status": "planned"})
+        report = self._report("planned", changed=f"would change: {prepared.plan.changed}")
+        self.runner.summary(summary_markdown(report) + "\n```text\n" + "\n".join(lines) + "\n```\n")
+        return 0
+
+    async def _inspect(self, settings: Settings) -> int:
+        from deployer.inspect import inspect_app, render_inspection
+
+        with self.runner.group(f"Inspect {settings.script_name}"):
+            async with make_client(settings) as client:
+                found = await inspect_app(client, settings.script_name, api_base_url=settings.api_base_url)
+            text = render_inspection(found)
+            print(text, file=self.runner.stdout, flush=True)
+        self.url = str(found["workers_dev"]["url"] or "")
+        self.runner.set_outputs({"url": self.url, "status": "inspected"})
+        report = self._report("inspected", changed="nothing (read-only)")
+        self.runner.summary(summary_markdown(report) + "\n```text\n" + text + "\n```\n")
+        return 0
+
+    # --- reporting ------------------------------------------------------------------------------------------
+
+    async def _fail(self, exc: DeployError) -> None:
+        """Annotate the failure, write what is known, and tell GitHub (summary, comment, deployment)."""
+        file, line = _annotation_place(exc)
+        self.runner.error(str(exc), title=exc.title, file=file, line=line)
+        self.runner.set_outputs({"status": "failed", "error": exc.message})
+        report = self._report("failed", changed="", error=f"{exc.title}: {exc.message}", hint=exc.hint or "")
+        await self._publish(report, success=False)
+
+    async def _publish(self, report: RunReport, *, success: bool) -> None:
+        self.runner.set_outputs({"status": report.status})
+        with self.runner.group("Report"):
+            self.runner.summary(summary_markdown(report))
+            if self.deployment_started is not None:
+                await self.deployment_started
+            if self.deployment is not None:
+                await self._quietly(
+                    "GitHub Deployment",
+                    self.deployment.finish(success=success, url=report.url, description=report.status_text),
+                )
+            event = self.event
+            pull_request = event.pull_request if event else None
+            if self.github and pull_request and self.command == "deploy" and self._bool("pr-comment", default=True):
+                done = await self._quietly(
+                    "PR comment",
+                    upsert_comment(
+                        self.github, pull_request.number, marker=comment_marker(self.app_dir), body=comment_body(report)
+                    ),
+                )
+                if done is not None:
+                    comment, created = done
+                    log.info("pr comment " + ("created" if created else "updated"), url=comment.url or comment.id)
+
+    async def _quietly(self, what: str, call: Awaitable[T]) -> T | None:
+        """Await a GitHub call; its failure becomes a warning (with the fix), not a failed deploy."""
+        try:
+            return await call
+        except GitHubAPIError as exc:
+            self.runner.warning(str(exc), title=f"{what} not recorded")
+            return None
+
+    def _report(self, status: Status, *, changed: str, error: str = "", hint: str = "") -> RunReport:
+        event = self.event
+        app = self.settings.script_name if self.settings else (self.runner.input("name") or self.app_dir)
+        return RunReport(
+            app=app,
+            app_dir=self.app_dir,
+            command=self.command,
+            status=status,
+            url=self.url,
+            commit=event.sha if event else "",
+            commit_url=event.commit_url() if event else "",
+            changed=changed,
+            duration_s=time.monotonic() - self.started,
+            run_url=event.run_url if event else "",
+            finished=dt.datetime.now(dt.UTC),
+            error=error,
+            hint=hint,
+        )
+
+    # --- inputs ---------------------------------------------------------------------------------------------
+
+    def _check_command(self) -> None:
+        if self.command in LATER_COMMANDS:
+            raise ConfigError(
+                f"The command {self.command!r} is not available yet in this version of cf-stateful-deployer",
+                hint=f"Available commands: {', '.join(COMMANDS)}.",
+            )
+        if self.command not in COMMANDS:
+            raise ConfigError(
+                f"Unknown command {self.command!r} (input command)",
+                hint=f"Use one of: {', '.join(COMMANDS)} ({', '.join(LATER_COMMANDS)} arrive in later versions).",
+            )
+
+    def _skip_reason(self, event: Event) -> str | None:
+        if event.name not in PULL_REQUEST_EVENTS:
+            return None
+        pull_request = event.pull_request
+        if pull_request is not None and pull_request.from_fork:
+            template = FORK_TARGET_NOTICE if event.name == "pull_request_target" else FORK_NOTICE
+            return template.format(number=pull_request.number, head=pull_request.head_repository or "(deleted)")
+        if not (self.runner.input("api-token") or self.runner.environ.get("CLOUDFLARE_API_TOKEN")):
+            return NO_TOKEN_NOTICE.format(event=event.name)
+        return None
+
+    def _load_settings(self) -> Settings:
+        """`Settings` from the environment; an app at the repository root is named after the repository."""
+        settings = Settings.load(environ=self.runner.environ)
+        workspace = self.runner.environ.get("GITHUB_WORKSPACE") or os.getcwd()
+        repository = self.event.repository if self.event else ""
+        if settings.name is None and repository and settings.app_dir.resolve() == Path(workspace).resolve():
+            label = re.sub(r"[^a-z0-9-]+", "-", repository.rsplit("/", 1)[-1].lower()).strip("-")[:63].rstrip("-")
+            if label:
+                settings = settings.model_copy(update={"name": label})
+        return settings
+
+    def _bool(self, name: str, *, default: bool) -> bool:
+        value = self.runner.bool_input(name, default=default)
+        if value is None:
+            raise ConfigError(
+                f"Input {name} must be true or false, not {self.runner.input(name)!r}",
+                hint="Write true or false (YAML 1.2 booleans: true, True, TRUE, false, False, FALSE).",
+            )
+        return value
+
+    def _pull_request_input(self) -> int | None:
+        raw = self.runner.input("pull-request")
+        if not raw:
+            return None
+        if not raw.removeprefix("#").isdigit():
+            raise ConfigError(f"Input pull-request must be a pull request number, not {raw!r}")
+        return int(raw.removeprefix("#"))
+
+
+def _annotation_place(exc: DeployError) -> tuple[str | None, int | None]:
+    """The file (relative to the workspace, as annotations want it) and line an error points at."""
+    if exc.file is None:
+        return None, None
+    path = exc.file
+    with contextlib.suppress(ValueError):
+        path = path.resolve().relative_to(Path.cwd().resolve())
+    line = exc.line
+    if line is None and path.name == "schema.sql":
+        line = _sql_error_line(exc.file, str(exc))
+    return path.as_posix(), line
+
+
+def _sql_error_line(schema: Path, message: str) -> int | None:
+    """The schema.sql line SQLite's `near "TOKEN"` points at, when that token is on exactly one line."""
+    found = re.search(r'near "([^"\n]+)"', message)
+    if found is None:
+        return None
+    try:
+        lines = schema.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    hits = [number for number, text in enumerate(lines, start=1) if found.group(1) in text]
+    return hits[0] if len(hits) == 1 else None

@@ -1,0 +1,163 @@
+"""What a run tells people: the job summary table and the sticky PR comment, both from one `RunReport`.
+
+The PR comment starts with a hidden marker naming the app (its `app-dir`), so a later run finds the comment and
+edits it in place instead of adding another; one comment per app and pull request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from deployer.deploy import DeployResult
+
+__all__ = ["RunReport", "Status", "comment_body", "comment_marker", "describe_changes", "summary_markdown"]
+
+Status = Literal["deployed", "unchanged", "planned", "inspected", "failed", "skipped"]
+
+_STATUS_TEXT: dict[str, str] = {
+    "deployed": "✅ Deployed",
+    "unchanged": "✅ Up to date",
+    "planned": "📋 Planned",
+    "inspected": "🔎 Inspected",
+    "failed": "❌ Failed",
+    "skipped": "⏭️ Skipped",
+}
+MARKER_PREFIX = "<!-- cf-stateful-deployer:comment app="
+TOOL = "cf-stateful-deployer"
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """One run of the action, ready to be shown."""
+
+    app: str  # the Worker's name when known, else the app folder
+    app_dir: str
+    command: str
+    status: Status
+    url: str
+    commit: str
+    commit_url: str
+    changed: str  # what changed, in words (`describe_changes`)
+    duration_s: float
+    run_url: str
+    finished: dt.datetime  # UTC
+    error: str = ""  # the failure's title and message
+    hint: str = ""
+
+    @property
+    def status_text(self) -> str:
+        return _STATUS_TEXT[self.status]
+
+
+def describe_changes(result: DeployResult) -> str:
+    """What a deploy changed, in words: the one place that reads `DeployResult` for it."""
+    if result.changed == "nothing":
+        return "nothing (already up to date)"
+    parts = ["first deploy" if result.changed == "first-deploy" else result.changed.replace(",", ", ")]
+    details: list[str] = []
+    if result.database_created:
+        details.append("D1 database created")
+    if result.assets_uploaded:
+        details.append(
+            f"{result.assets_uploaded} of {result.asset_files} files uploaded ({_size(result.asset_bytes_uploaded)})"
+        )
+    sent = [name for name in result.secrets_sent if name not in result.generated_secrets]
+    if sent:
+        details.append(f"secrets sent: {', '.join(sent)}")
+    if result.generated_secrets:
+        details.append(f"generated: {', '.join(result.generated_secrets)}")
+    if details:
+        parts.append(f"({'; '.join(details)})")
+    return " ".join(parts)
+
+
+def summary_markdown(report: RunReport) -> str:
+    """The job summary: a heading, the table (app, status, URL, commit, what changed, duration), the error."""
+    lines = [
+        f"### {report.status_text}: {_cell(report.app)} ({report.command})",
+        "",
+        "| App | Status | URL | Commit | What changed | Duration |",
+        "|---|---|---|---|---|---|",
+        "| "
+        + " | ".join(
+            [
+                _cell(report.app),
+                report.status_text,
+                _link(report.url),
+                _commit(report),
+                _cell(report.changed) or "–",
+                f"{report.duration_s:.1f} s",
+            ]
+        )
+        + " |",
+        "",
+    ]
+    lines += _failure(report)
+    return "\n".join(lines)
+
+
+def comment_marker(app_dir: str) -> str:
+    """The hidden first line that identifies this app's comment (the app folder, URL-quoted)."""
+    return f"{MARKER_PREFIX}{quote(app_dir, safe='/._~')} -->"
+
+
+def comment_body(report: RunReport) -> str:
+    """The sticky PR comment: status, URL, commit, what changed, time (UTC) and the run's logs."""
+    logs = f"[workflow run]({report.run_url})" if report.run_url else "–"
+    rows = [
+        ("Status", report.status_text),
+        ("URL", _link(report.url)),
+        ("Commit", _commit(report)),
+        ("What changed", _cell(report.changed) or "–"),
+        ("Updated (UTC)", report.finished.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")),
+        ("Logs", logs),
+    ]
+    lines = [
+        comment_marker(report.app_dir),
+        f"### {report.status_text}: `{report.app}`",
+        "",
+        "| | |",
+        "|---|---|",
+        *(f"| **{name}** | {value} |" for name, value in rows),
+        "",
+    ]
+    lines += _failure(report)
+    lines.append(f"<sub>{TOOL} edits this comment on every run of `{report.app_dir}` for this pull request.</sub>")
+    return "\n".join(lines)
+
+
+def _failure(report: RunReport) -> list[str]:
+    if not report.error:
+        return []
+    quoted = [f"> {line}" if line else ">" for line in report.error.splitlines()]
+    if report.hint:
+        quoted += [">", *(f"> {line}" if line else ">" for line in report.hint.splitlines())]
+    return [*quoted, ""]
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
+
+
+def _link(url: str) -> str:
+    return f"[{_cell(url)}]({url})" if url else "–"
+
+
+def _commit(report: RunReport) -> str:
+    if not report.commit:
+        return "–"
+    short = f"`{report.commit[:7]}`"
+    return f"[{short}]({report.commit_url})" if report.commit_url else short
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count} B"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.1f} KiB"
+    return f"{count / 1024 / 1024:.1f} MiB"
