@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.emulator_harness import Emulator
+from tests.e2e.loopback import localhost_client
+from tests.emulator_harness import Emulator, running_emulator
 from tests.integration.deploying import REPO, api, copy_example, run_deploy
 
 
@@ -37,12 +38,22 @@ def test_a_redeploy_with_no_change_makes_two_requests_and_uploads_nothing(emulat
     assert outputs["database-id"] == first["database-id"]
 
 
-def test_a_code_only_change_uploads_only_the_worker(emulator: Emulator, tmp_path: Path) -> None:
-    """worker.js changed: at most 3 requests, one Worker PUT, no upload session, 0 asset bytes."""
+def test_a_code_only_change_uploads_only_the_worker(tmp_path: Path) -> None:
+    """worker.js changed: at most 3 requests, one Worker PUT, no session, 0 asset bytes; new code, old assets."""
+    with running_emulator(tmp_path / "cfemu", run_workers=True) as emulator:
+        check_code_only_change(emulator, tmp_path)
+
+
+def check_code_only_change(emulator: Emulator, tmp_path: Path) -> None:
     app = copy_example(tmp_path)
     deploy_ok(emulator, app)
     worker = app / "worker.js"
-    worker.write_text(worker.read_text() + "\n// a code-only change\n")
+    code = worker.read_text().replace("export default {", "const app = {", 1)
+    worker.write_text(
+        code + "\nexport default {\n  fetch(req, env, ctx) {\n"
+        '    if (new URL(req.url).pathname === "/__version") return new Response("v2");\n'
+        "    return app.fetch(req, env, ctx);\n  },\n};\n"
+    )
     log, outputs = deploy_ok(emulator, app)
     assert len(log) <= 3
     assert [e["method"] for e in log if e["method"] != "GET"] == ["PUT"]
@@ -50,6 +61,11 @@ def test_a_code_only_change_uploads_only_the_worker(emulator: Emulator, tmp_path
     assert outputs["changed"] == "code"
     deployed = api(emulator, "GET", "/workers/scripts")["result"]
     assert deployed[0]["has_assets"] is True
+    with localhost_client(outputs["url"]) as browser:
+        assert browser.get("/__version").text == "v2"
+        login = browser.get("/login.html")
+        assert login.status_code == 200
+        assert login.text == (app / "public" / "login.html").read_text()
 
 
 def test_one_changed_file_of_two_thousand_uploads_only_that_file(emulator: Emulator, tmp_path: Path) -> None:
