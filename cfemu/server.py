@@ -217,5 +217,6 @@ async def _serve(config: EmulatorConfig, network: NetworkModel | None = None) ->
 
 def serve(config: EmulatorConfig, *, network: NetworkModel | None = None) -> None:
     """Run the emulator until SIGINT/SIGTERM."""
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="cfemu %(levelname)s %(message)s")
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="cfemu %(levelname)s %(message)s")
+    logger.setLevel(logging.INFO)  # cfemu's own messages; libraries (httpx: one line per proxied request) stay quiet
     asyncio.run(_serve(config, network))

@@ -118,8 +118,13 @@ def running_emulator(
     extra_args: Sequence[str] = (),
     run_workers: bool = False,
     port: int = 0,
+    new_session: bool = False,
 ) -> Iterator[Emulator]:
-    """Run `python -m cfemu serve` on a loopback port (default: a free one) for the duration of the block."""
+    """Run `python -m cfemu serve` on a loopback port (default: a free one) for the duration of the block.
+
+    `new_session` starts it in a session of its own, so a Ctrl-C in the terminal reaches only the caller,
+    which then stops the server itself (scripts/demo).
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable,
@@ -142,7 +147,7 @@ def running_emulator(
     if not run_workers:
         command.append("--no-runtime")
     command += list(extra_args)
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, bufsize=1)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, bufsize=1, start_new_session=new_session)
     try:
         assert process.stdout is not None
         lines: queue.Queue[str | None] = queue.Queue()
