@@ -123,7 +123,7 @@ class ActionRun:
     async def _run(self, stack: contextlib.AsyncExitStack) -> int:
         self.event = event = load_event(self.runner.environ, pull_request_number=self._pull_request_input())
         self._check_command()
-        log.info("start", command=self.command, app_dir=self.app_dir, event=event.name or "-", commit=event.sha[:12])
+        log.info("start", command=self.command, app_dir=self.app_dir, trigger=event.name or "-", commit=event.sha[:12])
         skip = self._skip_reason(event)
         if skip:
             self.runner.notice(skip, title="Nothing deployed")
