@@ -222,9 +222,7 @@ async def test_the_log_is_served_with_the_model() -> None:
 def test_a_real_server_delays_api_requests_and_logs_their_times(tmp_path: Path) -> None:
     """`serve --latency-ms 30`: an API answer takes at least the latency; the timings are served."""
     latency_ms = 30.0
-    with running_emulator(
-        tmp_path / "cf", extra_args=["--latency-ms", str(latency_ms), "--bandwidth", "100MB", "--no-runtime"]
-    ) as emu:
+    with running_emulator(tmp_path / "cf", extra_args=["--latency-ms", str(latency_ms), "--bandwidth", "100MB"]) as emu:
         headers = {"Authorization": f"Bearer {emu.api_token}"}
         with httpx.Client(base_url=emu.api_base_url, headers=headers, timeout=30) as client:
             before = time.monotonic()
