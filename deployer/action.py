@@ -347,5 +347,6 @@ def _sql_error_line(schema: Path, message: str) -> int | None:
         lines = schema.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return None
-    hits = [number for number, text in enumerate(lines, start=1) if found.group(1) in text]
+    token = re.compile(rf"(?<!\w){re.escape(found.group(1))}(?!\w)")
+    hits = [number for number, text in enumerate(lines, start=1) if token.search(text)]
     return hits[0] if len(hits) == 1 else None

@@ -82,7 +82,7 @@ class FakeGitHub:
     def add_comment(self, number: int, body: str, *, user: str = "octocat") -> int:
         """Seed a comment written by someone else."""
         with self._lock:
-            return self._new_comment(number, body, user)["id"]
+            return int(self._new_comment(number, body, user)["id"])
 
     def bodies(self) -> list[Any]:
         """Every JSON body the action sent (for the secret scan)."""

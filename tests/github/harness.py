@@ -225,7 +225,7 @@ def assert_no_secret(texts: Iterable[str], secrets: Iterable[str]) -> None:
                 assert part.strip() not in haystack, f"a secret value ({len(part)} characters) leaked"
 
 
-def annotations(log: str, kind: str) -> list[str]:
+def workflow_commands(log: str, kind: str) -> list[str]:
     """The `::kind …::message` lines of a log."""
     return [line for line in log.splitlines() if re.match(rf"^::{kind}( |::)", line)]
 

@@ -1,0 +1,96 @@
+"""The summary table, the PR comment and the words for what changed."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from deployer.deploy import DeployResult
+from deployer.github.report import RunReport, comment_body, comment_marker, describe_changes, summary_markdown
+
+RESULT = DeployResult(
+    script_name="items-app",
+    url="https://items-app.demo.workers.dev",
+    database_id="db-1",
+    changed="code,assets",
+    database_created=False,
+    asset_files=10,
+    assets_uploaded=2,
+    asset_bytes_uploaded=3 * 1024,
+    secrets_sent=("APP_PASSWORD", "SESSION_SECRET"),
+    generated_secrets=("SESSION_SECRET",),
+)
+REPORT = RunReport(
+    app="items-app",
+    app_dir="apps/items",
+    command="deploy",
+    status="deployed",
+    url="https://items-app.demo.workers.dev",
+    commit="6dcb09b5b57875f334f61aebed695e2e4193db5e",
+    commit_url="https://github.com/o/r/commit/6dcb09b5b57875f334f61aebed695e2e4193db5e",
+    changed="code | assets",
+    duration_s=2.345,
+    run_url="https://github.com/o/r/actions/runs/1",
+    finished=dt.datetime(2026, 11, 25, 9, 41, 7, tzinfo=dt.UTC),
+)
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        pytest.param(
+            {},
+            "code, assets (2 of 10 files uploaded (3.0 KiB); secrets sent: APP_PASSWORD; generated: SESSION_SECRET)",
+            id="update",
+        ),
+        pytest.param({"changed": "nothing"}, "nothing (already up to date)", id="nothing"),
+        pytest.param(
+            {
+                "changed": "first-deploy",
+                "database_created": True,
+                "assets_uploaded": 0,
+                "secrets_sent": (),
+                "generated_secrets": (),
+            },
+            "first deploy (D1 database created)",
+            id="first",
+        ),
+    ],
+)
+def test_what_changed_is_said_in_words(changes: dict[str, object], words: str) -> None:
+    """The result's changed kinds, uploads, created database and secret names (never values) in one line."""
+    assert describe_changes(dataclasses.replace(RESULT, **changes)) == words  # type: ignore[arg-type]
+
+
+def test_the_summary_table_has_one_row_per_run() -> None:
+    """App, status, URL, short commit link, what changed (pipes escaped) and duration."""
+    lines = summary_markdown(REPORT).splitlines()
+    assert lines[0] == "### ✅ Deployed: items-app (deploy)"
+    assert lines[2] == "| App | Status | URL | Commit | What changed | Duration |"
+    assert lines[4] == (
+        "| items-app | ✅ Deployed | [https://items-app.demo.workers.dev](https://items-app.demo.workers.dev) "
+        "| [`6dcb09b`](https://github.com/o/r/commit/6dcb09b5b57875f334f61aebed695e2e4193db5e) "
+        "| code \\| assets | 2.3 s |"
+    )
+
+
+def test_a_failure_is_quoted_below_the_table() -> None:
+    """The error and its hint follow the table as a quote."""
+    failed = dataclasses.replace(REPORT, status="failed", error="SQL error: near x\nline 2", hint="Fix it.")
+    assert summary_markdown(failed).endswith("> SQL error: near x\n> line 2\n>\n> Fix it.\n")
+
+
+def test_the_comment_starts_with_the_marker_and_shows_time_and_logs() -> None:
+    """The hidden marker names the app folder; rows for status, URL, commit, changes, UTC time and logs."""
+    body = comment_body(REPORT)
+    assert body.splitlines()[0] == "<!-- cf-stateful-deployer:comment app=apps/items -->"
+    assert "| **Updated (UTC)** | 2026-11-25 09:41:07 |" in body
+    assert "| **Logs** | [workflow run](https://github.com/o/r/actions/runs/1) |" in body
+
+
+def test_markers_differ_per_app_and_cannot_close_the_html_comment() -> None:
+    """Each app folder has its own marker; characters that could end the comment are quoted."""
+    assert comment_marker("a") != comment_marker("b")
+    assert "-->" not in comment_marker("evil-->dir").removesuffix(" -->")
