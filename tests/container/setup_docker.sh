@@ -4,9 +4,12 @@
 #   setup_docker.sh prepare   install docker.io and debootstrap (apt) and build the stand-in base image's root
 #                             file system; idempotent, cached under the state dir (the slow part, ~2 min once)
 #   setup_docker.sh start     start a private dockerd (its socket, data and pid file under the state dir) unless it
-#                             runs already, and load the stand-in as `python:3.12-slim` if no such image exists;
-#                             prints `DOCKER_HOST=unix://…` on its last line
+#                             runs already, and load the stand-in as `python:3.12-slim` unless it is loaded;
+#                             prints `DOCKER_HOST=unix://…` and `STARTED=1` (or 0: it was running) as its last lines
 #   setup_docker.sh stop      stop the dockerd that `start` started (by its pid file) and wait for it to exit
+#
+# DEPLOYER_DOCKER=system (GitHub's runners, which have Docker and reach Docker Hub): every command does nothing,
+# and the tests use the machine's own engine and the real base image.
 #
 # Why a stand-in: this machine reaches PyPI and Debian's mirror but no image registry, so `FROM python:3.12-slim`
 # cannot be pulled. `prepare` builds Debian bookworm (minbase) with python3 and pip; `start` imports it and adds a
@@ -73,7 +76,9 @@ running() {
 }
 
 start() {
+  local started=0
   if ! running; then
+    started=1
     mkdir -p "$state/data" "$state/exec"
     local driver=overlay2
     # overlay2 needs a kernel and a backing file system that allow it; vfs always works (full copy per layer).
@@ -121,6 +126,7 @@ DOCKERFILE
     rm -rf "$context"
   fi
   echo "DOCKER_HOST=unix://$sock"
+  echo "STARTED=$started"
 }
 
 stop() {
@@ -134,6 +140,9 @@ stop() {
   rm -f "$pidfile"
 }
 
+if [ "${DEPLOYER_DOCKER:-}" = system ]; then
+  exit 0
+fi
 mkdir -p "$state"
 case "${1:-}" in
   prepare) install_tools; build_rootfs ;;
