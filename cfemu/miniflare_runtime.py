@@ -53,12 +53,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.cookiejar
 import itertools
 import json
 import os
 import shutil
 import signal
 import time
+import urllib.request
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -174,6 +176,14 @@ def static_routing_from_rules(rules: list[str]) -> dict[str, list[str]]:
     if invalid:
         raise WorkerStartupError("Invalid routes in `run_worker_first`:\n" + "\n".join(invalid))
     return {"user_worker": user_worker, "asset_worker": asset_worker}
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """A cookie policy that stores nothing (the proxy passes cookies through, it never keeps them)."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: urllib.request.Request) -> bool:
+        """Refuse every cookie."""
+        return False
 
 
 def _safe_relative(name: str, what: str) -> PurePosixPath:
@@ -304,9 +314,11 @@ class MiniflareRuntime:
 
         It has no default headers: httpx would otherwise add `Accept-Encoding`, `Accept` and `User-Agent`
         to every proxied request, and the Worker would compress answers for clients that never asked.
+        It keeps no cookies: one client shared by every browser must never send one's cookies for another.
         """
         if self._client is None:
             self._client = httpx.AsyncClient(
+                cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
                 follow_redirects=False,
                 trust_env=False,
                 timeout=httpx.Timeout(None, connect=10.0),

@@ -172,15 +172,27 @@ async def proxy_to_worker(request: Request, lease: Lease, client: httpx.AsyncCli
     raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
     query: bytes = request.scope.get("query_string", b"")
     url = target.copy_with(raw_path=raw_path + (b"?" + query if query else b""))
-    has_body = request.method not in ("GET", "HEAD") or "content-length" in request.headers
+    # HTTP/1.1: a request has a body only if it says so. Sending an empty chunked body for a bodiless
+    # DELETE made workerd close the connection when the Worker did not read it (a later request on that
+    # pooled connection then failed).
+    has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
+    # A pooled connection workerd has just closed fails the next request sent on it; a request without a
+    # body is sent once more (on a new connection), one with a streamed body cannot be replayed.
+    attempts = 1 if has_body else 2
     try:
-        upstream_request = client.build_request(
-            request.method,
-            url,
-            headers=_upstream_headers(request),
-            content=request.stream() if has_body else None,
-        )
-        upstream = await client.send(upstream_request, stream=True, follow_redirects=False)
+        for attempt in range(1, attempts + 1):
+            upstream_request = client.build_request(
+                request.method,
+                url,
+                headers=_upstream_headers(request),
+                content=request.stream() if has_body else None,
+            )
+            try:
+                upstream = await client.send(upstream_request, stream=True, follow_redirects=False)
+                break
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+                if attempt == attempts:
+                    raise
     except httpx.HTTPError as exc:
         lease.release()
         # GUESS: Cloudflare's own failure pages are not emulated; a plain 502 says what happened.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -182,3 +183,51 @@ def test_the_worker_sees_the_browser_url(app: DeployedApp) -> None:
     with localhost_client(app.emu.workers_url("whoami")) as client:
         body = json.loads(client.get("/a/b?c=1").text)
     assert body == {"url": f"{app.emu.workers_url('whoami')}/a/b?c=1"}
+
+
+INSPECT = b"""export default { async fetch(req) {
+  const url = new URL(req.url);
+  if (url.pathname === "/set") return new Response("set", { headers: { "set-cookie": "who=first; Path=/" } });
+  return Response.json({ cookie: req.headers.get("cookie"), body: req.body !== null,
+                         te: req.headers.get("transfer-encoding"), ua: req.headers.get("user-agent"),
+                         accept: req.headers.get("accept") });
+} };"""
+
+
+@pytest.fixture(scope="module")
+def inspect_url(app: DeployedApp) -> str:
+    """The URL of a Worker that reports what it received (and sets a cookie at /set)."""
+    with app.api() as api:
+        result(put_script(api, "inspect", modules={"index.js": (INSPECT, "application/javascript+module")}))
+        result(api.post("/workers/scripts/inspect/subdomain", json={"enabled": True}))
+    return app.emu.workers_url("inspect")
+
+
+def test_cookies_pass_through_but_are_never_shared_between_clients(inspect_url: str) -> None:
+    """A cookie the Worker set for one client reaches the Worker from that client only."""
+    with localhost_client(inspect_url) as first, localhost_client(inspect_url) as second:
+        assert first.get("/set").headers["set-cookie"] == "who=first; Path=/"
+        assert first.get("/echo").json()["cookie"] == "who=first"
+        assert second.get("/echo").json()["cookie"] is None
+
+
+def _raw_request(url: str, head: str) -> dict[str, object]:
+    """Send exactly `head` (request line and headers) to the Worker at `url`; its JSON answer."""
+    parsed = httpx.URL(url)
+    with socket.create_connection(("127.0.0.1", parsed.port or 80), timeout=30) as conn:
+        conn.sendall(f"{head}Host: {parsed.netloc.decode()}\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    status, _, body = answer.partition(b"\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 200"), answer
+    parsed_body: dict[str, object] = json.loads(body)
+    return parsed_body
+
+
+def test_requests_reach_the_worker_as_sent(inspect_url: str) -> None:
+    """A bodiless DELETE arrives without a body, and the proxy adds no headers of its own (no User-Agent)."""
+    seen = _raw_request(inspect_url, "DELETE /x HTTP/1.1\r\n")
+    assert seen == {"cookie": None, "body": False, "te": None, "ua": None, "accept": None}
+    posted = _raw_request(inspect_url, "POST /x HTTP/1.1\r\nContent-Length: 0\r\n")
+    assert posted["body"] is True
