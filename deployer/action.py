@@ -20,11 +20,13 @@ import contextlib
 import datetime as dt
 import os
 import re
+import signal
 import time
 import traceback
 from collections.abc import Awaitable, Mapping
 from pathlib import Path
-from typing import TextIO, TypeVar
+from types import FrameType
+from typing import NoReturn, TextIO, TypeVar
 
 import structlog
 
@@ -72,10 +74,12 @@ def main(environ: Mapping[str, str] | None = None, stdout: TextIO | None = None)
     mask_given_secrets(runner)
     configure_logging(json_logs=False, verbose=runner.environ.get("RUNNER_DEBUG") == "1")
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=runner.stdout))
+    # A cancelled job stops the container with SIGTERM: end like Ctrl-C, with a line saying so.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return asyncio.run(ActionRun(runner, started=started).run())
     except KeyboardInterrupt:
-        runner.error("Interrupted", title="Cancelled")
+        runner.error("Interrupted (the job was cancelled)", title="Cancelled")
         return 130
     except Exception:
         runner.error(
@@ -84,6 +88,12 @@ def main(environ: Mapping[str, str] | None = None, stdout: TextIO | None = None)
         )
         traceback.print_exc(file=runner.stdout)
         return 3
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:
+    raise KeyboardInterrupt
 
 
 def mask_given_secrets(runner: Runner) -> None:

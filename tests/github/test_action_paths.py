@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+
 import pytest
 
 from tests.emulator_harness import Emulator
@@ -9,6 +15,7 @@ from tests.github.conftest import CF_TOKEN, GH_TOKEN
 from tests.github.fake_github import NOT_ACCESSIBLE, FakeGitHub
 from tests.github.harness import (
     APP_PASSWORD,
+    REPO,
     REPOSITORY,
     StepFiles,
     StepResult,
@@ -215,3 +222,30 @@ def test_an_app_at_the_repository_root_is_named_after_the_repository(
     result = run(step, monkeypatch, fixture="push.main.json", emulator=cf, github=github, app_dir=".")
     assert result.returncode == 0, result.log
     assert result.outputs["script-name"] == REPOSITORY.split("/")[1]
+
+
+def test_a_cancelled_job_ends_with_a_cancelled_error(step: StepFiles, github: FakeGitHub) -> None:
+    """SIGTERM (a cancelled job stopping the container) while a request hangs: exit 130 and a Cancelled error."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        values = default_inputs(
+            api_token=CF_TOKEN, account_id="0" * 32, api_base_url=f"http://127.0.0.1:{port}/client/v4", github_token=""
+        )
+        environ = runner_environment(
+            step, event_fixture="push.main.json", inputs=values, github_api_url=github.url, in_container=False
+        )
+        process = subprocess.Popen(
+            [sys.executable, str(REPO / "entrypoint.py")],
+            cwd=step.workspace,
+            env={**environ, "PATH": os.environ.get("PATH", "")},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        silent.settimeout(30)
+        connection, _ = silent.accept()  # the first API request arrived and hangs
+        with connection:
+            process.send_signal(signal.SIGTERM)
+            log, _ = process.communicate(timeout=30)
+    assert process.returncode == 130, log
+    assert "::error title=Cancelled::Interrupted (the job was cancelled)" in log
