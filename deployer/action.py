@@ -72,6 +72,7 @@ def main(environ: Mapping[str, str] | None = None, stdout: TextIO | None = None)
     started = time.monotonic()
     runner = Runner(os.environ if environ is None else environ, stdout)
     mask_given_secrets(runner)
+    logging_before = structlog.get_config()
     configure_logging(json_logs=False, verbose=runner.environ.get("RUNNER_DEBUG") == "1")
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=runner.stdout))
     # A cancelled job stops the container with SIGTERM: end like Ctrl-C, with a line saying so.
@@ -90,6 +91,7 @@ def main(environ: Mapping[str, str] | None = None, stdout: TextIO | None = None)
         return 3
     finally:
         signal.signal(signal.SIGTERM, previous)
+        structlog.configure(**logging_before)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:

@@ -1,8 +1,8 @@
 """The container test's engine and image: a private dockerd (tests/container/setup_docker.sh) and the action's
 image built from this repository's Dockerfile.
 
-The session takes an exclusive lock under the state dir (sessions that share the engine wait for each other),
-starts dockerd unless it runs already, and stops it at the end only if it started it. With
+The container tests take an exclusive lock under the state dir (test sessions sharing the engine wait for each
+other), start dockerd unless it runs already, and stop it when they are done, only if they started it. With
 `DEPLOYER_DOCKER=system` (GitHub's runners) the machine's own engine is used as it is.
 """
 
@@ -70,9 +70,9 @@ def _setup(command: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in completed.stdout.splitlines() if "=" in line)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def docker() -> Iterator[Docker]:
-    """The engine for this session; a private dockerd is stopped afterwards if this session started it."""
+    """The engine for the container tests; a private dockerd is stopped after them if they started it."""
     if os.environ.get("DEPLOYER_DOCKER") == "system":
         yield Docker(dict(os.environ))
         return
@@ -90,7 +90,7 @@ def docker() -> Iterator[Docker]:
             os.close(descriptor)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def action_image(docker: Docker) -> str:
     """The action's image, built from this repository's Dockerfile (host network: pip reaches PyPI)."""
     built = docker.run("build", "--network=host", "--tag", IMAGE, str(REPO), timeout=900)
