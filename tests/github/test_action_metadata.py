@@ -117,3 +117,24 @@ def test_hadolint_finds_nothing_in_the_dockerfile() -> None:
         [binary, "Dockerfile"], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_the_release_pins_action_yml_to_the_versioned_image(tmp_path: Path) -> None:
+    """release.yml's own sed line turns `image: Dockerfile` into the pinned GHCR image, and checks that it did."""
+    release = (REPO / ".github/workflows/release.yml").read_text(encoding="utf-8")
+    (sed_line,) = [line.strip() for line in release.splitlines() if line.strip().startswith("sed -i ")]
+    (check_line,) = [line.strip() for line in release.splitlines() if line.strip().startswith("grep -q ")]
+    shutil.copyfile(REPO / "action.yml", tmp_path / "action.yml")
+    completed = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", f"{sed_line}\n{check_line}"],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "IMAGE": "ghcr.io/octo-org/hello-apps", "FULL": "v1.2.3"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    pinned = yaml.safe_load((tmp_path / "action.yml").read_text(encoding="utf-8"))
+    assert pinned["runs"] == {"using": "docker", "image": "docker://ghcr.io/octo-org/hello-apps:v1.2.3"}
+    assert pinned["inputs"] == ACTION["inputs"]
