@@ -131,6 +131,22 @@ class ActionRun:
             except DeployError as exc:
                 await self._fail(exc)
                 return 1
+            except Exception:
+                await self._settle_after_bug()
+                raise
+            finally:
+                # Nothing may outlive the GitHub client (closed when the stack unwinds).
+                if self.deployment_started is not None and not self.deployment_started.done():
+                    self.deployment_started.cancel()
+                    await asyncio.gather(self.deployment_started, return_exceptions=True)
+
+    async def _settle_after_bug(self) -> None:
+        """Cleanup before a bug propagates: a started GitHub Deployment is marked failed, as best it can be."""
+        if self.deployment_started is not None:
+            await asyncio.gather(self.deployment_started, return_exceptions=True)
+        if self.deployment is not None:
+            with contextlib.suppress(Exception):  # the bug itself is what gets reported
+                await self.deployment.finish(success=False, url="", description="Failed: unexpected error")
 
     async def _run(self, stack: contextlib.AsyncExitStack) -> int:
         self.event = event = load_event(self.runner.environ, pull_request_number=self._pull_request_input())

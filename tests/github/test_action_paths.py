@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+import deployer.action
 from tests.emulator_harness import Emulator
 from tests.github.conftest import CF_TOKEN, GH_TOKEN
 from tests.github.fake_github import NOT_ACCESSIBLE, FakeGitHub
@@ -249,3 +250,21 @@ def test_a_cancelled_job_ends_with_a_cancelled_error(step: StepFiles, github: Fa
             log, _ = process.communicate(timeout=30)
     assert process.returncode == 130, log
     assert "::error title=Cancelled::Interrupted (the job was cancelled)" in log
+
+
+def test_a_bug_is_reported_as_unexpected_with_its_traceback(
+    step: StepFiles, monkeypatch: pytest.MonkeyPatch, cf: Emulator, github: FakeGitHub
+) -> None:
+    """An exception that is not a DeployError: exit 3, an "Unexpected error" annotation, the traceback in the log."""
+
+    async def broken_deploy(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(deployer.action, "deploy", broken_deploy)
+    result = run(step, monkeypatch, fixture="push.main.json", emulator=cf, github=github)
+    assert result.returncode == 3
+    (error,) = workflow_commands(result.log, "error")
+    assert error.startswith("::error title=Unexpected error::")
+    assert "RuntimeError: a bug" in result.log
+    (deployment,) = github.deployments()
+    assert [s["state"] for s in github.statuses(int(deployment["id"]))] == ["in_progress", "failure"]
