@@ -90,11 +90,15 @@ class _Collector:
 
 async def read_form_parts(request: Request) -> list[Part]:
     """All parts of a multipart/form-data request body, in order (see the module docstring)."""
-    media_type, options = parse_options_header(request.headers.get("content-type", ""))
+    return parse_form_parts(request.headers.get("content-type", ""), await request.body())
+
+
+def parse_form_parts(content_type: str, body: bytes) -> list[Part]:
+    """All parts of a multipart/form-data `body` sent with `content_type`; `FORM_DATA_ERROR` when it is not one."""
+    media_type, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
     if media_type != b"multipart/form-data" or not boundary:
         raise FORM_DATA_ERROR
-    body = await request.body()
     collector = _Collector()
     callbacks = {
         "on_part_begin": collector.on_part_begin,

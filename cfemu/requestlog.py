@@ -1,8 +1,10 @@
 """The request log (`GET /__emulator/requests`) and the network-shaping seam.
 
 `RequestLogMiddleware` wraps the whole app. For every request under `/client/v4` it records one entry
-`{seq, method, path, query, status, request_bytes, response_bytes, content_type, json}` where `json` is the
-parsed body of JSON requests (else null). `/__emulator/*` calls are not logged. The log lives in memory,
+`{seq, method, path, query, status, request_bytes, response_bytes, content_type, json, form}` where `json` is
+the parsed body of JSON requests (else null) and `form` describes a multipart body (else null): its parts'
+`name`, `filename`, `content_type` and `size`, and the parsed JSON of a part named `metadata`, with the
+values of secret bindings replaced by `"<redacted>"`. `/__emulator/*` calls are not logged. The log lives in memory,
 so it starts empty on every server start; `seq` counts from 1.
 
 Network shaping (a later `--latency-ms` / `--bandwidth`) belongs in `RequestLogMiddleware.shape()`, the one
@@ -18,6 +20,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cfemu.envelope import ApiError
+from cfemu.formdata import parse_form_parts
 
 __all__ = ["API_PREFIX", "RequestLog", "RequestLogMiddleware", "list_requests"]
 
@@ -50,6 +55,33 @@ def _parse_json(body: bytes, content_type: str) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
+
+
+def _describe_form(body: bytes, content_type: str) -> dict[str, Any] | None:
+    if not content_type.lower().startswith("multipart/form-data"):
+        return None
+    try:
+        parts = parse_form_parts(content_type, body)
+    except ApiError:
+        return None
+    described: dict[str, Any] = {
+        "parts": [
+            {"name": p.name, "filename": p.filename, "content_type": p.content_type, "size": len(p.data)} for p in parts
+        ],
+        "metadata": None,
+    }
+    metadata_part = next((p for p in parts if p.name == "metadata"), None)
+    if metadata_part is not None:
+        try:
+            metadata = json.loads(metadata_part.data)
+        except (ValueError, UnicodeDecodeError):
+            return described
+        if isinstance(metadata, dict):
+            for binding in metadata.get("bindings") or ():
+                if isinstance(binding, dict) and binding.get("type") in ("secret_text", "secret_key"):
+                    binding["text"] = "<redacted>"
+            described["metadata"] = metadata
+    return described
 
 
 class RequestLogMiddleware:
@@ -112,6 +144,7 @@ class RequestLogMiddleware:
                     "response_bytes": response_bytes,
                     "content_type": content_type,
                     "json": _parse_json(bytes(body), content_type or ""),
+                    "form": _describe_form(bytes(body), content_type or ""),
                 }
             )
 

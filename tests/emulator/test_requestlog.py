@@ -34,6 +34,30 @@ def test_non_json_body_has_null_json(api: httpx.Client, emulator: Emulator) -> N
     assert entry["request_bytes"] > 0
 
 
+def test_multipart_bodies_are_described_with_secrets_redacted(api: httpx.Client, emulator: Emulator) -> None:
+    """A script upload is logged with its parts and its metadata, secret values replaced by <redacted>."""
+    metadata = {
+        "main_module": "index.js",
+        "keep_assets": True,
+        "bindings": [
+            {"type": "secret_text", "name": "PASSWORD", "text": "hunter2"},
+            {"type": "plain_text", "name": "MODE", "text": "demo"},
+        ],
+    }
+    put_script(api, "app", metadata)
+    form = emulator.requests()[-1]["form"]
+    assert [(p["name"], p["filename"], p["content_type"]) for p in form["parts"]] == [
+        ("metadata", None, None),
+        ("index.js", "index.js", "application/javascript+module"),
+    ]
+    assert form["metadata"]["keep_assets"] is True
+    assert form["metadata"]["bindings"] == [
+        {"type": "secret_text", "name": "PASSWORD", "text": "<redacted>"},
+        {"type": "plain_text", "name": "MODE", "text": "demo"},
+    ]
+    assert "hunter2" not in str(emulator.requests())
+
+
 def test_rejected_requests_are_logged(emulator: Emulator) -> None:
     """Requests refused by authentication are logged with their status and body size."""
     httpx.post(f"{emulator.api_base_url}/accounts/{emulator.account_id}/d1/database", content=b"12345")

@@ -70,6 +70,18 @@ def test_the_worker_gets_its_bindings_and_secrets_are_kept_across_deploys(emulat
     assert first.returncode == 0, first.stderr
     (put,) = [e for e in emulator.requests() if e["method"] == "PUT" and str(e["path"]).endswith("/items-app")]
     assert put["json"] is None  # multipart, not JSON
+    form = put["form"]
+    assert [(p["name"], p["filename"], p["content_type"]) for p in form["parts"]] == [
+        ("metadata", None, "application/json"),
+        ("worker.js", "worker.js", "application/javascript+module"),
+    ]
+    metadata = form["metadata"]
+    assert metadata["main_module"] == "worker.js"
+    assert metadata["compatibility_date"] == "2025-01-01"
+    assert metadata["assets"]["config"]["html_handling"] == "none"
+    assert metadata["assets"]["config"]["run_worker_first"] is True
+    assert "jwt" in metadata["assets"]
+    assert {"type": "secret_text", "name": "APP_PASSWORD", "text": "<redacted>"} in metadata["bindings"]
 
     settings = api(emulator, "GET", "/workers/scripts/items-app/settings")["result"]
     by_name = {b["name"]: b for b in settings["bindings"]}

@@ -59,6 +59,11 @@ def check_code_only_change(emulator: Emulator, tmp_path: Path) -> None:
     assert [e["method"] for e in log if e["method"] != "GET"] == ["PUT"]
     assert not [e for e in log if "assets" in str(e["path"])]
     assert outputs["changed"] == "code"
+    (put,) = [e for e in log if e["method"] == "PUT"]
+    metadata = put["form"]["metadata"]  # type: ignore[index]
+    assert metadata["keep_assets"] is True
+    assert "jwt" not in metadata["assets"]
+    assert metadata["keep_bindings"] == ["secret_text", "secret_key"]
     deployed = api(emulator, "GET", "/workers/scripts")["result"]
     assert deployed[0]["has_assets"] is True
     with localhost_client(outputs["url"]) as browser:
