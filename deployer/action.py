@@ -31,7 +31,7 @@ from typing import NoReturn, TextIO, TypeVar
 import structlog
 
 from deployer._logging import configure_logging
-from deployer.deploy import deploy, make_client, prepare
+from deployer.deploy import Prepared, deploy, make_client, prepare
 from deployer.errors import ConfigError, DeployError, GitHubAPIError
 from deployer.github.api import GitHubClient
 from deployer.github.event import PULL_REQUEST_EVENTS, Event, load_event
@@ -188,11 +188,15 @@ class ActionRun:
             self.deployment_started = asyncio.create_task(
                 self._quietly("GitHub Deployment", self.deployment.start(f"Deploying {script}"))
             )
-        with self.runner.group(f"Deploy {script}"):
-            async with make_client(settings) as client:
-                result = await deploy(
-                    settings, client=client, force=self._bool("force", default=False), mask=self.runner.mask
-                )
+        async with make_client(settings) as client:
+            result = await deploy(
+                settings,
+                client=client,
+                force=self._bool("force", default=False),
+                mask=self.runner.mask,
+                on_plan=self._planned,
+                group=self.runner.group,
+            )
         self.url = result.url
         self.runner.set_outputs(
             {
@@ -209,6 +213,13 @@ class ActionRun:
         status_word: Status = "unchanged" if result.changed == "nothing" else "deployed"
         await self._publish(self._report(status_word, changed=describe_changes(result)), success=True)
         return 0
+
+    def _planned(self, prepared: Prepared) -> None:
+        """Outputs known before the first write are written at once, so a later failure still has them."""
+        self.url = prepared.url
+        self.runner.set_outputs(
+            {"url": prepared.url, "script-name": prepared.plan.script, "changed": prepared.plan.changed}
+        )
 
     async def _plan(self, settings: Settings) -> int:
         with self.runner.group(f"Plan {settings.script_name}"):

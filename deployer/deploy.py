@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable, Coroutine, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ from deployer.plan import Plan, make_plan
 from deployer.settings import Settings
 from deployer.state import RemoteState, local_digests
 
-__all__ = ["DeployResult", "deploy", "make_client", "prepare", "workers_dev_url"]
+__all__ = ["DeployResult", "Prepared", "deploy", "make_client", "prepare", "workers_dev_url"]
 
 log = structlog.get_logger("deployer")
 
@@ -141,13 +142,19 @@ async def deploy(
     client: CloudflareClient,
     force: bool = False,
     mask: Callable[[str], None] = lambda _: None,
+    on_plan: Callable[[Prepared], None] = lambda _: None,
+    group: Callable[[str], AbstractContextManager[object]] = lambda _: nullcontext(),
 ) -> DeployResult:
     """Deploy the app in `settings.app_dir` as `settings.script_name`; see the module docstring.
 
     `mask` is called with every secret value (given or generated) before it is used, so a runner can hide it
-    from logs (`::add-mask::`). `force` redeploys everything whatever the recorded state says.
+    from logs (`::add-mask::`). `force` redeploys everything whatever the recorded state says. `on_plan` sees
+    the plan and the URL before the first write (so they can be reported even if a later step fails), and
+    `group(title)` wraps each phase (a runner folds its log lines: `::group::`).
     """
-    prepared = await prepare(settings, client=client, force=force, mask=mask)
+    with group("Read the deployed state and plan"):
+        prepared = await prepare(settings, client=client, force=force, mask=mask)
+    on_plan(prepared)
     app, plan = prepared.app, prepared.plan
     script = plan.script
     log.info("plan", script=script, changed=plan.changed)
@@ -185,7 +192,9 @@ async def deploy(
         if plan.upload_assets and app.manifest is not None:
             completion_jwt, uploaded_files, uploaded_bytes = await _upload_assets(client, script, app.manifest)
 
-    await _concurrently(database_and_schema(), assets())
+    if plan.find_database or plan.apply_schema or plan.upload_assets:
+        with group("Steps 1-4: D1 database, schema and assets"):
+            await _concurrently(database_and_schema(), assets())
 
     # 5. The Worker (or, when only the schema changed, just the new state).
     if plan.upload_worker:
@@ -194,7 +203,8 @@ async def deploy(
         module = FormPart(
             MAIN_MODULE, app.worker_code, content_type="application/javascript+module", filename=MAIN_MODULE
         )
-        uploaded = await workers_api.upload_script(client, script, metadata=metadata, modules=[module])
+        with group("Step 5: upload the Worker"):
+            uploaded = await workers_api.upload_script(client, script, metadata=metadata, modules=[module])
         log.info("step 5/6 worker uploaded", script=script, etag=uploaded.get("etag"), keep_assets=plan.keep_assets)
     elif plan.update_tags_only:
         await workers_api.set_script_tags(client, script, list(plan.tags))
@@ -202,11 +212,12 @@ async def deploy(
 
     # 6. The workers.dev URL.
     if plan.enable_subdomain:
-        try:
-            await workers_api.enable_script_subdomain(client, script)
-        except DeployError:
-            await _withdraw_state(client, script, prepared.remote)
-            raise
+        with group("Step 6: enable the workers.dev URL"):
+            try:
+                await workers_api.enable_script_subdomain(client, script)
+            except DeployError:
+                await _withdraw_state(client, script, prepared.remote)
+                raise
         log.info("step 6/6 workers.dev enabled", url=prepared.url)
     return DeployResult(
         script_name=script,

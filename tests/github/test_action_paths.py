@@ -139,6 +139,8 @@ def test_a_schema_error_points_at_its_line_and_still_writes_what_was_known(
     (error,) = workflow_commands(result.log, "error")
     assert error.startswith(f"::error file=app/schema.sql,line={broken_line},title=schema.sql failed::")
     assert result.outputs["script-name"] == "items-app"
+    assert result.outputs["url"].startswith("http://items-app.demo.workers.dev.localhost:")
+    assert result.outputs["changed"] == "first-deploy"
     assert result.outputs["status"] == "failed"
     assert "CREAT" in result.outputs["error"]
     (comment,) = github.comments(7)

@@ -174,7 +174,10 @@ def test_the_log_masks_secrets_first_and_groups_the_steps(scenario: Scenario) ->
     groups = [line for line in log if line.startswith("::group::")]
     assert groups == [
         "::group::Settings",
-        "::group::Deploy items-app",
+        "::group::Read the deployed state and plan",
+        "::group::Steps 1-4: D1 database, schema and assets",
+        "::group::Step 5: upload the Worker",
+        "::group::Step 6: enable the workers.dev URL",
         f"::group::Verify {scenario.expected_url}",
         "::group::Report",
     ]
