@@ -7,14 +7,14 @@ its D1 binding (name, tables, applied migrations) and the workers.dev URL. Read-
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any
 
 from deployer.cloudflare import CloudflareClient
 from deployer.cloudflare import d1 as d1_api
 from deployer.cloudflare import workers as workers_api
+from deployer.cloudflare.client import none_if_missing
 from deployer.deploy import workers_dev_url
-from deployer.errors import CloudflareAPIError, DeployError
+from deployer.errors import DeployError
 from deployer.state import Digests
 
 __all__ = ["inspect_app", "render_inspection"]
@@ -24,15 +24,14 @@ _TABLES_SQL = (
     "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name"
 )
 _MIGRATIONS_TABLE = "d1_migrations"
-T = TypeVar("T")
 
 
 async def inspect_app(client: CloudflareClient, script: str, *, api_base_url: str) -> dict[str, Any]:
     """A JSON-ready description of the deployed app `script`."""
     settings, subdomain, toggle = await asyncio.gather(
         workers_api.script_settings(client, script),
-        _optional(workers_api.account_subdomain(client)),
-        _optional(workers_api.script_subdomain(client, script)),
+        none_if_missing(workers_api.account_subdomain(client)),
+        none_if_missing(workers_api.script_subdomain(client, script)),
     )
     if settings is None:
         raise DeployError(
@@ -62,20 +61,10 @@ async def inspect_app(client: CloudflareClient, script: str, *, api_base_url: st
     }
 
 
-async def _optional(call: Awaitable[T]) -> T | None:
-    """The call's result, or None when Cloudflare says the thing does not exist."""
-    try:
-        return await call
-    except CloudflareAPIError as exc:
-        if exc.status == 404 or set(exc.codes) & {10007, 10090}:
-            return None
-        raise
-
-
 async def _describe_database(client: CloudflareClient, binding: dict[str, Any]) -> dict[str, Any]:
     database_id = str(binding.get("id") or binding.get("database_id") or "")
     described: dict[str, Any] = {"binding": binding.get("name"), "id": database_id}
-    info = await _optional(client.call("GET", f"{client.account_path}/d1/database/{database_id}"))
+    info = await none_if_missing(client.call("GET", f"{client.account_path}/d1/database/{database_id}"))
     if info is None:
         described["missing"] = True
         return described

@@ -19,9 +19,9 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import stamina
@@ -37,9 +37,10 @@ from deployer.errors import (
     TransportError,
 )
 
-__all__ = ["ApiResponse", "CloudflareClient"]
+__all__ = ["ApiResponse", "CloudflareClient", "none_if_missing"]
 
 log = structlog.get_logger("deployer.cloudflare")
+T = TypeVar("T")
 
 _RETRY_AFTER_LIMIT = 60.0  # seconds; a longer wait fails the deploy instead of hanging the job
 _TOKEN_SCOPES = "Account · Workers Scripts · Edit and Account · D1 · Edit"
@@ -245,6 +246,20 @@ class CloudflareClient:
         if 7500 in codes:
             return SqlError(f"D1 refused the SQL: {api_text}", **kwargs)
         return CloudflareAPIError(f"Cloudflare API error on {where}: {api_text}", **kwargs)
+
+
+# "Not found" as Cloudflare says it: a missing Workers script (10007), service (10090) or D1 database (7404).
+_NOT_FOUND_CODES = frozenset({10007, 10090, 7404})
+
+
+async def none_if_missing(call: Awaitable[T]) -> T | None:
+    """The call's result, or None when Cloudflare answers that the thing does not exist."""
+    try:
+        return await call
+    except CloudflareAPIError as exc:
+        if set(exc.codes) & _NOT_FOUND_CODES:
+            return None
+        raise
 
 
 def _json_or_none(response: httpx.Response) -> Any:

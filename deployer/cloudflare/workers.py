@@ -5,21 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from deployer.cloudflare.client import CloudflareClient
+from deployer.cloudflare.client import CloudflareClient, none_if_missing
 from deployer.cloudflare.multipart import FormPart, encode_multipart
-from deployer.errors import CloudflareAPIError
 
 __all__ = [
     "account_subdomain",
     "enable_script_subdomain",
-    "list_secret_names",
     "script_settings",
     "script_subdomain",
     "set_script_tags",
     "upload_script",
 ]
-
-_NOT_FOUND = {10007, 10090}
 
 
 async def account_subdomain(client: CloudflareClient) -> str:
@@ -28,26 +24,10 @@ async def account_subdomain(client: CloudflareClient) -> str:
     return str(response.result["subdomain"])
 
 
-async def list_secret_names(client: CloudflareClient, script: str) -> frozenset[str] | None:
-    """Names of the script's secrets, or None when the script does not exist yet."""
-    try:
-        response = await client.call("GET", f"{client.account_path}/workers/scripts/{script}/secrets")
-    except CloudflareAPIError as exc:
-        if set(exc.codes) & _NOT_FOUND:
-            return None
-        raise
-    return frozenset(str(item["name"]) for item in response.result or [])
-
-
 async def script_settings(client: CloudflareClient, script: str) -> dict[str, Any] | None:
     """The script's settings (bindings without secret values, tags, compatibility), or None if it does not exist."""
-    try:
-        response = await client.call("GET", f"{client.account_path}/workers/scripts/{script}/settings")
-    except CloudflareAPIError as exc:
-        if set(exc.codes) & _NOT_FOUND:
-            return None
-        raise
-    return dict(response.result or {})
+    response = await none_if_missing(client.call("GET", f"{client.account_path}/workers/scripts/{script}/settings"))
+    return None if response is None else dict(response.result or {})
 
 
 async def set_script_tags(client: CloudflareClient, script: str, tags: list[str]) -> None:
