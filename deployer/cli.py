@@ -23,7 +23,6 @@ from deployer.app import load_app
 from deployer.deploy import DeployResult, deploy, make_client, prepare
 from deployer.errors import DeployError
 from deployer.github.runner import error_command, is_runner, write_outputs
-from deployer.inspect import inspect_app, render_inspection
 from deployer.settings import Settings, parse_var_flags
 
 __all__ = ["main"]
@@ -131,6 +130,8 @@ async def _plan(settings: Settings, *, force: bool) -> None:
 
 
 async def _inspect(settings: Settings, *, as_json: bool) -> None:
+    from deployer.inspect import inspect_app, render_inspection  # only this command needs it
+
     async with make_client(settings) as client:
         report = await inspect_app(client, settings.script_name, api_base_url=settings.api_base_url)
     print(json.dumps(report, indent=2) if as_json else render_inspection(report))
