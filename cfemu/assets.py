@@ -180,15 +180,17 @@ async def upload_assets(request: Request) -> Response:
         if content_type is None or content_type.lower() == "application/null":
             content_type = None
         decoded.append((part.name, _decode(part.name, part.data), content_type))
-    for asset_hash, content, content_type in decoded:
+    for asset_hash, content, _content_type in decoded:
         path = asset_file_path(ctx.config.data_dir, asset_hash)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{asset_hash}.{uuid.uuid4().hex}.tmp")
         tmp.write_bytes(content)
         tmp.replace(path)
-        ctx.store.db.execute(
+    # One transaction per bucket: the records become visible together, and one commit costs one fsync.
+    with ctx.store.transaction() as db:
+        db.executemany(
             "INSERT OR REPLACE INTO assets (hash, content_type, size, uploaded_at) VALUES (?, ?, ?, ?)",
-            (asset_hash, content_type, len(content), now_iso()),
+            [(asset_hash, content_type, len(content), now_iso()) for asset_hash, content, content_type in decoded],
         )
     if len(_stored(ctx, sorted(expected))) < len(expected):
         return ok({}, status=202)

@@ -7,8 +7,7 @@ the parsed body of JSON requests (else null) and `form` describes a multipart bo
 values of secret bindings replaced by `"<redacted>"`. `/__emulator/*` calls are not logged. The log lives in memory,
 so it starts empty on every server start; `seq` counts from 1.
 
-Network shaping (a later `--latency-ms` / `--bandwidth`) belongs in `RequestLogMiddleware.shape()`, the one
-place every API request passes through.
+Network shaping (`--latency-ms`, `--bandwidth`) is `cfemu.network.NetworkShaper`, a middleware of its own.
 """
 
 from __future__ import annotations
@@ -91,15 +90,11 @@ class RequestLogMiddleware:
         self.app = app
         self.log = log
 
-    async def shape(self, scope: Scope) -> None:
-        """Hook for injected latency/bandwidth limits; does nothing yet."""
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
         if scope["type"] != "http" or not (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
             await self.app(scope, receive, send)
             return
-        await self.shape(scope)
         # The whole body is read up front so that its size is known even when a handler rejects the
         # request without reading it; the app then receives it as one message.
         body = bytearray()
