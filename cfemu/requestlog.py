@@ -1,11 +1,15 @@
-"""The request log (`GET /__emulator/requests`) and the network-shaping seam.
+"""The request log (`GET /__emulator/requests`).
 
 `RequestLogMiddleware` wraps the whole app. For every request under `/client/v4` it records one entry
-`{seq, method, path, query, status, request_bytes, response_bytes, content_type, json, form}` where `json` is
-the parsed body of JSON requests (else null) and `form` describes a multipart body (else null): its parts'
-`name`, `filename`, `content_type` and `size`, and the parsed JSON of a part named `metadata`, with the
-values of secret bindings replaced by `"<redacted>"`. `/__emulator/*` calls are not logged. The log lives in memory,
-so it starts empty on every server start; `seq` counts from 1.
+`{seq, method, path, query, status, request_bytes, response_bytes, content_type, json, form}`:
+
+- `json`: the parsed body of a JSON request, else null;
+- `form`: for a multipart body, its parts (`name`, `filename`, `content_type`, `size`) and the parsed JSON of a
+  part named `metadata`, else null.
+
+Secret values never reach the log: the `text` of secret bindings and of anything sent to `/secrets`, and the key
+material of secret keys, are replaced by `"<redacted>"`. `/__emulator/*` calls are not logged. The log lives in
+memory, so it starts empty on every server start; `seq` counts from 1.
 
 Network shaping (`--latency-ms`, `--bandwidth`) is `cfemu.network.NetworkShaper`, a middleware of its own.
 """
@@ -76,11 +80,30 @@ def _describe_form(body: bytes, content_type: str) -> dict[str, Any] | None:
         except (ValueError, UnicodeDecodeError):
             return described
         if isinstance(metadata, dict):
-            for binding in metadata.get("bindings") or ():
-                if isinstance(binding, dict) and binding.get("type") in ("secret_text", "secret_key"):
-                    binding["text"] = "<redacted>"
-            described["metadata"] = metadata
+            described["metadata"] = redact_secrets(metadata)
     return described
+
+
+_SECRET_TYPES = ("secret_text", "secret_key")
+_KEY_MATERIAL = ("key_base64", "key_jwk")
+REDACTED = "<redacted>"
+
+
+def redact_secrets(value: Any, *, secret_context: bool = False) -> Any:
+    """`value` with secret material replaced by `"<redacted>"`: the `text` of secret bindings (or of anything
+    sent to a `/secrets` endpoint, `secret_context`) and `key_base64` / `key_jwk` of secret keys."""
+    if isinstance(value, list):
+        return [redact_secrets(item, secret_context=secret_context) for item in value]
+    if not isinstance(value, dict):
+        return value
+    is_secret = secret_context or value.get("type") in _SECRET_TYPES
+    redacted: dict[str, Any] = {}
+    for key, item in value.items():
+        if key in _KEY_MATERIAL or (key == "text" and is_secret):
+            redacted[key] = REDACTED
+        else:
+            redacted[key] = redact_secrets(item, secret_context=secret_context)
+    return redacted
 
 
 class RequestLogMiddleware:
@@ -138,7 +161,9 @@ class RequestLogMiddleware:
                     "request_bytes": len(body),
                     "response_bytes": response_bytes,
                     "content_type": content_type,
-                    "json": _parse_json(bytes(body), content_type or ""),
+                    "json": redact_secrets(
+                        _parse_json(bytes(body), content_type or ""), secret_context="/secrets" in path
+                    ),
                     "form": _describe_form(bytes(body), content_type or ""),
                 }
             )

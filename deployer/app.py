@@ -60,6 +60,8 @@ def load_app(root: Path) -> LocalApp:
         )
     public = root / "public"
     manifest = build_manifest(public) if public.is_dir() else None
+    if manifest is not None and not manifest.files and manifest.headers is None and manifest.redirects is None:
+        manifest = None  # an empty public/ is the same as none: no assets binding, no upload session
 
     schema_path = root / "schema.sql"
     schema_sql: str | None = None

@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Callable, Coroutine, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import structlog
@@ -47,6 +47,8 @@ BUCKET_CONCURRENCY = 4
 KEEP_SECRET_TYPES = ("secret_text", "secret_key")
 ASSETS_BINDING = "ASSETS"
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+T = TypeVar("T")
+U = TypeVar("U")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +124,7 @@ async def prepare(
     for value in given.values():
         mask(value)
     script = settings.script_name
-    remote_settings, subdomain = await asyncio.gather(
+    remote_settings, subdomain = await _both(
         workers_api.script_settings(client, script), workers_api.account_subdomain(client)
     )
     remote = (
@@ -179,7 +181,8 @@ async def deploy(
                 database = await _create_database(client, settings.database_name)
             database_id = database.uuid
             log.info("step 1/6 d1", database=database.name, id=database.uuid, created=created)
-        if plan.apply_schema:
+        # A database the Worker was not bound to (new, or renamed in app.yml) gets the schema too.
+        if plan.apply_schema or (app.schema_sql is not None and database_id != plan.database_id):
             assert database_id is not None
             await _apply_schema(client, app, settings.database_name, database_id)
             log.info("step 2/6 schema applied", file=str(app.schema_path))
@@ -194,7 +197,7 @@ async def deploy(
 
     if plan.find_database or plan.apply_schema or plan.upload_assets:
         with group("Steps 1-4: D1 database, schema and assets"):
-            await _concurrently(database_and_schema(), assets())
+            await _gather(database_and_schema(), assets())
 
     # 5. The Worker (or, when only the schema changed, just the new state).
     if plan.upload_worker:
@@ -233,15 +236,21 @@ async def deploy(
     )
 
 
-async def _concurrently(*steps: Coroutine[Any, Any, None]) -> None:
-    """Run `steps` together; on the first failure cancel the rest and raise that failure itself."""
+async def _both(first: Coroutine[Any, Any, T], second: Coroutine[Any, Any, U]) -> tuple[T, U]:
+    """Two calls at once, typed; the first failure cancels the other (see `_gather`)."""
+    one, two = await _gather(first, second)
+    return one, two  # type: ignore[return-value]  # _gather keeps the order of its arguments
+
+
+async def _gather(*calls: Coroutine[Any, Any, T]) -> list[T]:
+    """Run `calls` together and return their results in order; on the first failure cancel the others (so none
+    outlives the client) and raise that failure itself."""
     try:
         async with asyncio.TaskGroup() as group:
-            for step in steps:
-                group.create_task(step)
+            tasks = [group.create_task(call) for call in calls]
     except ExceptionGroup as group_error:
-        first = group_error.exceptions[0]
-        raise first from None
+        raise group_error.exceptions[0] from None
+    return [task.result() for task in tasks]
 
 
 async def _withdraw_state(client: CloudflareClient, script: str, remote: RemoteState) -> None:
@@ -310,7 +319,7 @@ async def _upload_assets(client: CloudflareClient, script: str, manifest: AssetM
         log.info("step 4/6 uploading", files=f"{done['files']}/{len(wanted)}", bytes=done["bytes"])
         return jwt
 
-    tokens = await asyncio.gather(*(send(bucket) for bucket in session.buckets))
+    tokens = await _gather(*(send(bucket) for bucket in session.buckets))
     completion = next((token for token in reversed(tokens) if token), None)
     if completion is None:
         raise CloudflareError(

@@ -64,6 +64,9 @@ async def inspect_app(client: CloudflareClient, script: str, *, api_base_url: st
 async def _describe_database(client: CloudflareClient, binding: dict[str, Any]) -> dict[str, Any]:
     database_id = str(binding.get("id") or binding.get("database_id") or "")
     described: dict[str, Any] = {"binding": binding.get("name"), "id": database_id}
+    if not database_id:
+        described["missing"] = True
+        return described
     info = await none_if_missing(client.call("GET", f"{client.account_path}/d1/database/{database_id}"))
     if info is None:
         described["missing"] = True

@@ -24,11 +24,12 @@ from deployer.errors import ConfigError
 from deployer.settings import Settings
 from deployer.state import Digests, RemoteState
 
-__all__ = ["GENERATED_SECRETS", "Change", "Plan", "make_plan"]
+__all__ = ["GENERATED_SECRETS", "MAX_SCRIPT_TAGS", "Change", "Plan", "make_plan"]
 
 Change = Literal["code", "assets", "config", "schema", "secrets"]
 ALL_CHANGES: tuple[Change, ...] = ("code", "assets", "config", "schema", "secrets")
 GENERATED_SECRETS = frozenset({"SESSION_SECRET"})  # secrets the deployer may invent when the Worker has none
+MAX_SCRIPT_TAGS = 8  # "a maximum of eight tags per script" (Cloudflare's Workers for Platforms limits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +114,14 @@ def make_plan(
             tags=_tags(remote, local, secrets_sent=bool(given_secrets)),
         )
 
-    secrets_changed = bool(given_secrets) and local.secrets != previous.secrets
+    # A given secret is re-sent when its value differs from the last one sent, or when the Worker lost it.
+    secrets_changed = bool(given_secrets) and (
+        local.secrets != previous.secrets or not set(given_secrets) <= remote.secret_names
+    )
     changed = {
         "code": local.code != previous.code,
         "assets": local.assets != previous.assets or (app.manifest is not None and not remote.has_assets),
-        "config": local.config != previous.config,
+        "config": local.config != previous.config or _config_drifted(settings, remote),
         "schema": local.schema != previous.schema,
         "secrets": secrets_changed or bool(generate),
     }
@@ -142,6 +146,22 @@ def make_plan(
     )
 
 
+def _config_drifted(settings: Settings, remote: RemoteState) -> bool:
+    """Did someone change the Worker's settings since our last deploy (a dashboard edit, another tool)?
+
+    The state tags are script settings that survive such changes, so what the settings read shows is compared
+    with what this deploy wants: the D1 binding, the plain-text variables, the compatibility date and flags.
+    (A code change by another tool is not visible in the settings; `--force` redeploys everything.)
+    """
+    if remote.database_id is None:
+        return True
+    if remote.plain_vars is not None and remote.plain_vars != settings.vars:
+        return True
+    if remote.compatibility_date is not None and remote.compatibility_date != settings.compatibility_date:
+        return True
+    return remote.compatibility_flags is not None and remote.compatibility_flags != settings.compatibility_flags
+
+
 def _secrets_to_generate(settings: Settings, given: Collection[str], remote: RemoteState) -> tuple[str, ...]:
     absent = [name for name in settings.secrets if name not in given and name not in remote.secret_names]
     missing = [name for name in absent if name not in GENERATED_SECRETS]
@@ -155,7 +175,10 @@ def _secrets_to_generate(settings: Settings, given: Collection[str], remote: Rem
 
 
 def _tags(remote: RemoteState, local: Digests, *, secrets_sent: bool) -> tuple[str, ...]:
-    """The new state tags; the secrets digest is carried over when no secret values are sent."""
+    """The new state tags; the secrets digest is carried over when no secret values are sent.
+
+    Cloudflare allows `MAX_SCRIPT_TAGS` tags per script; the Worker's own tags are kept, so they must leave room.
+    """
     previous_secrets = remote.digests.secrets if remote.digests else None
     digests = Digests(
         code=local.code,
@@ -165,4 +188,11 @@ def _tags(remote: RemoteState, local: Digests, *, secrets_sent: bool) -> tuple[s
         schema=local.schema,
         secrets=local.secrets if secrets_sent else previous_secrets,
     )
-    return (*remote.other_tags, *digests.as_tags())
+    ours = digests.as_tags()
+    if len(remote.other_tags) + len(ours) > MAX_SCRIPT_TAGS:
+        raise ConfigError(
+            f"The Worker has {len(remote.other_tags)} tags of its own ({', '.join(remote.other_tags)}); Cloudflare "
+            f"allows {MAX_SCRIPT_TAGS} per script and this deploy records its state in {len(ours)}",
+            hint=f"Remove at least {len(remote.other_tags) + len(ours) - MAX_SCRIPT_TAGS} of them in the dashboard.",
+        )
+    return (*remote.other_tags, *ours)

@@ -48,6 +48,7 @@ _WORKER_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 # GUESS: D1 accepts letters, digits, '-' and '_' (wrangler does not validate; the API refuses others).
 _D1_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _BINDING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TOKEN = re.compile(r"^[\x21-\x7e]+$")
 
 # field -> environment variables, first match wins (inputs before conventional names).
 _ENVIRONMENT: dict[str, tuple[str, ...]] = {
@@ -147,6 +148,16 @@ class Settings(BaseSettings):
         """Only explicit values: `load()` gathers and ranks the sources itself, to say where each came from."""
         return (init_settings,)
 
+    @field_validator("api_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked here so that a pasted token with a line break or a stray character fails clearly,
+        # without ever echoing it (an HTTP library would quote the header value in its error).
+        if value is not None and not _TOKEN.match(value.get_secret_value()):
+            msg = "the API token must be printable ASCII without spaces or line breaks (check how it was pasted)"
+            raise ValueError(msg)
+        return value
+
     @field_validator("api_base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
@@ -214,13 +225,19 @@ class Settings(BaseSettings):
         return self.d1.name or f"{self.script_name}-db"
 
     def secret_values(self) -> dict[str, SecretStr]:
-        """The values given for declared secrets (a declared secret without a value keeps its remote one)."""
+        """The secret values given for this deploy (a declared secret without a value keeps its remote one).
+
+        `APP_PASSWORD` and `SESSION_SECRET` count as declared whenever a value is given for them (their inputs
+        exist for exactly that), so a given password is never silently dropped.
+        """
         values: dict[str, SecretStr] = {}
-        for name in self.secrets:
-            field = _DEDICATED_SECRETS.get(name)
-            value = getattr(self, field) if field else self.extra_secret_values.get(name)
+        for name, field in _DEDICATED_SECRETS.items():
+            value = getattr(self, field)
             if value is not None:
                 values[name] = value
+        for name in self.secrets:
+            if name not in _DEDICATED_SECRETS and name in self.extra_secret_values:
+                values[name] = self.extra_secret_values[name]
         return values
 
     # --- loading --------------------------------------------------------------------------------------
@@ -277,19 +294,35 @@ def _from_environment(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[
         for name in names:
             raw = environ.get(name, "").strip()
             if raw:
-                values[field] = _parse_env_value(field, raw)
+                values[field] = _parse_env_value(field, raw, name)
                 origins[field] = name
                 break
     return values, origins
 
 
-def _parse_env_value(field: str, raw: str) -> Any:
+def _parse_env_value(field: str, raw: str, name: str) -> Any:
     """Inputs are strings; `vars` is a YAML/JSON mapping or `KEY=VALUE` lines, `secrets` a list of names."""
     if field == "vars":
         if "=" in raw and ":" not in raw.split("=", 1)[0]:
-            pairs = (line.split("=", 1) for line in raw.splitlines() if line.strip())
-            return {key.strip(): value for key, value in pairs}
-        return yaml.safe_load(raw)
+            values: dict[str, str] = {}
+            for number, line in enumerate(raw.splitlines(), start=1):
+                if not line.strip():
+                    continue
+                key, sep, value = line.partition("=")
+                if not sep:
+                    raise ConfigError(
+                        f"{name} line {number} has no '=': {key.strip()[:40]!r}",
+                        hint="Write one NAME=value per line, or a YAML mapping.",
+                    )
+                values[key.strip()] = value
+            return values
+        try:
+            return _scalars_as_text(yaml.safe_load(raw))
+        except yaml.YAMLError as exc:
+            raise ConfigError(
+                f"{name} is neither NAME=value lines nor a YAML mapping: {getattr(exc, 'problem', None) or exc}",
+                hint="Write one NAME=value per line, or a YAML mapping such as `GREETING: hello`.",
+            ) from None
     if field == "secrets":
         return [name for name in re.split(r"[\s,]+", raw) if name]
     return raw
@@ -300,6 +333,10 @@ def _from_app_yml(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
         return {}, {}
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})", hint="Save app.yml as UTF-8.", file=path
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -322,7 +359,29 @@ def _from_app_yml(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
             file=path,
             line=_line_of(path, unknown[0]),
         )
-    return dict(document), {key: f"app.yml key {key}" for key in document}
+    values = dict(document)
+    if isinstance(values.get("compatibility_date"), dt.date):  # YAML reads an unquoted 2025-01-01 as a date
+        values["compatibility_date"] = values["compatibility_date"].isoformat()
+    if isinstance(values.get("secrets"), str):  # `secrets: APP_PASSWORD` means a list of one
+        values["secrets"] = [values["secrets"]]
+    if "vars" in values:
+        values["vars"] = _scalars_as_text(values["vars"])
+    return values, {key: f"app.yml key {key}" for key in document}
+
+
+def _scalars_as_text(value: Any) -> Any:
+    """`vars` are text bindings: YAML's numbers, booleans and dates become the text they were written as."""
+    if not isinstance(value, dict):
+        return value
+    converted: dict[Any, Any] = {}
+    for key, item in value.items():
+        if isinstance(item, bool):
+            converted[key] = "true" if item else "false"
+        elif isinstance(item, int | float | dt.date):
+            converted[key] = item.isoformat() if isinstance(item, dt.date) else str(item)
+        else:
+            converted[key] = item
+    return converted
 
 
 def _known_keys() -> str:

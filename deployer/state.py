@@ -94,6 +94,9 @@ class RemoteState:
     database_id: str | None = None  # the id bound under the app's D1 binding name
     secret_names: frozenset[str] = frozenset()
     has_assets: bool = False
+    plain_vars: dict[str, str] | None = None  # plain_text bindings as deployed (None: not known)
+    compatibility_date: str | None = None
+    compatibility_flags: tuple[str, ...] | None = None
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], *, d1_binding: str) -> RemoteState:
@@ -116,6 +119,17 @@ class RemoteState:
                 str(b["name"]) for b in bindings if b.get("type") in ("secret_text", "secret_key") and "name" in b
             ),
             has_assets=any(b.get("type") == "assets" for b in bindings),
+            plain_vars={
+                str(b["name"]): str(b.get("text", ""))
+                for b in bindings
+                if b.get("type") == "plain_text" and "name" in b
+            },
+            compatibility_date=settings.get("compatibility_date"),
+            compatibility_flags=(
+                tuple(str(flag) for flag in settings["compatibility_flags"])
+                if isinstance(settings.get("compatibility_flags"), list)
+                else None
+            ),
         )
 
 

@@ -44,7 +44,7 @@ async def open_upload_session(
     )
     result = response.result or {}
     buckets = tuple(tuple(bucket) for bucket in result.get("buckets") or () if bucket)
-    return UploadSession(jwt=str(result["jwt"]), buckets=buckets)
+    return UploadSession(jwt=str(response.require("jwt")), buckets=buckets)
 
 
 async def upload_bucket(client: CloudflareClient, session_jwt: str, files: Sequence[UploadFile]) -> str | None:

@@ -32,6 +32,7 @@ from deployer.errors import (
     ApiValidationError,
     AuthenticationError,
     CloudflareAPIError,
+    CloudflareError,
     NoWorkersSubdomainError,
     SqlError,
     TransportError,
@@ -53,6 +54,18 @@ class ApiResponse:
     result: Any
     result_info: Mapping[str, Any] | None
     status: int
+    method: str = ""
+    path: str = ""
+
+    def require(self, key: str) -> Any:
+        """`result[key]`; a `CloudflareError` (not a crash) when the answer lacks it."""
+        value = self.result.get(key) if isinstance(self.result, dict) else None
+        if value is None:
+            raise CloudflareError(
+                f"Cloudflare's answer to {self.method} {self.path} has no `{key}` (HTTP {self.status})",
+                hint="Run the deploy again; if it persists, the API may have changed: please report it.",
+            )
+        return value
 
 
 class _Retryable(Exception):
@@ -64,10 +77,14 @@ class _Retryable(Exception):
         self.wait = wait
 
 
+# Failures that may pass on another try; a request httpx cannot even send (a bad header) fails the same every time.
+_TRANSIENT = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpx.TimeoutException)
+
+
 def _backoff(exc: Exception) -> bool | float:
     if isinstance(exc, _Retryable):
         return exc.wait if exc.wait is not None else True
-    return isinstance(exc, httpx.TransportError)
+    return isinstance(exc, _TRANSIENT)
 
 
 class CloudflareClient:
@@ -142,24 +159,13 @@ class CloudflareClient:
         except _Retryable as exc:
             raise exc.error from None
         except httpx.TransportError as exc:
+            # The text of a protocol error can quote request headers (the token): only transient ones are shown.
+            detail = f"{type(exc).__name__}: {exc}" if isinstance(exc, _TRANSIENT) else type(exc).__name__
             raise TransportError(
-                f"Could not reach the Cloudflare API at {self.base_url} ({type(exc).__name__}: {exc})",
+                f"Could not reach the Cloudflare API at {self.base_url} ({detail})",
                 hint="Check the network and CLOUDFLARE_API_BASE_URL (input api-base-url); the call was retried.",
             ) from exc
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
-
-    async def raw(self, method: str, path: str, *, accept: str | None = None) -> httpx.Response:
-        """A call whose answer is not an envelope (the script download); errors are still mapped."""
-        headers = {"Authorization": f"Bearer {self._token}"}
-        if accept:
-            headers["Accept"] = accept
-        try:
-            response = await self._http.request(method, self.base_url + path, headers=headers)
-        except httpx.TransportError as exc:
-            raise TransportError(f"Could not reach the Cloudflare API at {self.base_url}: {exc}") from exc
-        if response.status_code >= 400:
-            raise self._api_error(method, path, response, _json_or_none(response))
-        return response
 
     async def _send_once(
         self,
@@ -192,7 +198,7 @@ class CloudflareClient:
         )
         payload = _json_or_none(response)
         if isinstance(payload, dict) and payload.get("success") is True:
-            return ApiResponse(payload.get("result"), payload.get("result_info"), response.status_code)
+            return ApiResponse(payload.get("result"), payload.get("result_info"), response.status_code, method, path)
         error = self._api_error(method, path, response, payload)
         if response.status_code == 429:
             wait = _retry_after(response)
@@ -278,8 +284,15 @@ def _error_details(payload: Any) -> tuple[ApiErrorDetail, ...]:
             ApiErrorDetail(int(e.get("code") or 0), str(e.get("message") or "")) for e in errors if isinstance(e, dict)
         )
     if "code" in payload or "error" in payload:  # the older top-level form wrangler also understands
-        return (ApiErrorDetail(int(payload.get("code") or 0), str(payload.get("error") or "")),)
+        return (ApiErrorDetail(_code(payload.get("code")), str(payload.get("error") or "")),)
     return ()
+
+
+def _code(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _retry_after(response: httpx.Response) -> float | None:

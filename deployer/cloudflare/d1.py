@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,18 +34,28 @@ async def find_database(client: CloudflareClient, name: str) -> Database | None:
         )
         items: list[dict[str, Any]] = response.result or []
         for item in items:
-            if item.get("name") == name:
+            if item.get("name") == name and item.get("uuid"):
                 return Database(uuid=str(item["uuid"]), name=name)
-        info = response.result_info or {}
-        total = int(info.get("total_count") or 0)
-        if len(items) < _PAGE_SIZE or page * _PAGE_SIZE >= total:
+        if not _more_pages(response.result_info or {}, page=page, returned=len(items)):
             return None
         page += 1
 
 
+def _more_pages(info: Mapping[str, Any], *, page: int, returned: int) -> bool:
+    """Whether a page after `page` exists: by `total_pages`, else `total_count`, else a full page came back."""
+    if returned == 0:
+        return False
+    per_page = int(info.get("per_page") or _PAGE_SIZE)
+    if info.get("total_pages") is not None:
+        return page < int(info["total_pages"])
+    if info.get("total_count") is not None:
+        return page * per_page < int(info["total_count"])
+    return returned >= per_page
+
+
 async def create_database(client: CloudflareClient, name: str) -> Database:
     response = await client.call("POST", f"{client.account_path}/d1/database", json_body={"name": name})
-    return Database(uuid=str(response.result["uuid"]), name=str(response.result["name"]))
+    return Database(uuid=str(response.require("uuid")), name=name)
 
 
 async def query(

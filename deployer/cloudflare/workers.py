@@ -21,7 +21,7 @@ __all__ = [
 async def account_subdomain(client: CloudflareClient) -> str:
     """The account's `<handle>` of `<handle>.workers.dev`; raises NoWorkersSubdomainError when unclaimed."""
     response = await client.call("GET", f"{client.account_path}/workers/subdomain")
-    return str(response.result["subdomain"])
+    return str(response.require("subdomain"))
 
 
 async def script_settings(client: CloudflareClient, script: str) -> dict[str, Any] | None:

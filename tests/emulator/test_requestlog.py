@@ -58,6 +58,21 @@ def test_multipart_bodies_are_described_with_secrets_redacted(api: httpx.Client,
     assert "hunter2" not in str(emulator.requests())
 
 
+def test_secret_values_sent_as_json_are_redacted(api: httpx.Client, emulator: Emulator) -> None:
+    """A secret PUT or a bulk secret PATCH never shows its value in the log."""
+    put_script(api, "app")
+    api.put("/workers/scripts/app/secrets", json={"name": "TOKEN", "text": "TOPSECRETVALUE", "type": "secret_text"})
+    api.patch(
+        "/workers/scripts/app/secrets-bulk",
+        content=b'{"secrets": {"OTHER": {"name": "OTHER", "text": "BULKSECRET", "type": "secret_text"}}}',
+        headers={"content-type": "application/merge-patch+json"},
+    )
+    entries = emulator.requests()
+    assert "TOPSECRETVALUE" not in str(entries)
+    assert "BULKSECRET" not in str(entries)
+    assert entries[1]["json"] == {"name": "TOKEN", "text": "<redacted>", "type": "secret_text"}
+
+
 def test_rejected_requests_are_logged(emulator: Emulator) -> None:
     """Requests refused by authentication are logged with their status and body size."""
     httpx.post(f"{emulator.api_base_url}/accounts/{emulator.account_id}/d1/database", content=b"12345")

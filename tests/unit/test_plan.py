@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,40 @@ def test_the_secret_digest_depends_on_the_token(app_dir: Path) -> None:
     two = local_digests(settings, app, secret_values={"APP_PASSWORD": "pw"}, key="token-2")
     assert one.secrets != two.secrets
     assert one.code == two.code
+
+
+def test_a_secret_the_worker_lost_is_sent_again(app_dir: Path) -> None:
+    """The same password as last time, but the Worker no longer has it (deleted by hand): it is re-sent."""
+    remote = deployed(app_dir, APP_PASSWORD="pw")
+    lost = dataclasses.replace(remote, secret_names=frozenset({"SESSION_SECRET"}))
+    plan = plan_for(app_dir, lost, APP_PASSWORD="pw")
+    assert plan.changes == ("secrets",)
+    assert plan.send_secrets == ("APP_PASSWORD",)
+
+
+@pytest.mark.parametrize(
+    "drift",
+    [
+        pytest.param({"plain_vars": {"MODE": "dashboard-edit"}}, id="a-var-added-elsewhere"),
+        pytest.param({"compatibility_date": "2024-01-01"}, id="compatibility-date-changed"),
+        pytest.param({"compatibility_flags": ("nodejs_compat",)}, id="flags-changed"),
+        pytest.param({"database_id": None}, id="d1-binding-gone"),
+    ],
+)
+def test_settings_changed_by_another_tool_are_redeployed(app_dir: Path, drift: dict[str, object]) -> None:
+    """What the settings read shows differs from what we deploy: a config change, whatever the tags say."""
+    remote = deployed(app_dir)
+    in_sync: dict[str, object] = {"plain_vars": {}, "compatibility_date": "2025-01-01", "compatibility_flags": ()}
+    assert plan_for(app_dir, dataclasses.replace(remote, **in_sync)).kind == "nothing"  # type: ignore[arg-type]
+    remote = dataclasses.replace(remote, **{**in_sync, **drift})  # type: ignore[arg-type]
+    plan = plan_for(app_dir, remote)
+    assert plan.changes == ("config",)
+    assert plan.upload_worker
+
+
+def test_the_workers_own_tags_must_leave_room_for_the_state(app_dir: Path) -> None:
+    """Eight tags per script: a Worker with four of its own cannot take our five, and the error says so."""
+    remote = dataclasses.replace(deployed(app_dir), other_tags=("a", "b", "c", "d"))
+    (app_dir / "worker.js").write_text("export default {}")
+    with pytest.raises(ConfigError, match="has 4 tags of its own"):
+        plan_for(app_dir, remote, APP_PASSWORD="pw")

@@ -167,3 +167,51 @@ def test_run_worker_first_rules_must_be_paths(tmp_path: Path) -> None:
     write_app_yml(tmp_path, "assets: {run_worker_first: ['api/*']}\n")
     with pytest.raises(ConfigError, match="must start with '/' or '!/'"):
         Settings.load(cli={"app_dir": tmp_path}, environ={})
+
+
+def test_a_token_with_a_line_break_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    """A badly pasted token fails as a setting error that never shows the token."""
+    with pytest.raises(ConfigError, match="printable ASCII") as caught:
+        Settings.load(cli={"app_dir": tmp_path}, environ={"INPUT_API-TOKEN": "SECRETTOK\nEN2"})
+    assert "SECRETTOK" not in str(caught.value)
+
+
+def test_a_given_password_counts_as_declared(tmp_path: Path) -> None:
+    """APP_PASSWORD given without being listed in app.yml is still sent, never silently dropped."""
+    write_app_yml(tmp_path, "name: t6\n")
+    settings = Settings.load(cli={"app_dir": tmp_path}, environ={"APP_PASSWORD": "pw1"})
+    assert list(settings.secret_values()) == ["APP_PASSWORD"]
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "expected"),
+    [
+        pytest.param("compatibility_date: 2025-02-03\n", "compatibility_date", "2025-02-03", id="unquoted-date"),
+        pytest.param("vars: {DEBUG: true, PORT: 8080}\n", "vars", {"DEBUG": "true", "PORT": "8080"}, id="scalars"),
+        pytest.param("secrets: APP_PASSWORD\n", "secrets", ("APP_PASSWORD",), id="one-secret-name"),
+    ],
+)
+def test_app_yml_values_are_read_as_written(tmp_path: Path, text: str, field: str, expected: object) -> None:
+    """YAML's typed scalars become what the user wrote: a date string, text vars, a one-name list."""
+    write_app_yml(tmp_path, text)
+    assert getattr(Settings.load(cli={"app_dir": tmp_path}, environ={}), field) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        pytest.param("A=1\nB\n", "INPUT_VARS line 2 has no '='", id="line-without-equals"),
+        pytest.param("a: [", "INPUT_VARS is neither NAME=value lines nor a YAML mapping", id="broken-yaml"),
+    ],
+)
+def test_a_malformed_vars_input_is_a_config_error(tmp_path: Path, raw: str, message: str) -> None:
+    """A bad `vars` input names the input and the expected form."""
+    with pytest.raises(ConfigError, match=message):
+        Settings.load(cli={"app_dir": tmp_path}, environ={"INPUT_VARS": raw})
+
+
+def test_an_app_yml_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    """A Latin-1 app.yml is reported with the file, not a traceback."""
+    (tmp_path / "app.yml").write_bytes("name: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="is not UTF-8"):
+        Settings.load(cli={"app_dir": tmp_path}, environ={})
