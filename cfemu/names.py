@@ -21,3 +21,20 @@ def check_script_name(name: str) -> str:
     if not SCRIPT_NAME_RE.match(name):
         raise ApiError(400, 10016, "workers.api.error.invalid_script_name")
     return name
+
+
+# "A maximum of eight tags per script" (Cloudflare's Workers for Platforms limits page).
+MAX_SCRIPT_TAGS = 8
+
+
+def check_tags(tags: object) -> list[str]:
+    """Script tags as the API takes them: a list of at most 8 strings without `,` or `&` (they are the
+    separators of the script list's `tags` filter). GUESS: code 10021 and these texts for refused tags."""
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        raise ApiError(400, 10021, "tags must be an array of strings")
+    if len(tags) > MAX_SCRIPT_TAGS:
+        raise ApiError(400, 10021, f"a script may have at most {MAX_SCRIPT_TAGS} tags, got {len(tags)}")
+    bad = [tag for tag in tags if not tag or "," in tag or "&" in tag]
+    if bad:
+        raise ApiError(400, 10021, f"invalid tag {bad[0]!r}: tags are non-empty and contain no ',' or '&'")
+    return tags

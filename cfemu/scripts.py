@@ -29,7 +29,7 @@ from cfemu.context import get_context, source_of
 from cfemu.envelope import ApiError, ok
 from cfemu.formdata import read_form_parts
 from cfemu.metadata import build_version, parse_upload
-from cfemu.names import check_script_name
+from cfemu.names import check_script_name, check_tags
 from cfemu.views import script_json
 from cfemu.workers import (
     commit_version,
@@ -49,9 +49,7 @@ def _script_settings(metadata: dict[str, Any]) -> dict[str, Any]:
     update: dict[str, Any] = {}
     tags = metadata.get("tags")
     if tags is not None:
-        if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
-            raise ApiError(400, 10021, "tags must be an array of strings")
-        update["tags"] = tags
+        update["tags"] = check_tags(tags)
     if isinstance(metadata.get("logpush"), bool):
         update["logpush"] = metadata["logpush"]
     if isinstance(metadata.get("observability"), dict):

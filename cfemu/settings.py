@@ -30,6 +30,7 @@ from cfemu.context import Context, get_context, source_of
 from cfemu.envelope import ApiError, ok, read_json_object
 from cfemu.formdata import read_form_parts
 from cfemu.model import Script, Version
+from cfemu.names import check_tags
 from cfemu.store import now_iso
 from cfemu.subdomains import account_subdomain
 from cfemu.workers import deployed_version, latest_version, redeploy, require_script
@@ -69,10 +70,8 @@ def _script_settings_json(script: Script) -> dict[str, Any]:
 
 def _update_script_settings(ctx: Context, script: Script, body: dict[str, Any]) -> None:
     update = {key: body[key] for key in _SCRIPT_KEYS if key in body}
-    if "tags" in update and not (
-        isinstance(update["tags"], list) and all(isinstance(tag, str) for tag in update["tags"])
-    ):
-        raise ApiError(400, 10021, "tags must be an array of strings")
+    if "tags" in update:
+        check_tags(update["tags"])
     if update:
         ctx.store.db.execute(
             "UPDATE scripts SET settings = ?, modified_on = ? WHERE name = ?",

@@ -121,3 +121,13 @@ def test_subdomain_toggle_survives_redeploy(api: httpx.Client) -> None:
     result(api.post("/workers/scripts/app/subdomain", json={"enabled": True}))
     result(put_script(api, "app"))
     assert result(api.get("/workers/scripts/app/subdomain"))["enabled"] is True
+
+
+def test_more_than_eight_tags_are_refused(api: httpx.Client) -> None:
+    """A script takes at most eight tags, on upload and through script-settings."""
+    nine = [f"t{n}" for n in range(9)]
+    assert put_script(api, "tagged", {"main_module": "index.js", "tags": nine}).status_code == 400
+    assert put_script(api, "tagged", {"main_module": "index.js", "tags": nine[:8]}).status_code == 200
+    response = api.patch("/workers/scripts/tagged/script-settings", json={"tags": nine})
+    assert response.status_code == 400
+    assert errors(response)[0][0] == 10021
