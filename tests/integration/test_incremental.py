@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 from tests.e2e.loopback import localhost_client
 from tests.emulator_harness import Emulator, running_emulator
 from tests.integration.deploying import REPO, api, copy_example, run_deploy
@@ -180,3 +182,40 @@ def test_inspect_of_an_unknown_worker_says_so(emulator: Emulator) -> None:
     result = run_cli(emulator, "inspect", "--name", "nope")
     assert result.returncode == 1
     assert "No Worker named nope" in result.stderr
+
+
+def test_a_renamed_database_gets_the_schema(emulator: Emulator, tmp_path: Path) -> None:
+    """d1.name changed in app.yml: the new database is created, given the schema, and bound."""
+    app = copy_example(tmp_path)
+    deploy_ok(emulator, app)
+    app_yml = app / "app.yml"
+    app_yml.write_text(app_yml.read_text().replace("name: items-app-db", "name: items-app-data"))
+    _, outputs = deploy_ok(emulator, app)
+    assert outputs["changed"] == "config"
+    tables = api(
+        emulator,
+        "POST",
+        f"/d1/database/{outputs['database-id']}/query",
+        json={"sql": "SELECT name FROM sqlite_master WHERE type='table' AND name='items'"},
+    )
+    assert tables["result"][0]["results"] == [{"name": "items"}]
+
+
+def test_a_setting_changed_elsewhere_is_put_back(emulator: Emulator, tmp_path: Path) -> None:
+    """A variable added by another tool (the tags unchanged) is noticed and the Worker redeployed as configured."""
+    app = copy_example(tmp_path)
+    deploy_ok(emulator, app)
+    settings = api(emulator, "GET", "/workers/scripts/items-app/settings")["result"]
+    bindings = [b for b in settings["bindings"] if b["type"] not in ("secret_text",)]
+    bindings.append({"type": "plain_text", "name": "MODE", "text": "edited-in-the-dashboard"})
+    patched = httpx.patch(
+        f"{emulator.api_base_url}/accounts/{emulator.account_id}/workers/scripts/items-app/settings",
+        headers={"Authorization": f"Bearer {emulator.api_token}"},
+        files={"settings": (None, json.dumps({"bindings": bindings}), "application/json")},
+    )
+    assert patched.json()["success"] is True, patched.text
+    _, outputs = deploy_ok(emulator, app)
+    # The PATCH replaced the bindings without the secrets, so the given password is re-sent as well.
+    assert outputs["changed"] == "config,secrets"
+    after = api(emulator, "GET", "/workers/scripts/items-app/settings")["result"]
+    assert "MODE" not in {b["name"] for b in after["bindings"]}
