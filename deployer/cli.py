@@ -24,6 +24,7 @@ from deployer.deploy import DeployResult, deploy, make_client, prepare
 from deployer.errors import DeployError
 from deployer.github.runner import error_command, is_runner, write_outputs
 from deployer.settings import Settings, parse_var_flags
+from deployer.state import local_digests
 
 __all__ = ["main"]
 
@@ -118,7 +119,8 @@ async def _plan(settings: Settings, *, force: bool) -> None:
     manifest = app.manifest
     print(f"app {settings.app_dir}: Worker {settings.script_name}, {len(app.worker_code):,} bytes of code")
     if manifest is not None:
-        print(f"  assets: {len(manifest.files)} files, {manifest.total_bytes:,} bytes, digest {manifest.digest[:16]}")
+        digest = local_digests(settings, app, secret_values={}, key="").assets  # the digest `inspect` shows
+        print(f"  assets: {len(manifest.files)} files, {manifest.total_bytes:,} bytes, digest {digest}")
     print(f"  schema: {app.schema_path or 'none'}; D1 database {settings.database_name} as {settings.d1.binding}")
     if settings.api_token is None or settings.account_id is None:
         print("remote: not read (set CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID to plan against Cloudflare)")

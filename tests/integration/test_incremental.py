@@ -167,6 +167,7 @@ def test_inspect_describes_a_deployed_app_without_secret_values(emulator: Emulat
     report = json.loads(result.stdout)
     assert {"name": "APP_PASSWORD", "type": "secret_text"} in report["bindings"]
     assert report["assets"]["files"] == 3
+    assert f"digest {report['assets']['digest']}" in run_cli(emulator, "plan", str(app)).stdout
     (database,) = report["databases"]
     assert database["name"] == "items-app-db"
     assert database["id"] == outputs["database-id"]
