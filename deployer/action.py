@@ -276,7 +276,10 @@ class ActionRun:
                 done = await self._quietly(
                     "PR comment",
                     upsert_comment(
-                        self.github, pull_request.number, marker=comment_marker(self.app_dir), body=comment_body(report)
+                        self.github,
+                        pull_request.number,
+                        marker=comment_marker(self.app_dir),
+                        body=self.runner.scrub(comment_body(report)),
                     ),
                 )
                 if done is not None:

@@ -119,6 +119,13 @@ class Runner:
                 self._masked.add(part)
                 self.command("add-mask", part)  # escaped like any data; the runner unescapes it
 
+    def scrub(self, text: str) -> str:
+        """`text` with every masked value replaced by `***`, for what the runner does not mask itself
+        (the outputs file, the job summary, a PR comment)."""
+        for value in sorted(self._masked, key=len, reverse=True):
+            text = text.replace(value, "***")
+        return text
+
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
         """A collapsible `::group::` section of the log around the block."""
@@ -143,6 +150,7 @@ class Runner:
 
     def set_outputs(self, outputs: Mapping[str, str]) -> None:
         """Write `outputs` to `GITHUB_OUTPUT` (each name once per call; a later value for a name wins)."""
+        outputs = {name: self.scrub(value) for name, value in outputs.items()}
         fresh = {name: value for name, value in outputs.items() if self.outputs.get(name) != value}
         self.outputs.update(fresh)
         path = self.environ.get("GITHUB_OUTPUT")
@@ -154,6 +162,7 @@ class Runner:
         path = self.environ.get("GITHUB_STEP_SUMMARY")
         if not path:
             return
+        markdown = self.scrub(markdown)
         data = markdown if markdown.endswith("\n") else markdown + "\n"
         room = _SUMMARY_LIMIT - 1024 - self._summary_bytes
         encoded = data.encode("utf-8")

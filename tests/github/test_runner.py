@@ -107,3 +107,14 @@ def test_without_runner_files_nothing_is_written() -> None:
     runner.set_outputs({"url": "u"})
     runner.summary("# s")
     assert runner.outputs == {"url": "u"}
+
+
+def test_masked_values_are_scrubbed_from_outputs_and_the_summary(tmp_path: Path) -> None:
+    """What the runner does not mask itself (the outputs file, the summary) never carries a masked value."""
+    outputs, summary = tmp_path / "out", tmp_path / "summary"
+    runner = Runner({"GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary)}, io.StringIO())
+    runner.mask("s3cr3t-token")
+    runner.set_outputs({"error": "header value b'Bearer s3cr3t-token' refused"})
+    runner.summary("| error | s3cr3t-token |")
+    assert "s3cr3t-token" not in outputs.read_text() + summary.read_text()
+    assert "Bearer ***" in outputs.read_text()
