@@ -6,9 +6,10 @@ successful deploy travel with the script as **script tags** (`tags` in the uploa
 
 ```
 ds1-code-<16 hex>      worker.js
-ds1-assets-<16 hex>    the asset files (path, hash, size), followed by -<file count>
+ds1-assets-<16 hex>    the asset files (path, hash, size) and the asset config incl. _headers/_redirects,
+                       followed by -<file count>
 ds1-config-<16 hex>    everything else the Worker upload carries except secrets: compatibility date and flags,
-                       variables, the D1 binding name and database name, the asset config incl. _headers/_redirects
+                       variables, the D1 binding name and database name
 ds1-schema-<16 hex>    schema.sql
 ds1-secrets-<16 hex>   HMAC-SHA256 of the secret values last sent, keyed with the API token
 ```
@@ -151,19 +152,24 @@ def secrets_digest(values: Mapping[str, str], *, key: str) -> str | None:
 def local_digests(settings: Settings, app: LocalApp, *, secret_values: Mapping[str, str], key: str) -> Digests:
     """The digests of what this deploy would upload."""
     files = [[f.path, f.hash, f.size] for f in app.manifest.files] if app.manifest else []
+    # The asset config travels with the files: a change of it is sent with a fresh upload session (every file
+    # is known, so nothing is uploaded) rather than relying on `keep_assets` to take a new config.
+    assets = {
+        "files": files,
+        "config": settings.assets.model_dump(mode="json") if app.manifest else None,
+        "headers": app.manifest.headers if app.manifest else None,
+        "redirects": app.manifest.redirects if app.manifest else None,
+    }
     config = {
         "main_module": MAIN_MODULE,
         "compatibility_date": settings.compatibility_date,
         "compatibility_flags": list(settings.compatibility_flags),
         "vars": settings.vars,
         "d1": [settings.d1.binding, settings.database_name],
-        "assets": settings.assets.model_dump(mode="json") if app.manifest else None,
-        "headers": app.manifest.headers if app.manifest else None,
-        "redirects": app.manifest.redirects if app.manifest else None,
     }
     return Digests(
         code=_digest(app.worker_code),
-        assets=_digest(_canonical(files)),
+        assets=_digest(_canonical(assets)),
         assets_count=len(files),
         config=_digest(_canonical(config)),
         schema=_digest((app.schema_sql or "").encode()),

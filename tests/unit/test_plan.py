@@ -231,3 +231,13 @@ def test_the_workers_own_tags_must_leave_room_for_the_state(app_dir: Path) -> No
     (app_dir / "worker.js").write_text("export default {}")
     with pytest.raises(ConfigError, match="has 4 tags of its own"):
         plan_for(app_dir, remote, APP_PASSWORD="pw")
+
+
+def test_an_asset_config_change_is_sent_with_a_fresh_session(app_dir: Path) -> None:
+    """html_handling changed: a session (nothing to upload) and the Worker with the new config, not keep_assets."""
+    remote = deployed(app_dir)
+    (app_dir / "app.yml").write_text("secrets: [APP_PASSWORD, SESSION_SECRET]\nassets: {html_handling: none}\n")
+    plan = plan_for(app_dir, remote)
+    assert plan.changes == ("assets",)
+    assert plan.upload_assets
+    assert not plan.keep_assets
