@@ -397,7 +397,6 @@ def non_utf8_name(root: Path) -> None:
     os.close(os.open(os.fsencode(root) + b"/bad-\xff.txt", os.O_CREAT | os.O_WRONLY))
 
 
-@pytest.mark.skipif(os.name != "posix", reason="needs POSIX links, FIFOs and byte file names")
 @pytest.mark.parametrize(
     ("make", "message"),
     [
