@@ -39,7 +39,7 @@ from deployer.github.publish import Deployment, upsert_comment
 from deployer.github.report import RunReport, Status, comment_body, comment_marker, describe_changes, summary_markdown
 from deployer.github.runner import Runner
 from deployer.github.verify import verify_url
-from deployer.settings import Settings
+from deployer.settings import Settings, dns_label, parse_secret_names
 
 __all__ = ["COMMANDS", "LATER_COMMANDS", "main"]
 
@@ -104,9 +104,8 @@ def mask_given_secrets(runner: Runner) -> None:
         runner.mask(runner.input(name))
     for variable in _SECRET_VARIABLES:
         runner.mask(runner.environ.get(variable, ""))
-    for name in re.split(r"[\s,]+", runner.input("secrets")):
-        if name:
-            runner.mask(runner.environ.get(name, ""))
+    for name in parse_secret_names(runner.input("secrets")):
+        runner.mask(runner.environ.get(name, ""))
 
 
 class ActionRun:
@@ -344,7 +343,7 @@ class ActionRun:
         workspace = self.runner.environ.get("GITHUB_WORKSPACE") or os.getcwd()
         repository = self.event.repository if self.event else ""
         if settings.name is None and repository and settings.app_dir.resolve() == Path(workspace).resolve():
-            label = re.sub(r"[^a-z0-9-]+", "-", repository.rsplit("/", 1)[-1].lower()).strip("-")[:63].rstrip("-")
+            label = dns_label(repository.rsplit("/", 1)[-1])
             if label:
                 settings = settings.model_copy(update={"name": label})
         return settings

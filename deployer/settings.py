@@ -37,7 +37,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from deployer.errors import ConfigError
 
-__all__ = ["DEFAULT_API_BASE_URL", "DEFAULT_COMPATIBILITY_DATE", "AssetsConfig", "D1Config", "Settings"]
+__all__ = ["DEFAULT_API_BASE_URL", "DEFAULT_COMPATIBILITY_DATE", "AssetsConfig", "D1Config", "Settings", "dns_label"]
 
 DEFAULT_API_BASE_URL = "https://api.cloudflare.com/client/v4"
 # A date the runtime bundled with miniflare 4.20260426 supports; apps should pin their own in app.yml.
@@ -218,7 +218,7 @@ class Settings(BaseSettings):
     @property
     def script_name(self) -> str:
         """The Worker's name: the `name` setting, else the app folder's name."""
-        return self.name or _dns_label(self.app_dir.resolve().name)
+        return self.name or dns_label(self.app_dir.resolve().name) or "app"
 
     @property
     def database_name(self) -> str:
@@ -282,9 +282,10 @@ class Settings(BaseSettings):
             raise _config_error(exc, origins, app_dir / "app.yml") from None
 
 
-def _dns_label(text: str) -> str:
+def dns_label(text: str) -> str:
+    """`text` as a Worker name (one DNS label: lower-case letters, digits and '-'); empty when nothing is left."""
     label = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
-    return label[:63].rstrip("-") or "app"
+    return label[:63].rstrip("-")
 
 
 def _from_environment(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -324,7 +325,7 @@ def _parse_env_value(field: str, raw: str, name: str) -> Any:
                 hint="Write one NAME=value per line, or a YAML mapping such as `GREETING: hello`.",
             ) from None
     if field == "secrets":
-        return [name for name in re.split(r"[\s,]+", raw) if name]
+        return parse_secret_names(raw)
     return raw
 
 
@@ -422,6 +423,11 @@ def _config_error(exc: ValidationError, origins: Mapping[str, str], app_yml: Pat
         file=file,
         line=line,
     )
+
+
+def parse_secret_names(raw: str) -> list[str]:
+    """The `secrets` input: names separated by commas, spaces or line breaks."""
+    return [name for name in re.split(r"[\s,]+", raw) if name]
 
 
 def parse_var_flags(flags: Sequence[str]) -> dict[str, str]:

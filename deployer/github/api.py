@@ -100,12 +100,7 @@ class GitHubClient:
         while url is not None:
             response = await self._request("GET", url, params=params, permission="pull-requests: write")
             for item in response.json():
-                yield Comment(
-                    id=int(item["id"]),
-                    body=str(item.get("body") or ""),
-                    user=str((item.get("user") or {}).get("login") or ""),
-                    url=str(item.get("html_url") or ""),
-                )
+                yield _comment(item)
             next_link = response.links.get("next", {}).get("url")
             url, params = (next_link, None) if next_link else (None, None)
 
