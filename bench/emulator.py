@@ -1,18 +1,13 @@
 """A cfemu process for one benchmark run: started on a fresh data dir with the network model, read, stopped.
 
-The emulator runs in its own process group (`start_new_session`), so stopping it also stops anything it
-started (workerd, when the runtime is on); the bench stops exactly the groups it created. Its stderr goes to
-a file in the run's directory, shown when it fails to start.
+It is started by the tests' launcher (`tests/emulator_harness.py`) in a process group of its own, so stopping
+it also stops anything it started (workerd, when the runtime is on); the bench stops exactly the groups it
+created. Its stderr goes to a file in the run's directory, shown when it fails to start.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,15 +16,13 @@ from typing import Any
 import httpx
 
 from cfemu.network import NETWORK_LOG_PATH, dependent_rounds
+from tests.emulator_harness import running_emulator as launch_emulator
 
 __all__ = ["ACCOUNT_ID", "API_TOKEN", "SUBDOMAIN", "Emulator", "RequestStats", "running_emulator"]
 
 ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 API_TOKEN = "bench-token-not-secret"
 SUBDOMAIN = "bench"
-_LISTENING = "cfemu listening on "
-_START_TIMEOUT_S = 60.0
-_STOP_TIMEOUT_S = 10.0
 ASSET_UPLOAD_MARK = "/workers/assets/upload"
 
 
@@ -104,18 +97,6 @@ class Emulator:
         return str(response.json()["result"]["uuid"])
 
 
-def _stop_group(process: subprocess.Popen[str]) -> None:
-    """SIGTERM the emulator's process group, then SIGKILL whatever is left after the stop timeout."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=_STOP_TIMEOUT_S)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # workerd or anything else the emulator left behind
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=_STOP_TIMEOUT_S)
-
-
 @contextlib.contextmanager
 def running_emulator(
     run_dir: Path, *, latency_ms: float, bandwidth: str | None = None, run_workers: bool = False
@@ -127,69 +108,22 @@ def running_emulator(
     """
     data_dir = run_dir / "cfemu-data"
     data_dir.mkdir(parents=True, exist_ok=False)
-    command = [
-        sys.executable,
-        "-m",
-        "cfemu",
-        "serve",
-        "--port",
-        "0",
-        "--data-dir",
-        str(data_dir),
-        "--account-id",
-        ACCOUNT_ID,
-        "--api-token",
-        API_TOKEN,
-        "--subdomain",
-        SUBDOMAIN,
-        "--latency-ms",
-        str(latency_ms),
-    ]
-    if bandwidth is not None:
-        command += ["--bandwidth", bandwidth]
-    if not run_workers:
-        command.append("--no-runtime")
+    network = ["--latency-ms", str(latency_ms), *(["--bandwidth", bandwidth] if bandwidth is not None else [])]
     stderr_path = run_dir / "cfemu.stderr"
-    with stderr_path.open("w") as stderr:
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1, start_new_session=True
-        )
-    listening = _Listening(process)
-    try:
-        root_url = listening.wait(stderr_path)
-        yield Emulator(root_url=root_url, data_dir=data_dir)
-    finally:
-        _stop_group(process)
-        listening.close()
-
-
-class _Listening:
-    """Reads cfemu's stdout in a thread: finds the listening line, then keeps draining until EOF."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self.process = process
-        self.url: str | None = None
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            if self.url is None and line.startswith(_LISTENING):
-                self.url = line[len(_LISTENING) :].strip()
-                self.ready.set()
-        self.ready.set()  # EOF: the process ended (before listening, if url is still None)
-
-    def wait(self, stderr_path: Path) -> str:
-        """The root URL; raises `RuntimeError` with cfemu's stderr if it exits or stays silent."""
-        self.ready.wait(_START_TIMEOUT_S)
-        if self.url is None:
-            raise RuntimeError(f"cfemu did not start: {stderr_path.read_text(errors='replace')[-2000:]}")
-        return self.url
-
-    def close(self) -> None:
-        """After the process ended: let the reader reach EOF, then close the pipe."""
-        self.thread.join(_STOP_TIMEOUT_S)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+    with stderr_path.open("w") as stderr, contextlib.ExitStack() as stack:
+        try:
+            emulator = stack.enter_context(
+                launch_emulator(
+                    data_dir,
+                    subdomain=SUBDOMAIN,
+                    account_id=ACCOUNT_ID,
+                    api_token=API_TOKEN,
+                    extra_args=network,
+                    run_workers=run_workers,
+                    new_session=True,
+                    stderr=stderr,
+                )
+            )
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}; stderr: {stderr_path.read_text(errors='replace')[-2000:]}") from None
+        yield Emulator(root_url=emulator.root_url, data_dir=data_dir)

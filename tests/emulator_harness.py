@@ -18,12 +18,14 @@ serves them at `Emulator.workers_url(script)` (see tests/e2e/).
 
 from __future__ import annotations
 
+import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -96,16 +98,19 @@ def _wait_for_listening(process: subprocess.Popen[str], lines: queue.Queue[str |
         raise RuntimeError(msg) from None
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
-    """Terminate `process`, killing it if it does not exit within the stop timeout."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=_STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=_STOP_TIMEOUT_S)
+def _stop(process: subprocess.Popen[str], *, own_group: bool) -> None:
+    """Terminate `process`, killing it if it does not exit within the stop timeout; with `own_group`, then
+    kill whatever is left in its process group (anything the emulator started and failed to stop)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=_STOP_TIMEOUT_S)
+    if own_group:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 @contextmanager
@@ -119,11 +124,13 @@ def running_emulator(
     run_workers: bool = False,
     port: int = 0,
     new_session: bool = False,
+    stderr: IO[str] | None = None,
 ) -> Iterator[Emulator]:
     """Run `python -m cfemu serve` on a loopback port (default: a free one) for the duration of the block.
 
-    `new_session` starts it in a session of its own, so a Ctrl-C in the terminal reaches only the caller,
-    which then stops the server itself (scripts/demo).
+    `new_session` starts it in a session (and process group) of its own, so a Ctrl-C in the terminal reaches
+    only the caller, which then stops the server and its group itself (scripts/demo, the bench). `stderr`
+    receives the server's stderr (default: this process's).
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     command = [
@@ -147,7 +154,9 @@ def running_emulator(
     if not run_workers:
         command.append("--no-runtime")
     command += list(extra_args)
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, bufsize=1, start_new_session=new_session)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1, start_new_session=new_session
+    )
     try:
         assert process.stdout is not None
         lines: queue.Queue[str | None] = queue.Queue()
@@ -164,6 +173,6 @@ def running_emulator(
             pid=process.pid,
         )
     finally:
-        _stop(process)
+        _stop(process, own_group=new_session)
         if process.stdout is not None:
             process.stdout.close()
