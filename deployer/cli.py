@@ -126,7 +126,7 @@ async def _plan(settings: Settings, *, force: bool) -> None:
         print("remote: not read (set CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID to plan against Cloudflare)")
         return
     async with make_client(settings) as client:
-        prepared = await prepare(settings, client=client, force=force)
+        prepared = await prepare(settings, client=client, force=force, app=app)
     print("\n".join(prepared.plan.describe()))
     print(f"url: {prepared.url}")
 

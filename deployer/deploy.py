@@ -116,10 +116,16 @@ def workers_dev_url(api_base_url: str, script: str, subdomain: str) -> str:
 
 
 async def prepare(
-    settings: Settings, *, client: CloudflareClient, force: bool = False, mask: Callable[[str], None] = lambda _: None
+    settings: Settings,
+    *,
+    client: CloudflareClient,
+    force: bool = False,
+    mask: Callable[[str], None] = lambda _: None,
+    app: LocalApp | None = None,
 ) -> Prepared:
-    """Step 0: check the app, read the deployed state (one round of reads) and plan. Changes nothing."""
-    app = load_app(settings.app_dir)
+    """Step 0: check the app (unless `app` is the already loaded one), read the deployed state (one round of
+    reads) and plan. Changes nothing."""
+    app = app or load_app(settings.app_dir)
     given = {name: value.get_secret_value() for name, value in settings.secret_values().items()}
     for value in given.values():
         mask(value)
