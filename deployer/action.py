@@ -330,7 +330,7 @@ class ActionRun:
         if event.name not in PULL_REQUEST_EVENTS:
             return None
         pull_request = event.pull_request
-        if pull_request is not None and pull_request.from_fork:
+        if pull_request is not None and event.untrusted_pull_request:
             template = FORK_TARGET_NOTICE if event.name == "pull_request_target" else FORK_NOTICE
             return template.format(number=pull_request.number, head=pull_request.head_repository or "(deleted)")
         if not (self.runner.input("api-token") or self.runner.environ.get("CLOUDFLARE_API_TOKEN")):
