@@ -49,7 +49,9 @@ def run_deploy(
     *args: str,
     token: str | None = None,
     env: dict[str, str] | None = None,
+    command: str = "deploy",
 ) -> DeployRun:
+    """`python -m deployer <command> <app_dir> *args` (for `inspect`: `--name <app_dir's name>`) against `emu`."""
     output_file = app_dir.parent / f"github-output-{os.getpid()}-{len(list(app_dir.parent.iterdir()))}"
     environ = {
         "PATH": os.environ.get("PATH", ""),
@@ -62,7 +64,14 @@ def run_deploy(
         **(env or {}),
     }
     completed = subprocess.run(
-        [sys.executable, "-m", "deployer", "deploy", str(app_dir), *args],
+        [
+            sys.executable,
+            "-m",
+            "deployer",
+            command,
+            *(["--name", app_dir.name] if command == "inspect" else [str(app_dir)]),
+            *args,
+        ],
         cwd=REPO,
         env=environ,
         capture_output=True,
