@@ -4,7 +4,8 @@ The public surface is small; the names below are loaded on first use, so `import
 the container's start-up budget:
 
 - `Settings`: the one settings model (`Settings.load(cli=…, environ=…)`);
-- `deploy(settings, client=…)` → `DeployResult`, and `make_client(settings)`;
+- `execute(command, settings, options)` → a `CommandResult` (`DeployResult` for `deploy`); the registry of
+  commands is `deployer.commands.COMMANDS`;
 - `make_plan` / `Plan`: the pure planner;
 - the error tree rooted at `DeployError` (`deployer.errors`).
 """
@@ -15,7 +16,8 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from deployer.deploy import DeployResult, deploy, make_client
+    from deployer.commands import CommandResult, execute, make_client
+    from deployer.commands.deploy import DeployResult
     from deployer.errors import (
         ApiValidationError,
         AuthenticationError,
@@ -36,6 +38,7 @@ __all__ = [
     "AuthenticationError",
     "CloudflareAPIError",
     "CloudflareError",
+    "CommandResult",
     "ConfigError",
     "DeployError",
     "DeployResult",
@@ -45,15 +48,16 @@ __all__ = [
     "Settings",
     "SqlError",
     "TransportError",
-    "deploy",
+    "execute",
     "make_client",
     "make_plan",
 ]
 
 _HOMES = {
-    "DeployResult": "deployer.deploy",
-    "deploy": "deployer.deploy",
-    "make_client": "deployer.deploy",
+    "CommandResult": "deployer.commands",
+    "DeployResult": "deployer.commands.deploy",
+    "execute": "deployer.commands",
+    "make_client": "deployer.commands",
     "Plan": "deployer.plan",
     "make_plan": "deployer.plan",
     "Settings": "deployer.settings",

@@ -4,7 +4,8 @@
 2. Read the event. A pull request from a fork, or a pull request run without the Cloudflare token (GitHub
    withholds secrets from forks and from Dependabot), ends here: a notice, success, nothing deployed.
 3. Load `Settings` from the inputs (`INPUT_*`) and `app.yml`.
-4. Run the command: `deploy`, `plan` or `inspect` (`preview`, `teardown` and `rotate` fail: not available yet).
+4. Run the command named by the input `command`, through the registry (`deployer.commands`); commands the
+   registry lists as planned fail with "not available yet".
 5. Report: outputs (also those known before a failure), the job summary, the sticky PR comment and the GitHub
    Deployment. GitHub reporting that fails (say, a missing permission) is a warning: the app is deployed.
 
@@ -31,23 +32,22 @@ from typing import NoReturn, TextIO, TypeVar
 import structlog
 
 from deployer._logging import configure_logging
-from deployer.deploy import Prepared, deploy, make_client, prepare
+from deployer.commands import COMMANDS, PLANNED, CommandResult, CommandSpec, Hooks, Options, execute
+from deployer.commands.plan import Prepared
 from deployer.errors import ConfigError, DeployError, GitHubAPIError
 from deployer.github.api import GitHubClient
 from deployer.github.event import PULL_REQUEST_EVENTS, Event, load_event
 from deployer.github.publish import Deployment, upsert_comment
-from deployer.github.report import RunReport, Status, comment_body, comment_marker, describe_changes, summary_markdown
+from deployer.github.report import RunReport, Status, comment_body, comment_marker, summary_markdown
 from deployer.github.runner import Runner
 from deployer.github.verify import verify_url
 from deployer.settings import Settings, dns_label, parse_secret_names
 
-__all__ = ["COMMANDS", "LATER_COMMANDS", "main"]
+__all__ = ["main"]
 
 log = structlog.get_logger("deployer.action")
 T = TypeVar("T")
 
-COMMANDS = ("deploy", "plan", "inspect")
-LATER_COMMANDS = ("preview", "teardown", "rotate")
 _SECRET_INPUTS = ("api-token", "github-token", "app-password", "session-secret")
 _SECRET_VARIABLES = ("CLOUDFLARE_API_TOKEN", "GITHUB_TOKEN", "APP_PASSWORD", "SESSION_SECRET")
 
@@ -166,17 +166,12 @@ class ActionRun:
             self.github = await stack.enter_async_context(
                 GitHubClient(token=token, repository=event.repository, api_url=event.api_url)
             )
-        if self.command == "deploy":
-            return await self._deploy(settings, event)
-        if self.command == "plan":
-            return await self._plan(settings)
-        return await self._inspect(settings)
+        return await self._command(COMMANDS[self.command], settings, event)
 
-    # --- commands -------------------------------------------------------------------------------------------
+    # --- the command ----------------------------------------------------------------------------------------
 
-    async def _deploy(self, settings: Settings, event: Event) -> int:
-        script = settings.script_name
-        if self.github and event.sha and self._bool("github-deployment", default=True):
+    async def _command(self, spec: CommandSpec, settings: Settings, event: Event) -> int:
+        if spec.records_deployment and self.github and event.sha and self._bool("github-deployment", default=True):
             self.deployment = Deployment(
                 self.github,
                 ref=event.sha,
@@ -185,68 +180,30 @@ class ActionRun:
                 log_url=event.run_url,
             )
             self.deployment_started = asyncio.create_task(
-                self._quietly("GitHub Deployment", self.deployment.start(f"Deploying {script}"))
+                self._quietly("GitHub Deployment", self.deployment.start(f"Deploying {settings.script_name}"))
             )
-        async with make_client(settings) as client:
-            result = await deploy(
-                settings,
-                client=client,
-                force=self._bool("force", default=False),
-                mask=self.runner.mask,
-                on_plan=self._planned,
-                group=self.runner.group,
-            )
-        self.url = result.url
-        self.runner.set_outputs(
-            {
-                "url": result.url,
-                "script-name": result.script_name,
-                "database-id": result.database_id or "",
-                "changed": result.changed,
-            }
+        options = Options(
+            force=self._bool("force", default=False) if "force" in spec.flags else False,
+            hooks=Hooks(mask=self.runner.mask, group=self.runner.group, on_plan=self._planned),
         )
-        if self._bool("verify", default=True):
+        result = await execute(spec.name, settings, options)
+        self.url = result.url
+        self.runner.set_outputs({name: value for name, value in result.outputs().items() if name != "status"})
+        if result.details:
+            print(result.details, file=self.runner.stdout, flush=True)
+        if spec.verifies and result.url and self._bool("verify", default=True):
             with self.runner.group(f"Verify {result.url}"):
                 status = await verify_url(result.url)
                 log.info("verified", url=result.url, status=status)
-        status_word: Status = "unchanged" if result.changed == "nothing" else "deployed"
-        await self._publish(self._report(status_word, changed=describe_changes(result)), success=True)
+        await self._publish(self._report(result.status, changed=result.changed_words()), success=True, result=result)
         return 0
 
     def _planned(self, prepared: Prepared) -> None:
         """Outputs known before the first write are written at once, so a later failure still has them."""
         self.url = prepared.url
         self.runner.set_outputs(
-            {"url": prepared.url, "script-name": prepared.plan.script, "changed": prepared.plan.changed}
+            {"url": prepared.url, "script-name": prepared.plan.script, "changed": str(prepared.plan.changes)}
         )
-
-    async def _plan(self, settings: Settings) -> int:
-        with self.runner.group(f"Plan {settings.script_name}"):
-            async with make_client(settings) as client:
-                prepared = await prepare(
-                    settings, client=client, force=self._bool("force", default=False), mask=self.runner.mask
-                )
-            lines = prepared.plan.describe()
-            print("\n".join(lines), file=self.runner.stdout, flush=True)
-        self.url = prepared.url
-        self.runner.set_outputs({"url": prepared.url, "changed": prepared.plan.changed, "status": "planned"})
-        report = self._report("planned", changed=f"would change: {prepared.plan.changed}")
-        self.runner.summary(summary_markdown(report) + "\n```text\n" + "\n".join(lines) + "\n```\n")
-        return 0
-
-    async def _inspect(self, settings: Settings) -> int:
-        from deployer.inspect import inspect_app, render_inspection
-
-        with self.runner.group(f"Inspect {settings.script_name}"):
-            async with make_client(settings) as client:
-                found = await inspect_app(client, settings.script_name, api_base_url=settings.api_base_url)
-            text = render_inspection(found)
-            print(text, file=self.runner.stdout, flush=True)
-        self.url = str(found["workers_dev"]["url"] or "")
-        self.runner.set_outputs({"url": self.url, "status": "inspected"})
-        report = self._report("inspected", changed="nothing (read-only)")
-        self.runner.summary(summary_markdown(report) + "\n```text\n" + text + "\n```\n")
-        return 0
 
     # --- reporting ------------------------------------------------------------------------------------------
 
@@ -258,10 +215,11 @@ class ActionRun:
         report = self._report("failed", changed="", error=f"{exc.title}: {exc.message}", hint=exc.hint or "")
         await self._publish(report, success=False)
 
-    async def _publish(self, report: RunReport, *, success: bool) -> None:
+    async def _publish(self, report: RunReport, *, success: bool, result: CommandResult | None = None) -> None:
         self.runner.set_outputs({"status": report.status})
         with self.runner.group("Report"):
-            self.runner.summary(summary_markdown(report))
+            details = f"\n```text\n{result.details}\n```\n" if result and result.details else ""
+            self.runner.summary(summary_markdown(report) + details)
             if self.deployment_started is not None:
                 await self.deployment_started
             if self.deployment is not None:
@@ -271,7 +229,9 @@ class ActionRun:
                 )
             event = self.event
             pull_request = event.pull_request if event else None
-            if self.github and pull_request and self.command == "deploy" and self._bool("pr-comment", default=True):
+            spec = COMMANDS.get(self.command)
+            comments = spec is not None and spec.comments
+            if self.github and pull_request and comments and self._bool("pr-comment", default=True):
                 done = await self._quietly(
                     "PR comment",
                     upsert_comment(
@@ -315,7 +275,7 @@ class ActionRun:
     # --- inputs ---------------------------------------------------------------------------------------------
 
     def _check_command(self) -> None:
-        if self.command in LATER_COMMANDS:
+        if self.command in PLANNED:
             raise ConfigError(
                 f"The command {self.command!r} is not available yet in this version of cf-stateful-deployer",
                 hint=f"Available commands: {', '.join(COMMANDS)}.",
@@ -323,7 +283,7 @@ class ActionRun:
         if self.command not in COMMANDS:
             raise ConfigError(
                 f"Unknown command {self.command!r} (input command)",
-                hint=f"Use one of: {', '.join(COMMANDS)} ({', '.join(LATER_COMMANDS)} arrive in later versions).",
+                hint=f"Use one of: {', '.join(COMMANDS)} ({', '.join(PLANNED)} arrive in later versions).",
             )
 
     def _skip_reason(self, event: Event) -> str | None:

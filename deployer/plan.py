@@ -17,17 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Literal
 
 from deployer.app import LocalApp
+from deployer.bindings import Wanted, drifted_kinds, wanted_bindings
+from deployer.changes import ChangeKind, Changes
 from deployer.errors import ConfigError
 from deployer.settings import Settings
 from deployer.state import Digests, RemoteState
+from deployer.steps import Step
 
-__all__ = ["GENERATED_SECRETS", "MAX_SCRIPT_TAGS", "Change", "Plan", "make_plan"]
+__all__ = ["GENERATED_SECRETS", "MAX_SCRIPT_TAGS", "Plan", "make_plan"]
 
-Change = Literal["code", "assets", "config", "schema", "secrets"]
-ALL_CHANGES: tuple[Change, ...] = ("code", "assets", "config", "schema", "secrets")
 GENERATED_SECRETS = frozenset({"SESSION_SECRET"})  # secrets the deployer may invent when the Worker has none
 MAX_SCRIPT_TAGS = 8  # "a maximum of eight tags per script" (Cloudflare's Workers for Platforms limits)
 
@@ -37,12 +37,11 @@ class Plan:
     """The steps one deploy will take; `describe()` prints it."""
 
     script: str
-    kind: Literal["first", "forced", "update", "nothing"]
-    changes: tuple[Change, ...]
-    find_database: bool  # look the D1 database up by name (and create it if absent)
-    database_id: str | None  # known from the deployed binding when no lookup is needed
+    changes: Changes
+    find_database: bool
+    database_id: str | None  # the database bound now (None: unknown, step 1 finds or creates it)
     apply_schema: bool
-    upload_assets: bool  # open an upload session and upload what Cloudflare lacks
+    upload_assets: bool
     keep_assets: bool  # upload the Worker with `keep_assets: true`
     upload_worker: bool
     update_tags_only: bool  # only the schema changed: record the new state without a new version
@@ -52,29 +51,30 @@ class Plan:
     tags: tuple[str, ...]  # the script tags to write: the new state plus tags that are not ours
 
     @property
-    def changed(self) -> str:
-        """What changed, for outputs and summaries: `first-deploy`, `nothing` or e.g. `code,assets`."""
-        if self.kind == "first":
-            return "first-deploy"
-        if self.kind == "nothing":
-            return "nothing"
-        return ",".join(self.changes)
+    def steps(self) -> tuple[Step, ...]:
+        """The steps this plan takes, in step order."""
+        wanted = {
+            Step.DATABASE: self.find_database,
+            Step.SCHEMA: self.apply_schema,
+            Step.ASSET_SESSION: self.upload_assets,
+            Step.ASSET_UPLOAD: self.upload_assets,
+            Step.WORKER: self.upload_worker,
+            Step.WORKER_TAGS: self.update_tags_only,
+            Step.SUBDOMAIN: self.enable_subdomain,
+        }
+        return tuple(step for step, wanted_step in wanted.items() if wanted_step)
 
     def describe(self) -> list[str]:
         """The plan as lines a person reads before deploying."""
-        if self.kind == "nothing":
+        if self.changes.nothing:
             return [f"{self.script}: nothing changed; no request beyond the state read will be made."]
-        lines = [f"{self.script}: {self.kind} deploy ({self.changed})"]
-        steps = [
-            (self.find_database, "1. find or create the D1 database"),
-            (self.apply_schema, "2. apply schema.sql"),
-            (self.upload_assets, "3-4. open an asset upload session and upload the files Cloudflare lacks"),
-            (self.upload_worker and self.keep_assets, "5. upload the Worker, keeping the deployed assets"),
-            (self.upload_worker and not self.keep_assets, "5. upload the Worker"),
-            (self.update_tags_only, "5. record the new state on the Worker (no new version)"),
-            (self.enable_subdomain, "6. enable the workers.dev URL"),
-        ]
-        lines += [f"  {text}" for wanted, text in steps if wanted]
+        lines = [f"{self.script}: {self.changes.reason} deploy ({self.changes})"]
+        for step in self.steps:
+            title = step.title
+            if step is Step.WORKER and self.keep_assets:
+                title += ", keeping the deployed assets"
+            beside = f" (beside {step.beside})" if step.beside else ""
+            lines.append(f"  {step.number}. {title}{beside}")
         if self.send_secrets or self.generate_secrets:
             names = [*self.send_secrets, *(f"{n} (generated)" for n in self.generate_secrets)]
             lines.append(f"  secrets sent: {', '.join(names)}")
@@ -95,12 +95,10 @@ def make_plan(
     """Decide what to do; raises `ConfigError` when a declared secret has no value anywhere."""
     generate = _secrets_to_generate(settings, given_secrets, remote)
     previous = remote.digests
-    full = not remote.exists or force or previous is None
-    if full or previous is None:
+    if not remote.exists or force or previous is None:
         return Plan(
             script=settings.script_name,
-            kind="first" if not remote.exists else "forced",
-            changes=ALL_CHANGES,
+            changes=Changes.first() if not remote.exists else Changes.forced(),
             find_database=True,
             database_id=None,
             apply_schema=app.schema_sql is not None,
@@ -114,31 +112,40 @@ def make_plan(
             tags=_tags(remote, local, secrets_sent=bool(given_secrets)),
         )
 
-    # A given secret is re-sent when its value differs from the last one sent, or when the Worker lost it.
-    secrets_changed = bool(given_secrets) and (
-        local.secrets != previous.secrets or not set(given_secrets) <= remote.secret_names
+    # What the settings read shows, compared with what this deploy binds: a change made by someone else.
+    wanted = Wanted(
+        settings=settings,
+        has_assets=app.manifest is not None,
+        secret_values=dict.fromkeys(given_secrets, ""),
     )
-    changed = {
+    drift = drifted_kinds(wanted_bindings(wanted), remote.bindings)
+    if _compatibility_drifted(settings, remote):
+        drift.add("config")
+    # A given secret is re-sent when its value differs from the last one sent, or when the Worker lost it.
+    secrets_changed = bool(given_secrets) and (local.secrets != previous.secrets or "secrets" in drift)
+    changed: set[ChangeKind] = drift - {"secrets"}
+    differs: dict[ChangeKind, bool] = {
         "code": local.code != previous.code,
-        "assets": local.assets != previous.assets or (app.manifest is not None and not remote.has_assets),
-        "config": local.config != previous.config or _config_drifted(settings, remote),
+        "assets": local.assets != previous.assets,
+        "config": local.config != previous.config,
         "schema": local.schema != previous.schema,
         "secrets": secrets_changed or bool(generate),
     }
-    changes = tuple(kind for kind in ALL_CHANGES if changed[kind])
-    upload_assets = changed["assets"] and app.manifest is not None
-    upload_worker = any(changed[kind] for kind in ("code", "assets", "config", "secrets"))
+    changed |= {kind for kind, differ in differs.items() if differ}
+    changes = Changes.of(changed)
+    upload_assets = "assets" in changes and app.manifest is not None
+    upload_worker = bool(changed & {"code", "assets", "config", "secrets"})
+    database_id = remote.database_id(settings.d1.binding)
     return Plan(
         script=settings.script_name,
-        kind="update" if changes else "nothing",
         changes=changes,
-        find_database=remote.database_id is None or changed["config"],
-        database_id=remote.database_id,
-        apply_schema=changed["schema"] and app.schema_sql is not None,
+        find_database=database_id is None or "config" in changes,
+        database_id=database_id,
+        apply_schema="schema" in changes and app.schema_sql is not None,
         upload_assets=upload_assets,
         keep_assets=upload_worker and app.manifest is not None and not upload_assets,
         upload_worker=upload_worker,
-        update_tags_only=changed["schema"] and not upload_worker,
+        update_tags_only="schema" in changes and not upload_worker,
         enable_subdomain=False,
         send_secrets=tuple(sorted(given_secrets)) if secrets_changed else (),
         generate_secrets=generate,
@@ -146,17 +153,13 @@ def make_plan(
     )
 
 
-def _config_drifted(settings: Settings, remote: RemoteState) -> bool:
-    """Did someone change the Worker's settings since our last deploy (a dashboard edit, another tool)?
+def _compatibility_drifted(settings: Settings, remote: RemoteState) -> bool:
+    """Did someone change the Worker's compatibility date or flags since our last deploy?
 
     The state tags are script settings that survive such changes, so what the settings read shows is compared
-    with what this deploy wants: the D1 binding, the plain-text variables, the compatibility date and flags.
-    (A code change by another tool is not visible in the settings; `--force` redeploys everything.)
+    with what this deploy wants (the bindings are compared by `deployer.bindings`). A code change by another
+    tool is not visible in the settings; `--force` redeploys everything.
     """
-    if remote.database_id is None:
-        return True
-    if remote.plain_vars is not None and remote.plain_vars != settings.vars:
-        return True
     if remote.compatibility_date is not None and remote.compatibility_date != settings.compatibility_date:
         return True
     return remote.compatibility_flags is not None and remote.compatibility_flags != settings.compatibility_flags

@@ -29,10 +29,11 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from deployer.app import MAIN_MODULE, LocalApp
+from deployer.bindings import Bindings, deployed_bindings
 from deployer.settings import Settings
 
 __all__ = ["STATE_TAG_PREFIX", "Digests", "RemoteState", "local_digests", "secrets_digest"]
@@ -92,39 +93,18 @@ class RemoteState:
     exists: bool
     digests: Digests | None = None
     other_tags: tuple[str, ...] = ()  # tags that are not ours, kept on every upload
-    database_id: str | None = None  # the id bound under the app's D1 binding name
-    secret_names: frozenset[str] = frozenset()
-    has_assets: bool = False
-    plain_vars: dict[str, str] | None = None  # plain_text bindings as deployed (None: not known)
+    bindings: Bindings = field(default_factory=dict)  # by kind (`deployer.bindings`); secret values read as ""
     compatibility_date: str | None = None
     compatibility_flags: tuple[str, ...] | None = None
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any], *, d1_binding: str) -> RemoteState:
+    def from_settings(cls, settings: Mapping[str, Any]) -> RemoteState:
         tags = [str(tag) for tag in settings.get("tags") or ()]
-        bindings = [b for b in settings.get("bindings") or () if isinstance(b, dict)]
-        database_id = next(
-            (
-                str(b.get("id") or b.get("database_id"))
-                for b in bindings
-                if b.get("type") == "d1" and b.get("name") == d1_binding and (b.get("id") or b.get("database_id"))
-            ),
-            None,
-        )
         return cls(
             exists=True,
             digests=Digests.from_tags(tags),
             other_tags=tuple(tag for tag in tags if not tag.startswith(STATE_TAG_PREFIX)),
-            database_id=database_id,
-            secret_names=frozenset(
-                str(b["name"]) for b in bindings if b.get("type") in ("secret_text", "secret_key") and "name" in b
-            ),
-            has_assets=any(b.get("type") == "assets" for b in bindings),
-            plain_vars={
-                str(b["name"]): str(b.get("text", ""))
-                for b in bindings
-                if b.get("type") == "plain_text" and "name" in b
-            },
+            bindings=deployed_bindings(settings.get("bindings") or ()),
             compatibility_date=settings.get("compatibility_date"),
             compatibility_flags=(
                 tuple(str(flag) for flag in settings["compatibility_flags"])
@@ -132,6 +112,18 @@ class RemoteState:
                 else None
             ),
         )
+
+    def database_id(self, binding: str) -> str | None:
+        """The id of the D1 database bound as `binding`, if any."""
+        return (self.bindings.get("d1") or {}).get(binding) or None
+
+    @property
+    def secret_names(self) -> frozenset[str]:
+        return frozenset(self.bindings.get("secrets") or ())
+
+    @property
+    def has_assets(self) -> bool:
+        return bool(self.bindings.get("assets"))
 
 
 def _digest(value: bytes) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
+
 from deployer.cloudflare.client import CloudflareClient, none_if_missing
 from deployer.cloudflare.multipart import FormPart, encode_multipart
 
@@ -15,7 +17,24 @@ __all__ = [
     "script_subdomain",
     "set_script_tags",
     "upload_script",
+    "workers_dev_url",
 ]
+
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def workers_dev_url(api_base_url: str, script: str, subdomain: str) -> str:
+    """Where the script answers: `https://{script}.{subdomain}.workers.dev`.
+
+    A local target (an API on a loopback address, such as the cfemu emulator) serves workers.dev hosts on its own
+    port under `.localhost`, which browsers and curl resolve to loopback:
+    `http://{script}.{subdomain}.workers.dev.localhost:{port}`.
+    """
+    api = httpx.URL(api_base_url)
+    if api.host in _LOOPBACK_HOSTS:
+        port = f":{api.port}" if api.port else ""
+        return f"http://{script}.{subdomain}.workers.dev.localhost{port}"
+    return f"https://{script}.{subdomain}.workers.dev"
 
 
 async def account_subdomain(client: CloudflareClient) -> str:

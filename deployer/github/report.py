@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
-if TYPE_CHECKING:
-    from deployer.deploy import DeployResult
+from deployer.commands._base import Status
 
-__all__ = ["RunReport", "Status", "comment_body", "comment_marker", "describe_changes", "summary_markdown"]
+__all__ = ["STATUS_TEXT", "RunReport", "Status", "comment_body", "comment_marker", "summary_markdown"]
 
-Status = Literal["deployed", "unchanged", "planned", "inspected", "failed", "skipped"]
-
-_STATUS_TEXT: dict[str, str] = {
+# How each status (`deployer.commands.Status`, fed by the command registry) is shown.
+STATUS_TEXT: dict[Status, str] = {
     "deployed": "✅ Deployed",
     "unchanged": "✅ Up to date",
     "planned": "📋 Planned",
@@ -41,7 +38,7 @@ class RunReport:
     url: str
     commit: str
     commit_url: str
-    changed: str  # what changed, in words (`describe_changes`)
+    changed: str  # what changed, in words (`CommandResult.changed_words()`)
     duration_s: float
     run_url: str
     finished: dt.datetime  # UTC
@@ -50,29 +47,7 @@ class RunReport:
 
     @property
     def status_text(self) -> str:
-        return _STATUS_TEXT[self.status]
-
-
-def describe_changes(result: DeployResult) -> str:
-    """What a deploy changed, in words: the one place that reads `DeployResult` for it."""
-    if result.changed == "nothing":
-        return "nothing (already up to date)"
-    parts = ["first deploy" if result.changed == "first-deploy" else result.changed.replace(",", ", ")]
-    details: list[str] = []
-    if result.database_created:
-        details.append("D1 database created")
-    if result.assets_uploaded:
-        details.append(
-            f"{result.assets_uploaded} of {result.asset_files} files uploaded ({_size(result.asset_bytes_uploaded)})"
-        )
-    sent = [name for name in result.secrets_sent if name not in result.generated_secrets]
-    if sent:
-        details.append(f"secrets sent: {', '.join(sent)}")
-    if result.generated_secrets:
-        details.append(f"generated: {', '.join(result.generated_secrets)}")
-    if details:
-        parts.append(f"({'; '.join(details)})")
-    return " ".join(parts)
+        return STATUS_TEXT[self.status]
 
 
 def summary_markdown(report: RunReport) -> str:
@@ -153,11 +128,3 @@ def _commit(report: RunReport) -> str:
         return "–"
     short = f"`{report.commit[:7]}`"
     return f"[{short}]({report.commit_url})" if report.commit_url else short
-
-
-def _size(count: int) -> str:
-    if count < 1024:
-        return f"{count} B"
-    if count < 1024 * 1024:
-        return f"{count / 1024:.1f} KiB"
-    return f"{count / 1024 / 1024:.1f} MiB"

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-import deployer.action
+import deployer.commands.deploy
 from tests.emulator_harness import Emulator
 from tests.github.conftest import CF_TOKEN, GH_TOKEN
 from tests.github.fake_github import NOT_ACCESSIBLE, FakeGitHub
@@ -211,7 +211,7 @@ def test_inspect_describes_the_deployed_app(
     result = run(step, monkeypatch, fixture="push.main.json", emulator=cf, github=github, command="inspect")
     assert result.returncode == 0, result.log
     assert result.outputs["url"] == deployed.outputs["url"]
-    assert "SESSION_SECRET: secret_text" in result.summary
+    assert "SESSION_SECRET: secret (value hidden)" in result.summary
     assert_no_secret([result.visible_text()], [CF_TOKEN, GH_TOKEN, APP_PASSWORD])
 
 
@@ -262,7 +262,7 @@ def test_a_bug_is_reported_as_unexpected_with_its_traceback(
     async def broken_deploy(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(deployer.action, "deploy", broken_deploy)
+    monkeypatch.setattr(deployer.commands.deploy, "run", broken_deploy)
     result = run(step, monkeypatch, fixture="push.main.json", emulator=cf, github=github)
     assert result.returncode == 3
     (error,) = workflow_commands(result.log, "error")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pytest
 import stamina
 
+from deployer.steps import SIDE_BY_SIDE_GROUP, Step
 from tests.emulator_harness import Emulator, running_emulator
 from tests.github.conftest import CF_TOKEN, GH_TOKEN
 from tests.github.fake_github import FakeGitHub, running_fake_github
@@ -174,10 +175,10 @@ def test_the_log_masks_secrets_first_and_groups_the_steps(scenario: Scenario) ->
     groups = [line for line in log if line.startswith("::group::")]
     assert groups == [
         "::group::Settings",
-        "::group::Read the deployed state and plan",
-        "::group::Steps 1-4: D1 database, schema and assets",
-        "::group::Step 5: upload the Worker",
-        "::group::Step 6: enable the workers.dev URL",
+        f"::group::{Step.READ.group}",
+        f"::group::{SIDE_BY_SIDE_GROUP}",
+        f"::group::{Step.WORKER.group}",
+        f"::group::{Step.SUBDOMAIN.group}",
         f"::group::Verify {scenario.expected_url}",
         "::group::Report",
     ]

@@ -7,20 +7,25 @@ import datetime as dt
 
 import pytest
 
-from deployer.deploy import DeployResult
-from deployer.github.report import RunReport, comment_body, comment_marker, describe_changes, summary_markdown
+from deployer.changes import Changes
+from deployer.commands import COMMANDS
+from deployer.commands.deploy import DeployResult
+from deployer.github.report import STATUS_TEXT, RunReport, comment_body, comment_marker, summary_markdown
 
 RESULT = DeployResult(
+    command="deploy",
+    status="deployed",
     script_name="items-app",
     url="https://items-app.demo.workers.dev",
     database_id="db-1",
-    changed="code,assets",
+    changes=Changes.of({"code", "assets"}),
     database_created=False,
     asset_files=10,
     assets_uploaded=2,
     asset_bytes_uploaded=3 * 1024,
     secrets_sent=("APP_PASSWORD", "SESSION_SECRET"),
     generated_secrets=("SESSION_SECRET",),
+    steps=(),
 )
 REPORT = RunReport(
     app="items-app",
@@ -45,10 +50,10 @@ REPORT = RunReport(
             "code, assets (2 of 10 files uploaded (3.0 KiB); secrets sent: APP_PASSWORD; generated: SESSION_SECRET)",
             id="update",
         ),
-        pytest.param({"changed": "nothing"}, "nothing (already up to date)", id="nothing"),
+        pytest.param({"changes": Changes.of(set())}, "nothing (already up to date)", id="nothing"),
         pytest.param(
             {
-                "changed": "first-deploy",
+                "changes": Changes.first(),
                 "database_created": True,
                 "assets_uploaded": 0,
                 "secrets_sent": (),
@@ -61,7 +66,14 @@ REPORT = RunReport(
 )
 def test_what_changed_is_said_in_words(changes: dict[str, object], words: str) -> None:
     """The result's changed kinds, uploads, created database and secret names (never values) in one line."""
-    assert describe_changes(dataclasses.replace(RESULT, **changes)) == words  # type: ignore[arg-type]
+    assert dataclasses.replace(RESULT, **changes).changed_words() == words  # type: ignore[arg-type]
+
+
+def test_every_status_a_command_ends_with_has_its_words() -> None:
+    """The registry's statuses, plus failed and skipped, are each shown with words of their own."""
+    statuses = {status for spec in COMMANDS.values() for status in spec.statuses} | {"failed", "skipped"}
+    assert statuses == set(STATUS_TEXT)
+    assert len(set(STATUS_TEXT.values())) == len(STATUS_TEXT)
 
 
 def test_the_summary_table_has_one_row_per_run() -> None:

@@ -46,17 +46,20 @@ def deployed(app_dir: Path, **environ: str) -> RemoteState:
         exists=True,
         digests=Digests.from_tags(first.tags),
         other_tags=tuple(t for t in first.tags if not t.startswith(STATE_TAG_PREFIX)),
-        database_id="db-1",
-        secret_names=frozenset({"APP_PASSWORD", "SESSION_SECRET"}),
-        has_assets=True,
+        bindings={
+            "d1": {"DB": "db-1"},
+            "vars": {},
+            "secrets": {"APP_PASSWORD": "", "SESSION_SECRET": ""},
+            "assets": {"ASSETS": ""},
+        },
     )
 
 
 def test_a_new_worker_gets_all_six_steps(app_dir: Path) -> None:
     """No Worker yet: D1, schema, assets, Worker and workers.dev, with SESSION_SECRET generated."""
     plan = plan_for(app_dir, RemoteState(exists=False), APP_PASSWORD="pw")
-    assert plan.kind == "first"
-    assert plan.changed == "first-deploy"
+    assert plan.changes.reason == "first"
+    assert str(plan.changes) == "first-deploy"
     assert (plan.find_database, plan.apply_schema, plan.upload_assets, plan.upload_worker) == (True, True, True, True)
     assert plan.enable_subdomain
     assert not plan.keep_assets
@@ -67,8 +70,8 @@ def test_a_new_worker_gets_all_six_steps(app_dir: Path) -> None:
 def test_nothing_changed_means_nothing_to_do(app_dir: Path) -> None:
     """Same code, assets, config, schema and secrets: no step at all."""
     plan = plan_for(app_dir, deployed(app_dir, APP_PASSWORD="pw"), APP_PASSWORD="pw")
-    assert plan.kind == "nothing"
-    assert plan.changed == "nothing"
+    assert plan.changes.nothing
+    assert str(plan.changes) == "nothing"
     assert not any(
         [
             plan.find_database,
@@ -87,7 +90,7 @@ def test_a_code_change_keeps_the_assets(app_dir: Path) -> None:
     remote = deployed(app_dir)
     (app_dir / "worker.js").write_text("export default { fetch() { return new Response('v2') } }")
     plan = plan_for(app_dir, remote)
-    assert plan.changes == ("code",)
+    assert plan.changes.kinds == ("code",)
     assert plan.upload_worker
     assert plan.keep_assets
     assert not plan.upload_assets
@@ -100,7 +103,7 @@ def test_an_asset_change_opens_a_session(app_dir: Path) -> None:
     remote = deployed(app_dir)
     (app_dir / "public" / "index.html").write_text("<h1>shop v2</h1>")
     plan = plan_for(app_dir, remote)
-    assert plan.changes == ("assets",)
+    assert plan.changes.kinds == ("assets",)
     assert plan.upload_assets
     assert not plan.keep_assets
 
@@ -110,7 +113,7 @@ def test_a_config_change_looks_the_database_up_again(app_dir: Path) -> None:
     remote = deployed(app_dir)
     (app_dir / "app.yml").write_text("secrets: [APP_PASSWORD, SESSION_SECRET]\nd1: {name: other-db}\n")
     plan = plan_for(app_dir, remote)
-    assert plan.changes == ("config",)
+    assert plan.changes.kinds == ("config",)
     assert plan.find_database
     assert plan.keep_assets
 
@@ -120,7 +123,7 @@ def test_a_schema_only_change_records_state_without_a_new_version(app_dir: Path)
     remote = deployed(app_dir)
     (app_dir / "schema.sql").write_text("CREATE TABLE IF NOT EXISTS t (id INTEGER, name TEXT);")
     plan = plan_for(app_dir, remote)
-    assert plan.changes == ("schema",)
+    assert plan.changes.kinds == ("schema",)
     assert plan.apply_schema
     assert plan.update_tags_only
     assert not plan.upload_worker
@@ -135,7 +138,7 @@ def test_given_secrets_are_sent_only_when_their_value_changed(
 ) -> None:
     """A secret given on every run is compared by HMAC and re-sent only when it differs."""
     plan = plan_for(app_dir, deployed(app_dir, APP_PASSWORD="pw"), APP_PASSWORD=password)
-    assert plan.changes == expected
+    assert plan.changes.kinds == expected
     assert plan.send_secrets == (("APP_PASSWORD",) if expected else ())
 
 
@@ -161,16 +164,16 @@ def test_a_declared_secret_without_any_value_stops_the_plan(app_dir: Path) -> No
 def test_force_redeploys_everything(app_dir: Path) -> None:
     """--force plans every step even when nothing changed."""
     plan = plan_for(app_dir, deployed(app_dir), force=True)
-    assert plan.kind == "forced"
+    assert plan.changes.reason == "forced"
     assert plan.upload_assets
     assert plan.enable_subdomain
 
 
 def test_a_worker_without_our_state_tags_is_redeployed_fully(app_dir: Path) -> None:
     """A Worker last deployed by another tool has no digests: plan a full deploy."""
-    remote = RemoteState(exists=True, other_tags=("team-a",), secret_names=frozenset({"APP_PASSWORD"}))
+    remote = RemoteState(exists=True, other_tags=("team-a",), bindings={"secrets": {"APP_PASSWORD": ""}})
     plan = plan_for(app_dir, remote)
-    assert plan.kind == "forced"
+    assert plan.changes.reason == "forced"
     assert plan.tags[0] == "team-a"
 
 
@@ -199,29 +202,31 @@ def test_the_secret_digest_depends_on_the_token(app_dir: Path) -> None:
 def test_a_secret_the_worker_lost_is_sent_again(app_dir: Path) -> None:
     """The same password as last time, but the Worker no longer has it (deleted by hand): it is re-sent."""
     remote = deployed(app_dir, APP_PASSWORD="pw")
-    lost = dataclasses.replace(remote, secret_names=frozenset({"SESSION_SECRET"}))
+    lost = dataclasses.replace(remote, bindings={**remote.bindings, "secrets": {"SESSION_SECRET": ""}})
     plan = plan_for(app_dir, lost, APP_PASSWORD="pw")
-    assert plan.changes == ("secrets",)
+    assert plan.changes.kinds == ("secrets",)
     assert plan.send_secrets == ("APP_PASSWORD",)
 
 
 @pytest.mark.parametrize(
     "drift",
     [
-        pytest.param({"plain_vars": {"MODE": "dashboard-edit"}}, id="a-var-added-elsewhere"),
+        pytest.param({"bindings": {"vars": {"MODE": "dashboard-edit"}}}, id="a-var-added-elsewhere"),
         pytest.param({"compatibility_date": "2024-01-01"}, id="compatibility-date-changed"),
         pytest.param({"compatibility_flags": ("nodejs_compat",)}, id="flags-changed"),
-        pytest.param({"database_id": None}, id="d1-binding-gone"),
+        pytest.param({"bindings": {"d1": {}}}, id="d1-binding-gone"),
     ],
 )
 def test_settings_changed_by_another_tool_are_redeployed(app_dir: Path, drift: dict[str, object]) -> None:
     """What the settings read shows differs from what we deploy: a config change, whatever the tags say."""
     remote = deployed(app_dir)
-    in_sync: dict[str, object] = {"plain_vars": {}, "compatibility_date": "2025-01-01", "compatibility_flags": ()}
-    assert plan_for(app_dir, dataclasses.replace(remote, **in_sync)).kind == "nothing"  # type: ignore[arg-type]
+    in_sync: dict[str, object] = {"compatibility_date": "2025-01-01", "compatibility_flags": ()}
+    assert plan_for(app_dir, dataclasses.replace(remote, **in_sync)).changes.nothing  # type: ignore[arg-type]
+    if "bindings" in drift:
+        drift = {"bindings": {**remote.bindings, **drift["bindings"]}}  # type: ignore[dict-item]
     remote = dataclasses.replace(remote, **{**in_sync, **drift})  # type: ignore[arg-type]
     plan = plan_for(app_dir, remote)
-    assert plan.changes == ("config",)
+    assert plan.changes.kinds == ("config",)
     assert plan.upload_worker
 
 
@@ -238,6 +243,6 @@ def test_an_asset_config_change_is_sent_with_a_fresh_session(app_dir: Path) -> N
     remote = deployed(app_dir)
     (app_dir / "app.yml").write_text("secrets: [APP_PASSWORD, SESSION_SECRET]\nassets: {html_handling: none}\n")
     plan = plan_for(app_dir, remote)
-    assert plan.changes == ("assets",)
+    assert plan.changes.kinds == ("assets",)
     assert plan.upload_assets
     assert not plan.keep_assets

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deployer.deploy import workers_dev_url
+from deployer.cloudflare.workers import workers_dev_url
 
 
 @pytest.mark.parametrize(

@@ -1,29 +1,63 @@
 """`inspect`: land cold on a deployed app and learn everything about it in one command.
 
 Reads the Worker's settings (bindings by name and type, never values; the state tags), the D1 database behind
-its D1 binding (name, tables, applied migrations) and the workers.dev URL. Read-only.
+its D1 binding (name, tables, applied migrations) and the workers.dev URL. Read-only. The report is a
+JSON-ready mapping (`--json`); `render_inspection` writes it for a person, each binding as its kind shows it.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
+from deployer.bindings import kind_of
 from deployer.cloudflare import CloudflareClient
 from deployer.cloudflare import d1 as d1_api
 from deployer.cloudflare import workers as workers_api
 from deployer.cloudflare.client import none_if_missing
-from deployer.deploy import workers_dev_url
+from deployer.cloudflare.workers import workers_dev_url
+from deployer.commands._base import CommandResult, Options
 from deployer.errors import DeployError
+from deployer.settings import Settings
 from deployer.state import Digests
 
-__all__ = ["inspect_app", "render_inspection"]
+__all__ = ["InspectResult", "inspect_app", "render_inspection", "run"]
 
 _TABLES_SQL = (
     "SELECT name FROM sqlite_master WHERE type='table' "
     "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name"
 )
 _MIGRATIONS_TABLE = "d1_migrations"
+
+
+@dataclass(frozen=True, kw_only=True)
+class InspectResult(CommandResult):
+    """The report (`report`, JSON-ready) and its text (`text`)."""
+
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def changed_words(self) -> str:
+        return "nothing (read-only)"
+
+    def as_json(self) -> object:
+        return self.report
+
+
+async def run(settings: Settings, client: CloudflareClient | None, options: Options) -> InspectResult:
+    """Describe the deployed Worker `settings.script_name`."""
+    assert client is not None, "inspect needs a client (the registry makes one)"
+    script = settings.script_name
+    with options.hooks.group(f"Inspect {script}"):
+        report = await inspect_app(client, script, api_base_url=settings.api_base_url)
+    return InspectResult(
+        command="inspect",
+        status="inspected",
+        script_name=script,
+        url=str(report["workers_dev"]["url"] or ""),
+        text=render_inspection(report),
+        report=report,
+    )
 
 
 async def inspect_app(client: CloudflareClient, script: str, *, api_base_url: str) -> dict[str, Any]:
@@ -61,6 +95,13 @@ async def inspect_app(client: CloudflareClient, script: str, *, api_base_url: st
     }
 
 
+def _shown(binding: dict[str, Any]) -> str:
+    """The binding as its kind shows it (a kind this deployer does not manage: name and type)."""
+    kind = kind_of(str(binding.get("type")))
+    name = str(binding.get("name"))
+    return kind.show(name, "") if kind else f"{name}: {binding.get('type')}"
+
+
 async def _describe_database(client: CloudflareClient, binding: dict[str, Any]) -> dict[str, Any]:
     database_id = str(binding.get("id") or binding.get("database_id") or "")
     described: dict[str, Any] = {"binding": binding.get("name"), "id": database_id}
@@ -88,7 +129,7 @@ def render_inspection(report: dict[str, Any]) -> str:
     state = "enabled" if report["workers_dev"]["enabled"] else "NOT enabled"
     lines.append(f"  url: {url or '(account has no workers.dev subdomain)'} [{state}]")
     lines.append("  bindings:")
-    lines += [f"    {b['name']}: {b['type']}" for b in report["bindings"]]
+    lines += [f"    {_shown(b)}" for b in report["bindings"]]
     assets = report["assets"]
     if "files" in assets:
         lines.append(f"  assets: {assets['files']} files, digest {assets['digest']}")

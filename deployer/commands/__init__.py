@@ -1,0 +1,103 @@
+"""The commands, one module each, and the one registry that the CLI, the action and the report read.
+
+| command   | module                        | does                                                        |
+|-----------|-------------------------------|-------------------------------------------------------------|
+| `deploy`  | `deployer.commands.deploy`    | the six steps, only what changed                            |
+| `plan`    | `deployer.commands.plan`      | what a deploy would do; changes nothing                     |
+| `inspect` | `deployer.commands.inspect`   | the deployed app: bindings, assets, D1 tables, URL          |
+
+Each module has `run(settings, client, options) -> CommandResult`. `COMMANDS` says how the front ends treat
+it: which flags the CLI offers, whether it needs credentials, which statuses it ends with, whether the action
+records a GitHub Deployment and keeps the PR comment for it. `execute()` makes the client and runs one;
+both front ends call it. A new command is a module here plus one `CommandSpec` entry (docs/ARCHITECTURE.md).
+Command modules are imported on first use, so `import deployer.commands` stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Literal, cast
+
+from deployer.cloudflare import CloudflareClient
+from deployer.commands._base import CommandResult, Hooks, Options, Status, make_client
+from deployer.settings import Settings
+
+__all__ = [
+    "COMMANDS",
+    "PLANNED",
+    "CommandResult",
+    "CommandSpec",
+    "Hooks",
+    "Options",
+    "Status",
+    "execute",
+    "make_client",
+]
+
+Flag = Literal["app", "name", "force", "json"]
+Runner = Callable[[Settings, CloudflareClient | None, Options], Awaitable[CommandResult]]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """One command as the front ends see it."""
+
+    name: str
+    summary: str  # one line: the CLI's help and action.yml's description of `command`
+    statuses: tuple[Status, ...]  # what a successful run ends with
+    flags: frozenset[Flag]  # "app": reads an app folder (APP_DIR, --name, --var, …); "name": only --name
+    needs_credentials: bool = True  # False: runs its local part without a token (plan)
+    records_deployment: bool = False  # the action records a GitHub Deployment for it
+    comments: bool = False  # the action keeps the sticky PR comment for it
+    verifies: bool = False  # the action checks the app's URL afterwards (input verify)
+
+    @property
+    def module(self) -> str:
+        return f"deployer.commands.{self.name}"
+
+    def load(self) -> Runner:
+        return cast(Runner, import_module(self.module).run)
+
+
+COMMANDS: dict[str, CommandSpec] = {
+    spec.name: spec
+    for spec in (
+        CommandSpec(
+            "deploy",
+            "deploy the app (only what changed)",
+            statuses=("deployed", "unchanged"),
+            flags=frozenset({"app", "force"}),
+            records_deployment=True,
+            comments=True,
+            verifies=True,
+        ),
+        CommandSpec(
+            "plan",
+            "show what a deploy would do, change nothing (local checks work without a token)",
+            statuses=("planned",),
+            flags=frozenset({"app", "force"}),
+            needs_credentials=False,
+        ),
+        CommandSpec(
+            "inspect",
+            "describe the deployed app: bindings, assets, D1 tables, URL",
+            statuses=("inspected",),
+            flags=frozenset({"name", "json"}),
+        ),
+    )
+}
+# Commands that later issues add; the action names them as not available yet instead of "unknown".
+PLANNED = ("preview", "teardown", "rotate")
+
+
+async def execute(name: str, settings: Settings, options: Options | None = None) -> CommandResult:
+    """Run command `name` with a client for `settings` (none when it may run without and none is configured)."""
+    spec = COMMANDS[name]
+    run = spec.load()
+    options = options or Options()
+    if not spec.needs_credentials and (settings.api_token is None or settings.account_id is None):
+        return await run(settings, None, options)
+    async with make_client(settings) as client:
+        return await run(settings, client, options)

@@ -1,0 +1,111 @@
+"""What every command shares: the result it returns, the hooks a front end watches it through, a client.
+
+A command is a function `run(settings, client, options) -> CommandResult` in a module of its own. It does the
+work and returns a typed result; it prints nothing and writes no file. The front ends (`deployer.cli`,
+`deployer.action`) turn the result into stdout and an exit code, or into outputs, a summary, a PR comment and
+a GitHub Deployment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from deployer.changes import Changes
+from deployer.cloudflare import CloudflareClient
+from deployer.errors import ConfigError
+from deployer.settings import Settings
+
+if TYPE_CHECKING:
+    from deployer.commands.plan import Prepared
+
+__all__ = ["CommandResult", "Hooks", "Options", "Status", "make_client"]
+
+# Every status a run can end with: the commands' own (see the registry) plus "failed" and "skipped".
+Status = Literal["deployed", "unchanged", "planned", "inspected", "failed", "skipped"]
+
+
+def _ignore(_: object) -> None:
+    return None
+
+
+def _no_group(_: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
+@dataclass(frozen=True, slots=True)
+class Hooks:
+    """How a front end follows a command: `mask` sees every secret value before it is used (a runner hides
+    it: `::add-mask::`), `group(title)` wraps each phase (a runner folds it: `::group::`), `on_plan` sees the
+    plan and the URL before the first write (so a later failure can still report them)."""
+
+    mask: Callable[[str], None] = _ignore
+    group: Callable[[str], AbstractContextManager[object]] = _no_group
+    on_plan: Callable[[Prepared], None] = _ignore
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The switches a command takes besides `Settings` (each command reads the ones it knows)."""
+
+    force: bool = False  # deploy / plan: everything, whatever the recorded state says
+    hooks: Hooks = field(default_factory=Hooks)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandResult:
+    """What a command did: its status, the app it acted on and where it lives.
+
+    `text` is what the command shows a person (the CLI's stdout); `details` is the block a job summary shows
+    under its table (empty when the table says it all); `outputs()` are the step's `GITHUB_OUTPUT` values.
+    """
+
+    command: str
+    status: Status
+    script_name: str
+    url: str = ""
+    changes: Changes | None = None
+    text: str = ""
+
+    @property
+    def details(self) -> str:
+        return self.text
+
+    def changed_words(self) -> str:
+        """What changed, in words, for the summary table and the PR comment."""
+        return str(self.changes) if self.changes else ""
+
+    def as_json(self) -> object:
+        """What `--json` prints (the outputs, unless the command has a richer report)."""
+        return self.outputs()
+
+    def outputs(self) -> dict[str, str]:
+        values = {"url": self.url, "script-name": self.script_name, "status": self.status}
+        if self.changes is not None:
+            values["changed"] = str(self.changes)
+        return values
+
+
+def make_client(settings: Settings) -> CloudflareClient:
+    """A client for the configured account; `ConfigError` naming what is missing when credentials are not set."""
+    missing = [
+        label
+        for label, value in (
+            ("CLOUDFLARE_API_TOKEN (input api-token)", settings.api_token),
+            ("CLOUDFLARE_ACCOUNT_ID (input account-id, flag --account-id)", settings.account_id),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConfigError(
+            f"Missing {' and '.join(missing)}",
+            hint="Create an API token with Workers Scripts:Edit and D1:Edit at dash.cloudflare.com/profile/api-tokens.",
+        )
+    assert settings.api_token is not None and settings.account_id is not None
+    return CloudflareClient(
+        base_url=settings.api_base_url,
+        api_token=settings.api_token.get_secret_value(),
+        account_id=settings.account_id,
+    )

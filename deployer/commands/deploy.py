@@ -1,0 +1,364 @@
+"""`deploy`: the six Cloudflare steps, top to bottom, doing only what the plan asks.
+
+0. Read and check the app folder (no network), read the deployed state in one round and plan
+   (`deployer.commands.plan.prepare`).
+1. Find or create the D1 database (never a second one with the same name).
+2. Apply `schema.sql` (idempotent statements, one batch).
+3. Open an asset upload session with the manifest of `public/`.
+4. Upload only the buckets Cloudflare asks for, several at once.
+   (1–2 and 3–4 run side by side: uploaded files change nothing that is served until step 5.)
+5. Upload the Worker with its bindings, the assets' completion token (or `keep_assets`) and the new state tags.
+6. Enable its workers.dev URL (first deploy, or `--force`).
+
+Each step is a function that returns what the next one needs. A failure a user can cause is found as early as
+possible: local checks before any call, the reads before any write, so a missing subdomain or a bad token
+changes nothing; a failed schema or a refused upload leaves the live Worker as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from deployer._concurrency import both, gather
+from deployer.app import MAIN_MODULE, LocalApp
+from deployer.bindings import SecretBinding, Wanted, metadata_bindings, wanted_bindings
+from deployer.cloudflare import CloudflareClient
+from deployer.cloudflare import d1 as d1_api
+from deployer.cloudflare import workers as workers_api
+from deployer.cloudflare.assets import UploadFile, open_upload_session, upload_bucket
+from deployer.cloudflare.multipart import FormPart
+from deployer.commands._base import CommandResult, Options
+from deployer.commands.plan import Prepared, prepare
+from deployer.errors import CloudflareAPIError, CloudflareError, DeployError, SchemaError, SqlError
+from deployer.manifest import AssetManifest
+from deployer.settings import Settings
+from deployer.state import RemoteState
+from deployer.steps import SIDE_BY_SIDE_GROUP, Step
+
+__all__ = ["DeployResult", "run"]
+
+log = structlog.get_logger("deployer")
+
+BUCKET_CONCURRENCY = 4
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployResult(CommandResult):
+    """What a deploy did (beyond `CommandResult`): the database, the uploads, the secrets, the steps taken."""
+
+    database_id: str | None
+    database_created: bool
+    asset_files: int
+    assets_uploaded: int
+    asset_bytes_uploaded: int
+    secrets_sent: tuple[str, ...]
+    generated_secrets: tuple[str, ...]
+    steps: tuple[Step, ...]
+
+    @property
+    def details(self) -> str:
+        return ""
+
+    def outputs(self) -> dict[str, str]:
+        return {**super().outputs(), "database-id": self.database_id or ""}
+
+    def changed_words(self) -> str:
+        assert self.changes is not None
+        if self.changes.nothing:
+            return "nothing (already up to date)"
+        parts = ["first deploy" if self.changes.reason == "first" else str(self.changes).replace(",", ", ")]
+        details: list[str] = []
+        if self.database_created:
+            details.append("D1 database created")
+        if self.assets_uploaded:
+            details.append(
+                f"{self.assets_uploaded} of {self.asset_files} files uploaded ({_size(self.asset_bytes_uploaded)})"
+            )
+        sent = [name for name in self.secrets_sent if name not in self.generated_secrets]
+        if sent:
+            details.append(f"secrets sent: {', '.join(sent)}")
+        if self.generated_secrets:
+            details.append(f"generated: {', '.join(self.generated_secrets)}")
+        if details:
+            parts.append(f"({'; '.join(details)})")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Database:
+    """Steps 1-2: the database the Worker binds, and what was done to it."""
+
+    id: str | None
+    created: bool = False
+    steps: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Assets:
+    """Steps 3-4: the completion token for the Worker upload, and what was uploaded."""
+
+    completion_jwt: str | None = None
+    files: int = 0
+    bytes: int = 0
+    steps: tuple[Step, ...] = ()
+
+
+async def run(settings: Settings, client: CloudflareClient | None, options: Options) -> DeployResult:
+    """Deploy the app in `settings.app_dir` as `settings.script_name`; see the module docstring."""
+    assert client is not None, "deploy needs a client (the registry makes one)"
+    hooks = options.hooks
+    with hooks.group(Step.READ.group):
+        prepared = await prepare(settings, client=client, options=options)
+    hooks.on_plan(prepared)
+    plan, app = prepared.plan, prepared.app
+    log.info("plan", script=plan.script, changed=str(plan.changes))
+    for line in plan.describe()[1:]:
+        log.info("plan step", step=line.strip())
+    secret_values = _secret_values(prepared, mask=hooks.mask)
+
+    database, assets = _Database(plan.database_id), _Assets()
+    if plan.find_database or plan.apply_schema or plan.upload_assets:
+        with hooks.group(SIDE_BY_SIDE_GROUP):
+            database, assets = await both(_database_and_schema(client, settings, prepared), _assets(client, prepared))
+    steps = (*database.steps, *assets.steps)
+    if plan.upload_worker:
+        assert database.id is not None
+        with hooks.group(Step.WORKER.group):
+            await _upload_worker(client, settings, prepared, database.id, secret_values, assets.completion_jwt)
+        steps += (Step.WORKER,)
+    elif plan.update_tags_only:
+        await workers_api.set_script_tags(client, plan.script, list(plan.tags))
+        log.info(Step.WORKER_TAGS.title, step=Step.WORKER_TAGS.label, script=plan.script)
+        steps += (Step.WORKER_TAGS,)
+    if plan.enable_subdomain:
+        with hooks.group(Step.SUBDOMAIN.group):
+            await _enable_subdomain(client, plan.script, prepared.remote)
+        log.info(Step.SUBDOMAIN.title, step=Step.SUBDOMAIN.label, url=prepared.url)
+        steps += (Step.SUBDOMAIN,)
+    return DeployResult(
+        command="deploy",
+        status="unchanged" if plan.changes.nothing else "deployed",
+        script_name=plan.script,
+        url=prepared.url,
+        changes=plan.changes,
+        text=prepared.url,
+        database_id=database.id,
+        database_created=database.created,
+        asset_files=len(app.manifest.files) if app.manifest else 0,
+        assets_uploaded=assets.files,
+        asset_bytes_uploaded=assets.bytes,
+        secrets_sent=tuple(sorted(secret_values)),
+        generated_secrets=plan.generate_secrets,
+        steps=steps,
+    )
+
+
+def _secret_values(prepared: Prepared, *, mask: Any) -> dict[str, str]:
+    """The secret values this deploy sends: the given ones the plan sends, plus the generated ones (masked)."""
+    values = {name: prepared.secret_values[name] for name in prepared.plan.send_secrets}
+    for name in prepared.plan.generate_secrets:
+        values[name] = secrets.token_urlsafe(48)
+        mask(values[name])
+    return values
+
+
+# --- 1.–2. the database -----------------------------------------------------------------------------------
+
+
+async def _database_and_schema(client: CloudflareClient, settings: Settings, prepared: Prepared) -> _Database:
+    plan, app = prepared.plan, prepared.app
+    database_id, created = plan.database_id, False
+    steps: tuple[Step, ...] = ()
+    if plan.find_database:
+        database = await d1_api.find_database(client, settings.database_name)
+        created = database is None
+        if database is None:
+            database = await _create_database(client, settings.database_name)
+        database_id, steps = database.uuid, (Step.DATABASE,)
+        log.info(
+            Step.DATABASE.title,
+            step=Step.DATABASE.label,
+            beside=Step.DATABASE.beside,
+            id=database_id,
+            database=database.name,
+            created=created,
+        )
+    # A database the Worker was not bound to (new, or renamed in app.yml) gets the schema too.
+    if plan.apply_schema or (app.schema_sql is not None and database_id != plan.database_id):
+        assert database_id is not None
+        await _apply_schema(client, app, settings.database_name, database_id)
+        steps += (Step.SCHEMA,)
+        log.info(Step.SCHEMA.title, step=Step.SCHEMA.label, beside=Step.SCHEMA.beside, file=str(app.schema_path))
+    return _Database(database_id, created, steps)
+
+
+async def _create_database(client: CloudflareClient, name: str) -> d1_api.Database:
+    try:
+        return await d1_api.create_database(client, name)
+    except CloudflareAPIError as exc:
+        # 7502: created meanwhile (a concurrent deploy, or a retried create that had succeeded).
+        if 7502 in exc.codes:
+            existing = await d1_api.find_database(client, name)
+            if existing is not None:
+                return existing
+        raise
+
+
+async def _apply_schema(client: CloudflareClient, app: LocalApp, database_name: str, database_id: str) -> None:
+    assert app.schema_sql is not None and app.schema_path is not None
+    try:
+        await d1_api.query(client, database_id, app.schema_sql)
+    except SqlError as exc:
+        raise SchemaError(
+            f"{app.schema_path} failed on D1 database {database_name}: {exc.api_text}",
+            hint=(
+                "Fix the SQL in schema.sql and deploy again; the deployed Worker was not changed. "
+                "Keep every statement idempotent (CREATE TABLE IF NOT EXISTS …)."
+            ),
+            file=app.schema_path,
+        ) from exc
+
+
+# --- 3.–4. the assets -------------------------------------------------------------------------------------
+
+
+async def _assets(client: CloudflareClient, prepared: Prepared) -> _Assets:
+    manifest = prepared.app.manifest
+    if not prepared.plan.upload_assets or manifest is None:
+        return _Assets()
+    session = await open_upload_session(client, prepared.plan.script, manifest.as_upload_manifest())
+    by_hash = manifest.by_hash()
+    wanted = [hash_ for bucket in session.buckets for hash_ in bucket]
+    unknown = [hash_ for hash_ in wanted if hash_ not in by_hash]
+    if unknown:
+        raise CloudflareError(f"Cloudflare asked for {len(unknown)} file(s) that are not in the manifest")
+    total_bytes = sum(by_hash[hash_].size for hash_ in wanted)
+    log.info(
+        Step.ASSET_SESSION.title,
+        step=Step.ASSET_SESSION.label,
+        beside=Step.ASSET_SESSION.beside,
+        files=len(manifest.files),
+        to_upload=len(wanted),
+        buckets=len(session.buckets),
+        bytes=total_bytes,
+    )
+    if not session.buckets:
+        log.info("assets unchanged", step=Step.ASSET_UPLOAD.label, reason="Cloudflare has every file")
+        return _Assets(session.jwt, steps=(Step.ASSET_SESSION,))
+    completion = await _upload_buckets(client, session.jwt, session.buckets, manifest, total=len(wanted))
+    return _Assets(completion, len(wanted), total_bytes, (Step.ASSET_SESSION, Step.ASSET_UPLOAD))
+
+
+async def _upload_buckets(
+    client: CloudflareClient, jwt: str, buckets: tuple[tuple[str, ...], ...], manifest: AssetManifest, *, total: int
+) -> str:
+    by_hash = manifest.by_hash()
+    limiter = asyncio.Semaphore(BUCKET_CONCURRENCY)
+    done = {"files": 0, "bytes": 0}
+
+    async def send(bucket: tuple[str, ...]) -> str | None:
+        files = [UploadFile(hash=h, source=by_hash[h].source, content_type=by_hash[h].content_type) for h in bucket]
+        async with limiter:
+            token = await upload_bucket(client, jwt, files)
+        done["files"] += len(bucket)
+        done["bytes"] += sum(by_hash[h].size for h in bucket)
+        log.info(
+            Step.ASSET_UPLOAD.title,
+            step=Step.ASSET_UPLOAD.label,
+            beside=Step.ASSET_UPLOAD.beside,
+            files=f"{done['files']}/{total}",
+            bytes=done["bytes"],
+        )
+        return token
+
+    tokens = await gather(*(send(bucket) for bucket in buckets))
+    completion = next((token for token in reversed(tokens) if token), None)
+    if completion is None:
+        raise CloudflareError(
+            "Cloudflare accepted every asset bucket but sent no completion token",
+            hint="Deploy again: files already uploaded are kept and will not be sent twice.",
+        )
+    return completion
+
+
+# --- 5. the Worker, 6. its URL ----------------------------------------------------------------------------
+
+
+async def _upload_worker(
+    client: CloudflareClient,
+    settings: Settings,
+    prepared: Prepared,
+    database_id: str,
+    secret_values: Mapping[str, str],
+    completion_jwt: str | None,
+) -> None:
+    plan, app = prepared.plan, prepared.app
+    wanted = Wanted(
+        settings=settings, has_assets=app.manifest is not None, database_id=database_id, secret_values=secret_values
+    )
+    metadata: dict[str, Any] = {
+        "main_module": MAIN_MODULE,
+        "compatibility_date": settings.compatibility_date,
+        "compatibility_flags": list(settings.compatibility_flags),
+        "bindings": metadata_bindings(wanted_bindings(wanted)),
+        # Secrets not re-sent stay as they are (the API would otherwise drop them with the old version).
+        "keep_bindings": list(SecretBinding.types),
+        "tags": list(plan.tags),
+    }
+    if app.manifest is not None:
+        config = _asset_config(settings, app.manifest)
+        if plan.keep_assets:
+            metadata["keep_assets"] = True
+            metadata["assets"] = {"config": config}
+        else:
+            assert completion_jwt is not None
+            metadata["assets"] = {"jwt": completion_jwt, "config": config}
+    module = FormPart(MAIN_MODULE, app.worker_code, content_type="application/javascript+module", filename=MAIN_MODULE)
+    uploaded = await workers_api.upload_script(client, plan.script, metadata=metadata, modules=[module])
+    log.info(
+        Step.WORKER.title,
+        step=Step.WORKER.label,
+        script=plan.script,
+        etag=uploaded.get("etag"),
+        keep_assets=plan.keep_assets,
+    )
+
+
+def _asset_config(settings: Settings, manifest: AssetManifest) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "html_handling": settings.assets.html_handling,
+        "not_found_handling": settings.assets.not_found_handling,
+    }
+    if settings.assets.run_worker_first:
+        config["run_worker_first"] = settings.assets.run_worker_first
+    if manifest.headers is not None:
+        config["_headers"] = manifest.headers
+    if manifest.redirects is not None:
+        config["_redirects"] = manifest.redirects
+    return config
+
+
+async def _enable_subdomain(client: CloudflareClient, script: str, remote: RemoteState) -> None:
+    try:
+        await workers_api.enable_script_subdomain(client, script)
+    except DeployError:
+        # Drop our state tags so the next deploy redoes the remaining steps.
+        try:
+            await workers_api.set_script_tags(client, script, list(remote.other_tags))
+        except DeployError as exc:
+            log.warning("could not withdraw the state tags; deploy again with --force", error=exc.message)
+        raise
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count} B"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.1f} KiB"
+    return f"{count / 1024 / 1024:.1f} MiB"

@@ -1,0 +1,94 @@
+"""`plan`: what a deploy would do, and step 0 of every deploy (`prepare`).
+
+`prepare` checks the app folder (no network), reads the deployed state in one concurrent round (the Worker's
+settings: state tags, bindings, secret names; and the account's workers.dev subdomain) and plans (pure,
+`deployer.plan`). It changes nothing, so the `plan` command is `prepare` plus a description; without
+credentials it stops after the local checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from deployer._concurrency import both
+from deployer.app import LocalApp, load_app
+from deployer.changes import Changes
+from deployer.cloudflare import CloudflareClient
+from deployer.cloudflare import workers as workers_api
+from deployer.commands._base import CommandResult, Options
+from deployer.plan import Plan, make_plan
+from deployer.settings import Settings
+from deployer.state import RemoteState, local_digests
+
+__all__ = ["PlanResult", "Prepared", "prepare", "run"]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Everything known before the first write: the app, the remote state, the plan and the URL."""
+
+    app: LocalApp
+    remote: RemoteState
+    plan: Plan
+    url: str
+    secret_values: dict[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanResult(CommandResult):
+    """The plan (None when no credentials were given: only the local checks ran)."""
+
+    plan: Plan | None = None
+
+    def changed_words(self) -> str:
+        return f"would change: {self.changes}" if self.changes else "not read (no credentials)"
+
+
+async def prepare(
+    settings: Settings, *, client: CloudflareClient, options: Options, app: LocalApp | None = None
+) -> Prepared:
+    """Step 0: check the app (unless `app` is the already loaded one), read the deployed state (one round of
+    reads) and plan. Changes nothing."""
+    app = app or load_app(settings.app_dir)
+    given = {name: value.get_secret_value() for name, value in settings.secret_values().items()}
+    for value in given.values():
+        options.hooks.mask(value)
+    script = settings.script_name
+    remote_settings, subdomain = await both(
+        workers_api.script_settings(client, script), workers_api.account_subdomain(client)
+    )
+    remote = RemoteState.from_settings(remote_settings) if remote_settings is not None else RemoteState(exists=False)
+    assert settings.api_token is not None
+    local = local_digests(settings, app, secret_values=given, key=settings.api_token.get_secret_value())
+    plan = make_plan(settings, app, remote, local=local, given_secrets=given.keys(), force=options.force)
+    url = workers_api.workers_dev_url(settings.api_base_url, script, subdomain)
+    return Prepared(app, remote, plan, url, given)
+
+
+async def run(settings: Settings, client: CloudflareClient | None, options: Options) -> PlanResult:
+    """The local checks, then (with a client) the plan against the deployed state."""
+    app = load_app(settings.app_dir)
+    manifest = app.manifest
+    lines = [f"app {settings.app_dir}: Worker {settings.script_name}, {len(app.worker_code):,} bytes of code"]
+    if manifest is not None:
+        digest = local_digests(settings, app, secret_values={}, key="").assets  # the digest `inspect` shows
+        lines.append(f"  assets: {len(manifest.files)} files, {manifest.total_bytes:,} bytes, digest {digest}")
+    lines.append(
+        f"  schema: {app.schema_path or 'none'}; D1 database {settings.database_name} as {settings.d1.binding}"
+    )
+    if client is None:
+        lines.append("remote: not read (set CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID to plan against Cloudflare)")
+        return PlanResult(command="plan", status="planned", script_name=settings.script_name, text="\n".join(lines))
+    with options.hooks.group(f"Plan {settings.script_name}"):
+        prepared = await prepare(settings, client=client, options=options, app=app)
+    lines += [*prepared.plan.describe(), f"url: {prepared.url}"]
+    changes: Changes = prepared.plan.changes
+    return PlanResult(
+        command="plan",
+        status="planned",
+        script_name=settings.script_name,
+        url=prepared.url,
+        changes=changes,
+        text="\n".join(lines),
+        plan=prepared.plan,
+    )
