@@ -94,8 +94,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
 
 def _report_success(result: CommandResult, environ: Mapping[str, str], *, as_json: bool) -> None:
-    log.info(result.status, command=result.command, script=result.script_name, url=result.url or None,
-             changed=str(result.changes) if result.changes else None)  # fmt: skip
+    details = {"url": result.url, "changed": str(result.changes) if result.changes else ""}
+    log.info(
+        result.status, command=result.command, script=result.script_name, **{k: v for k, v in details.items() if v}
+    )
     output_file = environ.get("GITHUB_OUTPUT")
     if output_file:
         write_outputs(Path(output_file), result.outputs())

@@ -51,6 +51,11 @@ class Plan:
     tags: tuple[str, ...]  # the script tags to write: the new state plus tags that are not ours
 
     @property
+    def side_by_side(self) -> bool:
+        """Steps 1-2 (the database) and 3-4 (the assets) both run, at the same time."""
+        return (self.find_database or self.apply_schema) and self.upload_assets
+
+    @property
     def steps(self) -> tuple[Step, ...]:
         """The steps this plan takes, in step order."""
         wanted = {
@@ -73,7 +78,7 @@ class Plan:
             title = step.title
             if step is Step.WORKER and self.keep_assets:
                 title += ", keeping the deployed assets"
-            beside = f" (beside {step.beside})" if step.beside else ""
+            beside = f" (beside {step.beside})" if step.beside and self.side_by_side else ""
             lines.append(f"  {step.number}. {title}{beside}")
         if self.send_secrets or self.generate_secrets:
             names = [*self.send_secrets, *(f"{n} (generated)" for n in self.generate_secrets)]

@@ -64,6 +64,8 @@ _ENVIRONMENT: dict[str, tuple[str, ...]] = {
 }
 # Secrets with a field of their own (and an action input); other declared secrets are read by name.
 _DEDICATED_SECRETS = {"APP_PASSWORD": "app_password", "SESSION_SECRET": "session_secret"}
+# Where a CLI value came from, when that is not `--<field>`.
+_CLI_ORIGINS = {"vars": "--var", "app_dir": "the APP_DIR argument"}
 _APP_YML_KEYS = ("name", "compatibility_date", "compatibility_flags", "assets", "d1", "vars", "secrets")
 
 
@@ -256,7 +258,9 @@ class Settings(BaseSettings):
         environ = os.environ if environ is None else environ
         layers: list[tuple[str, dict[str, Any], dict[str, str]]] = []  # (kind, values, field -> origin)
         cli_values = {key: value for key, value in (cli or {}).items() if value is not None}
-        layers.append(("cli", cli_values, {key: f"--{key.replace('_', '-')}" for key in cli_values}))
+        layers.append(
+            ("cli", cli_values, {key: _CLI_ORIGINS.get(key, f"--{key.replace('_', '-')}") for key in cli_values})
+        )
         env_values, env_origins = _from_environment(environ)
         layers.append(("env", env_values, env_origins))
 

@@ -134,12 +134,12 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
         steps += (Step.WORKER,)
     elif plan.update_tags_only:
         await workers_api.set_script_tags(client, plan.script, list(plan.tags))
-        log.info(Step.WORKER_TAGS.title, step=Step.WORKER_TAGS.label, script=plan.script)
+        _log(Step.WORKER_TAGS, False, script=plan.script)
         steps += (Step.WORKER_TAGS,)
     if plan.enable_subdomain:
         with hooks.group(Step.SUBDOMAIN.group):
             await _enable_subdomain(client, plan.script, prepared.remote)
-        log.info(Step.SUBDOMAIN.title, step=Step.SUBDOMAIN.label, url=prepared.url)
+        _log(Step.SUBDOMAIN, False, url=prepared.url)
         steps += (Step.SUBDOMAIN,)
     return DeployResult(
         command="deploy",
@@ -173,6 +173,7 @@ def _secret_values(prepared: Prepared, *, mask: Any) -> dict[str, str]:
 
 async def _database_and_schema(client: CloudflareClient, settings: Settings, prepared: Prepared) -> _Database:
     plan, app = prepared.plan, prepared.app
+    side_by_side = plan.side_by_side
     database_id, created = plan.database_id, False
     steps: tuple[Step, ...] = ()
     if plan.find_database:
@@ -181,10 +182,9 @@ async def _database_and_schema(client: CloudflareClient, settings: Settings, pre
         if database is None:
             database = await _create_database(client, settings.database_name)
         database_id, steps = database.uuid, (Step.DATABASE,)
-        log.info(
-            Step.DATABASE.title,
-            step=Step.DATABASE.label,
-            beside=Step.DATABASE.beside,
+        _log(
+            Step.DATABASE,
+            side_by_side,
             id=database_id,
             database=database.name,
             created=created,
@@ -194,7 +194,7 @@ async def _database_and_schema(client: CloudflareClient, settings: Settings, pre
         assert database_id is not None
         await _apply_schema(client, app, settings.database_name, database_id)
         steps += (Step.SCHEMA,)
-        log.info(Step.SCHEMA.title, step=Step.SCHEMA.label, beside=Step.SCHEMA.beside, file=str(app.schema_path))
+        _log(Step.SCHEMA, side_by_side, file=str(app.schema_path))
     return _Database(database_id, created, steps)
 
 
@@ -232,6 +232,7 @@ async def _assets(client: CloudflareClient, prepared: Prepared) -> _Assets:
     manifest = prepared.app.manifest
     if not prepared.plan.upload_assets or manifest is None:
         return _Assets()
+    side_by_side = prepared.plan.side_by_side
     session = await open_upload_session(client, prepared.plan.script, manifest.as_upload_manifest())
     by_hash = manifest.by_hash()
     wanted = [hash_ for bucket in session.buckets for hash_ in bucket]
@@ -239,24 +240,31 @@ async def _assets(client: CloudflareClient, prepared: Prepared) -> _Assets:
     if unknown:
         raise CloudflareError(f"Cloudflare asked for {len(unknown)} file(s) that are not in the manifest")
     total_bytes = sum(by_hash[hash_].size for hash_ in wanted)
-    log.info(
-        Step.ASSET_SESSION.title,
-        step=Step.ASSET_SESSION.label,
-        beside=Step.ASSET_SESSION.beside,
+    _log(
+        Step.ASSET_SESSION,
+        side_by_side,
         files=len(manifest.files),
         to_upload=len(wanted),
         buckets=len(session.buckets),
         bytes=total_bytes,
     )
     if not session.buckets:
-        log.info("assets unchanged", step=Step.ASSET_UPLOAD.label, reason="Cloudflare has every file")
+        _log(Step.ASSET_UPLOAD, side_by_side, files=0, reason="Cloudflare has every file")
         return _Assets(session.jwt, steps=(Step.ASSET_SESSION,))
-    completion = await _upload_buckets(client, session.jwt, session.buckets, manifest, total=len(wanted))
+    completion = await _upload_buckets(
+        client, session.jwt, session.buckets, manifest, total=len(wanted), side_by_side=side_by_side
+    )
     return _Assets(completion, len(wanted), total_bytes, (Step.ASSET_SESSION, Step.ASSET_UPLOAD))
 
 
 async def _upload_buckets(
-    client: CloudflareClient, jwt: str, buckets: tuple[tuple[str, ...], ...], manifest: AssetManifest, *, total: int
+    client: CloudflareClient,
+    jwt: str,
+    buckets: tuple[tuple[str, ...], ...],
+    manifest: AssetManifest,
+    *,
+    total: int,
+    side_by_side: bool,
 ) -> str:
     by_hash = manifest.by_hash()
     limiter = asyncio.Semaphore(BUCKET_CONCURRENCY)
@@ -268,10 +276,9 @@ async def _upload_buckets(
             token = await upload_bucket(client, jwt, files)
         done["files"] += len(bucket)
         done["bytes"] += sum(by_hash[h].size for h in bucket)
-        log.info(
-            Step.ASSET_UPLOAD.title,
-            step=Step.ASSET_UPLOAD.label,
-            beside=Step.ASSET_UPLOAD.beside,
+        _log(
+            Step.ASSET_UPLOAD,
+            side_by_side,
             files=f"{done['files']}/{total}",
             bytes=done["bytes"],
         )
@@ -321,9 +328,9 @@ async def _upload_worker(
             metadata["assets"] = {"jwt": completion_jwt, "config": config}
     module = FormPart(MAIN_MODULE, app.worker_code, content_type="application/javascript+module", filename=MAIN_MODULE)
     uploaded = await workers_api.upload_script(client, plan.script, metadata=metadata, modules=[module])
-    log.info(
-        Step.WORKER.title,
-        step=Step.WORKER.label,
+    _log(
+        Step.WORKER,
+        False,
         script=plan.script,
         etag=uploaded.get("etag"),
         keep_assets=plan.keep_assets,
@@ -354,6 +361,13 @@ async def _enable_subdomain(client: CloudflareClient, script: str, remote: Remot
         except DeployError as exc:
             log.warning("could not withdraw the state tags; deploy again with --force", error=exc.message)
         raise
+
+
+def _log(step: Step, side_by_side: bool, **details: object) -> None:
+    """One log line for `step`: `step 3/6 open an asset upload session`, marked when it runs beside others."""
+    if side_by_side and step.beside:
+        details["beside"] = step.beside
+    log.info(f"{step.label} {step.title}", **details)
 
 
 def _size(count: int) -> str:
