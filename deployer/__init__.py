@@ -25,10 +25,12 @@ if TYPE_CHECKING:
         CloudflareError,
         ConfigError,
         DeployError,
+        ManifestError,
         NoWorkersSubdomainError,
         SchemaError,
         SqlError,
         TransportError,
+        VerifyError,
     )
     from deployer.plan import Plan, make_plan
     from deployer.settings import Settings
@@ -42,12 +44,14 @@ __all__ = [
     "ConfigError",
     "DeployError",
     "DeployResult",
+    "ManifestError",
     "NoWorkersSubdomainError",
     "Plan",
     "SchemaError",
     "Settings",
     "SqlError",
     "TransportError",
+    "VerifyError",
     "execute",
     "make_client",
     "make_plan",

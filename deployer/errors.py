@@ -2,7 +2,8 @@
 
 ```
 DeployError                   a deploy could not be done; the message says why and how to fix it
-├── ConfigError               bad local input: settings, app.yml, the app folder, asset limits (no API call made)
+├── ConfigError               bad local input: settings, app.yml, the app folder (no API call made)
+│   └── ManifestError         public/ cannot be deployed as it is: a file too big, too many files, _worker.js
 ├── CloudflareError           Cloudflare could not be reached or answered with an error
 │   ├── TransportError        the network failed, even after retries
 │   └── CloudflareAPIError    an error envelope: HTTP status, Cloudflare codes and messages
@@ -11,12 +12,18 @@ DeployError                   a deploy could not be done; the message says why a
 │       ├── ApiValidationError        10021: the upload was refused (bindings, startup, metadata)
 │       └── SqlError                  7500: D1 refused a statement
 ├── SchemaError               schema.sql failed on D1 (a SqlError, with the file it came from)
+├── VerifyError               the deployed app did not answer at its URL in time
 └── GitHubAPIError            the GitHub REST API refused a call (PR comment, deployment): status and message
 ```
 
 Each error carries a one-line `message`, an optional `hint` (the fix), and where it has one, the
-`file`/`line` it points at, which become a `::error file=…,line=…::` annotation on a runner. Raise sites
-stay short: the classes that know a standard fix write it themselves.
+`file`/`line` it points at, which become a `::error file=…,line=…::` annotation on a runner.
+
+Where the fix is written: for local input, at the raise site, which knows the input (`deployer.settings`,
+`deployer.app`, `deployer.manifest`); for Cloudflare, in the one place that maps error codes to these classes
+(`deployer.cloudflare.client`, `_api_error`: the token scopes, the subdomain claim, a refused upload); for
+GitHub, in `deployer.github.api` (the missing `permissions:` entry); for a failed schema or verification, in
+the command that raises it (`deployer.commands.deploy`, `deployer.github.verify`).
 """
 
 from __future__ import annotations
@@ -32,10 +39,12 @@ __all__ = [
     "ConfigError",
     "DeployError",
     "GitHubAPIError",
+    "ManifestError",
     "NoWorkersSubdomainError",
     "SchemaError",
     "SqlError",
     "TransportError",
+    "VerifyError",
 ]
 
 
@@ -66,6 +75,10 @@ class ConfigError(DeployError):
     """Local input is wrong (settings, app.yml, app layout, asset limits); found before any API call."""
 
     title = "Invalid configuration"
+
+
+class ManifestError(ConfigError):
+    """The assets directory cannot be deployed as it is; `file` names the offending file when there is one."""
 
 
 class CloudflareError(DeployError):
@@ -145,6 +158,12 @@ class SchemaError(DeployError):
     """The app's schema.sql failed on D1; nothing after the schema step was changed."""
 
     title = "schema.sql failed"
+
+
+class VerifyError(DeployError):
+    """The deployed app did not answer at its URL in time."""
+
+    title = "App not answering"
 
 
 class GitHubAPIError(DeployError):

@@ -29,8 +29,6 @@ the GIL, and a thread pool measured about twice as slow on two cores (20,000 fil
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import stat
 from binascii import b2a_base64
@@ -38,38 +36,32 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final
 
 from blake3 import blake3
 
 from deployer._ignore import IgnoreMatcher
 from deployer._mime import content_type, extension_of
-from deployer.errors import ConfigError
+from deployer.errors import ManifestError
 
 __all__ = [
     "ASSETS_IGNORE_FILENAME",
     "HASH_CHUNK_SIZE",
     "HEADERS_FILENAME",
     "MAX_ASSET_COUNT",
-    "MAX_ASSET_COUNT_PAID",
     "MAX_ASSET_SIZE",
     "REDIRECTS_FILENAME",
     "AssetFile",
     "AssetManifest",
-    "ManifestError",
-    "Readable",
     "asset_hash",
     "build_manifest",
     "hash_file",
-    "hash_stream",
 ]
 
 MAX_ASSET_SIZE: Final = 25 * 1024 * 1024
 """Largest asset file Cloudflare accepts, in bytes (25 MiB)."""
 MAX_ASSET_COUNT: Final = 20_000
 """Most asset files per Worker version on the Free plan."""
-MAX_ASSET_COUNT_PAID: Final = 100_000
-"""Most asset files per Worker version on a Paid plan (pass it as `max_files`)."""
 
 ASSETS_IGNORE_FILENAME: Final = ".assetsignore"
 HEADERS_FILENAME: Final = "_headers"
@@ -83,21 +75,6 @@ HASH_CHUNK_SIZE: Final = 3 * 349_525
 _EOF_PROBE_SIZE: Final = 3 * 1024
 _O_BINARY: Final[int] = getattr(os, "O_BINARY", 0)
 _MIB: Final = 1024 * 1024
-
-
-class Readable(Protocol):
-    """Anything with a `read(size)` that returns bytes, such as a file opened in binary mode."""
-
-    def read(self, size: int, /) -> bytes:
-        """Return up to `size` bytes; an empty result means the end."""
-        ...
-
-
-class ManifestError(ConfigError):
-    """The assets directory cannot be deployed as it is; `message` says why and `hint` how to fix it.
-
-    `file` names the offending file when there is one.
-    """
 
 
 def asset_hash(data: bytes, extension: str) -> str:
@@ -136,18 +113,6 @@ def _hash_reads(read: Callable[[int], bytes], extension: str, *, first: int, chu
         hasher.update(b2a_base64(pending, newline=False))
     hasher.update(extension.removeprefix(".").encode())
     return hasher.hexdigest()[:32], total
-
-
-def hash_stream(stream: Readable, extension: str, *, chunk_size: int = HASH_CHUNK_SIZE) -> tuple[str, int]:
-    """Hash everything `stream` yields the way `asset_hash` does, reading `chunk_size` bytes at a time.
-
-    Returns `(hash, number of bytes read)`. Only about one chunk is in memory at a time, whatever the size
-    of the stream.
-    """
-    if chunk_size <= 0:
-        msg = f"chunk_size must be positive, got {chunk_size}"
-        raise ValueError(msg)
-    return _hash_reads(stream.read, extension, first=chunk_size, chunk_size=chunk_size)
 
 
 def hash_file(path: Path | str, extension: str | None = None, *, size_hint: int | None = None) -> tuple[str, int]:
@@ -205,22 +170,6 @@ class AssetManifest:
     def total_bytes(self) -> int:
         """Sum of the sizes of all files."""
         return sum(f.size for f in self.files)
-
-    @property
-    def digest(self) -> str:
-        """A SHA-256 hex digest of the keys, hashes, sizes and the `_headers`/`_redirects` text.
-
-        Equal digests mean the same assets and the same routing files, whatever the order files were
-        found in or where the directory lives; it is meant for "assets unchanged since the last deploy".
-        """
-        record = {
-            "v": 1,
-            "files": sorted((f.path, f.hash, f.size) for f in self.files),
-            "headers": self.headers,
-            "redirects": self.redirects,
-        }
-        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
 
 
 _Found = tuple[str, Path, int]
@@ -331,10 +280,7 @@ def _check_count(found: list[_Found], root: Path, max_files: int) -> None:
         f"The assets directory {root} holds {len(found):,} files to upload, over the limit of "
         f"{max_files:,} files per Worker version."
     )
-    hint = (
-        f"Exclude files with {root / ASSETS_IGNORE_FILENAME}. The Free plan allows {MAX_ASSET_COUNT:,} "
-        f"files, a Paid plan {MAX_ASSET_COUNT_PAID:,}."
-    )
+    hint = f"Exclude files with {root / ASSETS_IGNORE_FILENAME} (gitignore patterns, one per line)."
     raise ManifestError(msg, hint=hint)
 
 
@@ -356,8 +302,8 @@ def build_manifest(
     """Walk `public_dir` and return the manifest of what to upload, or raise `ManifestError`.
 
     All checks (directory exists, `_worker.js` guard, file size, file count) run on the directory listing,
-    before any file is read. `max_files` defaults to the Free plan's 20,000; pass `MAX_ASSET_COUNT_PAID`
-    on a Paid account.
+    before any file is read. `max_files` is the Free plan's 20,000 (the limit this deployer checks; a Paid
+    plan's 100,000 is not offered as a setting yet).
     """
     root = Path(public_dir)
     if not root.is_dir():

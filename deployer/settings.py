@@ -136,7 +136,6 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = None
     # Values of declared secrets without a field of their own, read from the environment by name.
     extra_secret_values: dict[str, SecretStr] = Field(default_factory=dict)
-    json_logs: bool = False
 
     @classmethod
     def settings_customise_sources(

@@ -35,12 +35,8 @@ class PullRequest:
 
     number: int
     head_sha: str
-    head_ref: str
     head_repository: str | None  # "owner/name"; None when the fork was deleted
     base_repository: str | None
-    action: str  # opened, synchronize, reopened, closed, … ("" when unknown)
-    merged: bool
-    url: str
 
     @property
     def from_fork(self) -> bool:
@@ -57,13 +53,11 @@ class Event:
     name: str  # GITHUB_EVENT_NAME ("" outside Actions)
     repository: str  # "owner/name"
     sha: str  # the commit to report: the pull request's head, else GITHUB_SHA
-    ref: str
     pull_request: PullRequest | None
     server_url: str
     api_url: str
     run_id: str
     run_attempt: str
-    actor: str
 
     @property
     def run_url(self) -> str:
@@ -94,37 +88,31 @@ def load_event(environ: Mapping[str, str], *, pull_request_number: int | None = 
     sha = environ.get("GITHUB_SHA", "")
     pull_request: PullRequest | None = None
     if name in PULL_REQUEST_EVENTS and isinstance(payload.get("pull_request"), dict):
-        pull_request = _pull_request(payload["pull_request"], action=str(payload.get("action") or ""))
+        pull_request = _pull_request(payload["pull_request"])
         sha = pull_request.head_sha or sha
     elif name == "workflow_run" and isinstance(payload.get("workflow_run"), dict):
         run = payload["workflow_run"]
         sha = str(run.get("head_sha") or sha)
         linked = run.get("pull_requests") or []
         if linked and isinstance(linked[0], dict):
-            pull_request = _pull_request(linked[0], action="")
+            pull_request = _pull_request(linked[0])
     if pull_request_number is not None and (pull_request is None or pull_request.number != pull_request_number):
         pull_request = PullRequest(
             number=pull_request_number,
             head_sha=sha,
-            head_ref="",
             head_repository=repository or None,
             base_repository=repository or None,
-            action="",
-            merged=False,
-            url="",
         )
     server_url = environ.get("GITHUB_SERVER_URL", "") or "https://github.com"
     return Event(
         name=name,
         repository=repository,
         sha=sha,
-        ref=environ.get("GITHUB_REF", ""),
         pull_request=pull_request,
         server_url=server_url.rstrip("/"),
         api_url=(environ.get("GITHUB_API_URL", "") or "https://api.github.com").rstrip("/"),
         run_id=environ.get("GITHUB_RUN_ID", ""),
         run_attempt=environ.get("GITHUB_RUN_ATTEMPT", ""),
-        actor=environ.get("GITHUB_ACTOR", ""),
     )
 
 
@@ -149,15 +137,11 @@ def _get(document: Any, *keys: str) -> Any:
     return document
 
 
-def _pull_request(data: dict[str, Any], *, action: str) -> PullRequest:
+def _pull_request(data: dict[str, Any]) -> PullRequest:
     """A pull request from the payload shape shared by `pull_request` and `workflow_run.pull_requests[]`."""
     return PullRequest(
         number=int(data.get("number") or 0),
         head_sha=str(_get(data, "head", "sha") or ""),
-        head_ref=str(_get(data, "head", "ref") or ""),
         head_repository=_get(data, "head", "repo", "full_name"),
         base_repository=_get(data, "base", "repo", "full_name"),
-        action=action,
-        merged=bool(data.get("merged")),
-        url=str(data.get("html_url") or ""),
     )

@@ -14,15 +14,9 @@ import time
 
 import httpx
 
-from deployer.errors import DeployError
+from deployer.errors import VerifyError
 
-__all__ = ["VerifyError", "verify_url"]
-
-
-class VerifyError(DeployError):
-    """The deployed app did not answer at its URL in time."""
-
-    title = "App not answering"
+__all__ = ["verify_url"]
 
 
 async def verify_url(url: str, *, patience: float = 60.0, http: httpx.AsyncClient | None = None) -> int:

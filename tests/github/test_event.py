@@ -48,13 +48,6 @@ def test_each_event_names_its_commit_and_pull_request(
         assert event.untrusted_pull_request is fork
 
 
-def test_a_closed_pull_request_says_merged() -> None:
-    """The action and merged flag come from the payload."""
-    pull_request = load_event(environ_for("pull_request.closed.json")).pull_request
-    assert pull_request is not None
-    assert (pull_request.action, pull_request.merged) == ("closed", True)
-
-
 def test_the_pull_request_input_names_the_pull_request_of_a_fork_workflow_run() -> None:
     """workflow_run.pull_requests is empty for forks; the pull-request input fills in the number."""
     event = load_event(environ_for("workflow_run.fork.json"), pull_request_number=8)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from deployer.github.verify import VerifyError, verify_url
+from deployer.errors import VerifyError
+from deployer.github.verify import verify_url
 
 
 def answering(*statuses: int) -> tuple[httpx.AsyncClient, list[httpx.Request]]:

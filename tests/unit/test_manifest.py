@@ -6,23 +6,24 @@ import io
 import os
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from deployer import manifest as manifest_module
 from deployer._mime import content_type, extension_of
+from deployer.app import LocalApp
+from deployer.errors import ManifestError
 from deployer.manifest import (
     HASH_CHUNK_SIZE,
     MAX_ASSET_SIZE,
     AssetFile,
     AssetManifest,
-    ManifestError,
     asset_hash,
     build_manifest,
     hash_file,
-    hash_stream,
 )
+from deployer.settings import Settings
+from deployer.state import local_digests
 
 # From wrangler's packages/wrangler/src/__tests__/deploy/assets.test.ts.
 WRANGLER_VECTORS = [
@@ -77,17 +78,19 @@ def test_asset_hash_extension(ext_a: str, ext_b: str, same: bool) -> None:
     "size", [pytest.param(n, id=f"{n}-bytes") for n in (0, 1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 18, 19, 20)]
 )
 @pytest.mark.parametrize("chunk_size", [pytest.param(6, id="chunk-6"), pytest.param(7, id="chunk-7")])
-def test_hash_stream_equals_one_shot_small_chunks(size: int, chunk_size: int) -> None:
+def test_hashing_in_small_chunks_equals_one_shot(size: int, chunk_size: int) -> None:
     """Streaming in small chunks gives the one-shot hash for sizes around the chunk boundaries."""
     data = os.urandom(size)
-    assert hash_stream(io.BytesIO(data), "js", chunk_size=chunk_size) == (asset_hash(data, "js"), size)
+    read = io.BytesIO(data).read
+    got = manifest_module._hash_reads(read, "js", first=chunk_size, chunk_size=chunk_size)
+    assert got == (asset_hash(data, "js"), size)
 
 
 @pytest.mark.parametrize("limit", [pytest.param(n, id=f"max-{n}") for n in (1, 2, 4, 5)])
-def test_hash_stream_handles_short_reads(limit: int) -> None:
+def test_hashing_handles_short_reads(limit: int) -> None:
     """Short reads (at most `limit` bytes each) that split base64 groups still give the one-shot hash."""
     data = io.BytesIO(os.urandom(101))
-    got = hash_stream(SimpleNamespace(read=lambda size: data.read(min(size, limit))), "css", chunk_size=9)
+    got = manifest_module._hash_reads(lambda size: data.read(min(size, limit)), "css", first=9, chunk_size=9)
     assert got == (asset_hash(data.getvalue(), "css"), 101)
 
 
@@ -424,13 +427,22 @@ def test_ignored_broken_symlink_is_skipped(tmp_path: Path) -> None:
 SITE: dict[str, bytes | str] = {"index.html": "<h1>hi</h1>", "css/app.css": "body{}", "_headers": "/*\n  A: b\n"}
 
 
+def assets_digest(public: Path) -> str:
+    """The assets digest a deploy records (`deployer.state`) for an app whose `public/` is `public`."""
+    app = LocalApp(
+        root=public.parent, worker_code=b"", manifest=build_manifest(public), schema_path=None, schema_sql=None
+    )
+    settings = Settings.load(cli={"app_dir": public.parent}, environ={})
+    return local_digests(settings, app, secret_values={}, key="").assets
+
+
 def test_digest_is_stable_across_runs_and_locations(tmp_path: Path) -> None:
     """The same files give the same digest, on every run and wherever the directory is."""
-    first = build_manifest(make_tree(tmp_path / "one", SITE)).digest
-    again = build_manifest(tmp_path / "one").digest
-    elsewhere = build_manifest(make_tree(tmp_path / "two", SITE)).digest
+    first = assets_digest(make_tree(tmp_path / "one" / "public", SITE))
+    again = assets_digest(tmp_path / "one" / "public")
+    elsewhere = assets_digest(make_tree(tmp_path / "two" / "public", SITE))
     assert first == again == elsewhere
-    assert len(first) == 64
+    assert len(first) == 16
 
 
 @pytest.mark.parametrize(
@@ -444,9 +456,9 @@ def test_digest_is_stable_across_runs_and_locations(tmp_path: Path) -> None:
 )
 def test_digest_changes_with_content(tmp_path: Path, change: dict[str, str | None]) -> None:
     """Changing a byte, a name or the routing files changes the digest."""
-    before = build_manifest(make_tree(tmp_path / "one", SITE)).digest
+    before = assets_digest(make_tree(tmp_path / "one" / "public", SITE))
     changed: dict[str, bytes | str] = {k: v for k, v in {**SITE, **change}.items() if v is not None}
-    assert build_manifest(make_tree(tmp_path / "two", changed)).digest != before
+    assert assets_digest(make_tree(tmp_path / "two" / "public", changed)) != before
 
 
 def test_unreadable_file_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
