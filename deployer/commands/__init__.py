@@ -45,7 +45,7 @@ class CommandSpec:
     """One command as the front ends see it."""
 
     name: str
-    summary: str  # one line: the CLI's help and action.yml's description of `command`
+    summary: str  # the CLI's help, and `{name}: {summary}.` in action.yml's description of `command`
     statuses: tuple[Status, ...]  # what a successful run ends with
     flags: frozenset[Flag]  # "app": reads an app folder (APP_DIR, --name, --var, …); "name": only --name
     needs_credentials: bool = True  # False: runs its local part without a token (plan)
@@ -66,7 +66,7 @@ COMMANDS: dict[str, CommandSpec] = {
     for spec in (
         CommandSpec(
             "deploy",
-            "deploy the app (only what changed)",
+            "deploy the app, only what changed",
             statuses=("deployed", "unchanged"),
             flags=frozenset({"app", "force"}),
             records_deployment=True,
@@ -75,7 +75,7 @@ COMMANDS: dict[str, CommandSpec] = {
         ),
         CommandSpec(
             "plan",
-            "show what a deploy would do, change nothing (local checks work without a token)",
+            "show what a deploy would do and change nothing; the local checks need no token",
             statuses=("planned",),
             flags=frozenset({"app", "force"}),
             needs_credentials=False,

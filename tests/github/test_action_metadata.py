@@ -7,11 +7,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import yaml
 
+from deployer.commands import COMMANDS, PLANNED, Status
 from tests.github.harness import REPO, default_inputs
 
 ACTION = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
@@ -39,6 +40,19 @@ def test_outputs_are_declared_and_described() -> None:
     outputs: dict[str, dict[str, str]] = ACTION["outputs"]
     assert set(outputs) >= REQUIRED_OUTPUTS
     assert all(spec.get("description") for spec in outputs.values())
+
+
+def test_the_command_input_describes_exactly_the_registry() -> None:
+    """action.yml's `command` says `name: summary.` for each registered command, lists the planned ones as not
+    available yet, and names no other; the `status` output lists every status a run can end with."""
+    description = " ".join(ACTION["inputs"]["command"]["description"].split())
+    for spec in COMMANDS.values():
+        assert f"{spec.name}: {spec.summary}." in description
+    assert description.endswith(f"Not available yet (they fail): {', '.join(PLANNED)}.")
+    named = set(re.findall(r"(?:^|\. )([a-z]+): ", description))
+    assert named == set(COMMANDS)
+    statuses = set(re.findall(r"[a-z]+", ACTION["outputs"]["status"]["description"]))
+    assert statuses >= set(get_args(Status))
 
 
 def test_every_declared_input_is_read_and_every_read_input_declared() -> None:
