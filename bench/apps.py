@@ -14,6 +14,8 @@ import re
 import shutil
 from pathlib import Path
 
+from devkit.example import APP_PASSWORD, EXAMPLE_APP, EXAMPLE_SCRIPT, REPO, copy_example
+
 __all__ = [
     "APP_PASSWORD",
     "DATABASE_NAME",
@@ -29,11 +31,8 @@ __all__ = [
     "write_secrets_file",
 ]
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLE_APP = REPO / "examples" / "items-app"
-SCRIPT_NAME = "items-app"
+SCRIPT_NAME = EXAMPLE_SCRIPT
 DATABASE_NAME = "items-app-db"
-APP_PASSWORD = "bench password, not a secret"
 # What wrangler gets with --secrets-file; our deployer is given APP_PASSWORD and generates SESSION_SECRET.
 SESSION_SECRET = "bench-session-secret-0123456789abcdef0123456789abcdef"
 
@@ -45,7 +44,7 @@ CHANGED_ASSET = "public/gen/d001/f00300.txt"
 
 def make_app(dest: Path, *, files: int = 0, total_bytes: int = 0, seed: int = 1) -> Path:
     """Copy the example app to `dest`; with `files`, fill `public/` up to that many files and bytes."""
-    shutil.copytree(EXAMPLE_APP, dest, ignore=shutil.ignore_patterns(".wrangler", "node_modules"))
+    copy_example(dest.parent, dest.name)
     if files:
         public = dest / "public"
         existing = [p for p in public.rglob("*") if p.is_file()]

@@ -1,6 +1,6 @@
 """A cfemu process for one benchmark run: started on a fresh data dir with the network model, read, stopped.
 
-It is started by the tests' launcher (`tests/emulator_harness.py`) in a process group of its own, so stopping
+It is started by the emulator's launcher (`cfemu.launcher`) in a process group of its own, so stopping
 it also stops anything it started (workerd, when the runtime is on); the bench stops exactly the groups it
 created. Its stderr goes to a file in the run's directory, shown when it fails to start.
 """
@@ -15,10 +15,10 @@ from typing import Any
 
 import httpx
 
+from cfemu.launcher import running_emulator
 from cfemu.network import NETWORK_LOG_PATH, dependent_rounds
-from tests.emulator_harness import running_emulator as launch_emulator
 
-__all__ = ["ACCOUNT_ID", "API_TOKEN", "SUBDOMAIN", "Emulator", "RequestStats", "running_emulator"]
+__all__ = ["ACCOUNT_ID", "API_TOKEN", "SUBDOMAIN", "Emulator", "RequestStats", "bench_emulator"]
 
 ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 API_TOKEN = "bench-token-not-secret"
@@ -98,7 +98,7 @@ class Emulator:
 
 
 @contextlib.contextmanager
-def running_emulator(
+def bench_emulator(
     run_dir: Path, *, latency_ms: float, bandwidth: str | None = None, run_workers: bool = False
 ) -> Iterator[Emulator]:
     """Run `python -m cfemu serve` on a fresh data dir under `run_dir` with the given network model.
@@ -113,7 +113,7 @@ def running_emulator(
     with stderr_path.open("w") as stderr, contextlib.ExitStack() as stack:
         try:
             emulator = stack.enter_context(
-                launch_emulator(
+                running_emulator(
                     data_dir,
                     subdomain=SUBDOMAIN,
                     account_id=ACCOUNT_ID,

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.apps import DATABASE_NAME, change_code, change_one_asset, copy_app, make_app, set_database_id
-from bench.emulator import RequestStats, running_emulator
+from bench.emulator import RequestStats, bench_emulator
 from bench.tools import Span, Tool
 
 __all__ = ["SCENARIOS", "Measured", "Scenario", "ScenarioResult", "run_scenario"]
@@ -134,7 +134,7 @@ def run_scenario(
             run_dir = work / f"{scenario.key}-{tool.key}-{repetition}"
             run_dir.mkdir(parents=True)
             try:
-                with running_emulator(run_dir, latency_ms=latency_ms, bandwidth=bandwidth) as emulator:
+                with bench_emulator(run_dir, latency_ms=latency_ms, bandwidth=bandwidth) as emulator:
                     app = copy_app(template, run_dir / "app")
                     set_database_id(app, emulator.create_database(DATABASE_NAME))
                     home = run_dir / "home"

@@ -36,7 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from devkit.example import EXAMPLE_APP, REPO
+
 BUDGET_S = 0.3
 # Print the clock, then replace this process by the image's entrypoint (a shell would drop the INPUT_* variables
 # whose names hold hyphens; exec keeps the environment as it is).
@@ -224,9 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch, stub_server() as stub:
         workspace = Path(scratch) / "workspace"
-        shutil.copytree(
-            REPO / "examples" / "items-app", workspace / "app", ignore=shutil.ignore_patterns("wrangler.toml")
-        )
+        shutil.copytree(EXAMPLE_APP, workspace / "app", ignore=shutil.ignore_patterns("wrangler.toml"))
         print(f"Start-up to first API request, seconds (budget for the Python part: {BUDGET_S} s)\n")
         print("| measured | runs | median | min | p90 |")
         print("|---|---|---|---|---|")

@@ -1,4 +1,4 @@
-"""Shared fixtures: a running cfemu server per test (see tests/emulator_harness.py), and the orphan guard.
+"""Shared fixtures: a running cfemu server per test (see cfemu/launcher.py), and the orphan guard.
 
 The guard marks this pytest session in the environment (`CFEMU_TEST_SESSION=<random>`), which every process
 it starts inherits: cfemu servers, their Node supervisors and workerd. When the session ends, no process
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator_harness import Emulator, running_emulator
+from cfemu.launcher import Emulator, running_emulator
 
 SESSION_MARK = "CFEMU_TEST_SESSION"
 

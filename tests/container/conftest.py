@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.github.harness import REPO
+from devkit.example import REPO
 
 SETUP = REPO / "tests" / "container" / "setup_docker.sh"
 STATE = Path(os.environ.get("DEPLOYER_DOCKER_STATE", "/var/tmp/deployer-docker"))

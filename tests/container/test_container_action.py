@@ -19,12 +19,12 @@ from dataclasses import dataclass
 import pytest
 import stamina
 
+from cfemu.launcher import Emulator, running_emulator
+from devkit.example import APP_PASSWORD
 from tests.container.conftest import Docker
-from tests.emulator_harness import Emulator, running_emulator
 from tests.github.conftest import CF_TOKEN, GH_TOKEN
 from tests.github.fake_github import FakeGitHub, running_fake_github
 from tests.github.harness import (
-    APP_PASSWORD,
     REPOSITORY,
     StepFiles,
     StepResult,

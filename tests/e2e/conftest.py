@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from cfemu.launcher import running_emulator
 from tests.e2e.helpers import DeployedApp, deploy_example
-from tests.emulator_harness import running_emulator
 
 
 @pytest.fixture(scope="package")

@@ -9,15 +9,15 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.checklist import ApiAccess
-from tests.e2e.loopback import localhost_client
+from cfemu.launcher import Emulator
+from devkit.checklist import ApiAccess
+from devkit.example import APP_PASSWORD, EXAMPLE_SCRIPT, copy_example
+from devkit.loopback import localhost_client
 from tests.emulator.helpers import account_client, result
-from tests.emulator_harness import Emulator
-from tests.integration.deploying import APP_PASSWORD, EXAMPLE_APP, run_deploy
+from tests.integration.deploying import run_deploy
 
 __all__ = [
     "APP_PASSWORD",
-    "SCRIPT",
     "DeployedApp",
     "deploy",
     "deploy_example",
@@ -25,8 +25,6 @@ __all__ = [
     "edited_copy",
     "sign_in",
 ]
-
-SCRIPT = "items-app"
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ class DeployedApp:
     def query(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         """Run `sql` through the D1 `/query` endpoint on the app's database; the rows of its one statement."""
         with self.api() as api:
-            bindings = result(api.get(f"/workers/scripts/{SCRIPT}/settings"))["bindings"]
+            bindings = result(api.get(f"/workers/scripts/{EXAMPLE_SCRIPT}/settings"))["bindings"]
             database_id = next(b["id"] for b in bindings if b["type"] == "d1")
             answer = result(api.post(f"/d1/database/{database_id}/query", json={"sql": sql, "params": list(params)}))
         rows: list[dict[str, Any]] = answer[0]["results"]
@@ -69,8 +67,7 @@ def deploy(emu: Emulator, app_dir: Path) -> str:
 
 def deploy_example(emu: Emulator, root: Path) -> DeployedApp:
     """Copy examples/items-app under `root` and deploy it."""
-    app_dir = root / "items-app"
-    shutil.copytree(EXAMPLE_APP, app_dir)
+    app_dir = copy_example(root)
     return DeployedApp(emu=emu, app_dir=app_dir, url=deploy(emu, app_dir))
 
 
@@ -86,7 +83,7 @@ def edited_copy(app_dir: Path, target: Path, *, append: dict[str, str]) -> Path:
 def deployed_version_id(app: DeployedApp) -> str:
     """The id of the version the live deployment of the app serves."""
     with app.api() as api:
-        deployments = result(api.get(f"/workers/scripts/{SCRIPT}/deployments"))["deployments"]
+        deployments = result(api.get(f"/workers/scripts/{EXAMPLE_SCRIPT}/deployments"))["deployments"]
     return str(deployments[0]["versions"][0]["version_id"])
 
 

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from tests.e2e.checklist import CHECK_KEYS, CHECK_NAMES, CheckResult, format_results, run_checklist
+from devkit.checklist import CHECK_KEYS, CHECK_NAMES, CheckResult, format_results, run_checklist
 from tests.e2e.helpers import DeployedApp, deploy, deployed_version_id, edited_copy
 
 _redeploys = itertools.count(1)

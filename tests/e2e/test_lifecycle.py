@@ -7,13 +7,12 @@ import signal
 import subprocess
 from pathlib import Path
 
+from cfemu.launcher import Emulator, running_emulator
+from devkit.loopback import localhost_client
+from devkit.processes import kill_group, runtime_group, wait_until_gone, workerd_pids
 from tests.conftest import SESSION_MARK, marked_processes
 from tests.e2e.helpers import deploy_example, sign_in
-from tests.e2e.loopback import localhost_client
-from tests.e2e.processes import runtime_group, wait_until_gone, workerd_pids
 from tests.emulator.helpers import account_client, put_script, result
-from tests.emulator_harness import Emulator, running_emulator
-from tests.runtime.helpers import kill_group
 
 HELLO = b"export default { fetch() { return new Response('hello'); } };"
 

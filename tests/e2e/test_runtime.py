@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cfemu.launcher import running_emulator
+from devkit.loopback import localhost_client
 from tests.e2e.helpers import (
     APP_PASSWORD,
     DeployedApp,
@@ -23,9 +25,7 @@ from tests.e2e.helpers import (
     edited_copy,
     sign_in,
 )
-from tests.e2e.loopback import localhost_client
 from tests.emulator.helpers import errors, put_script, result
-from tests.emulator_harness import running_emulator
 from tests.integration.deploying import run_deploy
 
 _copies = itertools.count(1)

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from cfemu.launcher import Emulator
 from tests.emulator.helpers import account_client
-from tests.emulator_harness import Emulator
 
 
 @pytest.fixture

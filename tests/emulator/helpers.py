@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.emulator_harness import Emulator
+from cfemu.launcher import Emulator
 
 WORKER_JS = b"export default { async fetch(request, env) { return new Response('hello'); } };\n"
 

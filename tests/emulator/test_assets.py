@@ -12,8 +12,8 @@ import time
 import httpx
 
 from cfemu.assets import MAX_BUCKET_FILES
+from cfemu.launcher import Emulator
 from tests.emulator.helpers import asset_hash, errors, put_script, result, upload_assets
-from tests.emulator_harness import Emulator
 
 HASH_A = "a" * 32
 HASH_B = "b" * 32

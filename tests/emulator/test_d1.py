@@ -9,8 +9,8 @@ import pytest
 
 from cfemu.d1 import d1_sqlite_path
 from cfemu.d1_files import d1_object_id
+from cfemu.launcher import Emulator
 from tests.emulator.helpers import create_database, errors, result
-from tests.emulator_harness import Emulator
 
 
 def test_create_returns_d1_object(api: httpx.Client) -> None:

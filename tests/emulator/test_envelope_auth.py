@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from cfemu.launcher import Emulator
 from tests.emulator.helpers import account_client, errors, result
-from tests.emulator_harness import Emulator
 
 
 def test_health_answers_ok(emulator: Emulator) -> None:

@@ -6,9 +6,9 @@ import time
 
 import httpx
 
-from tests.e2e.loopback import localhost_client
+from cfemu.launcher import Emulator
+from devkit.loopback import localhost_client
 from tests.emulator.helpers import put_script, result
-from tests.emulator_harness import Emulator
 
 
 def test_keep_alive_requests_do_not_stall(emulator: Emulator) -> None:

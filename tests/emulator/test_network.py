@@ -17,6 +17,7 @@ import httpx
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
+from cfemu.launcher import running_emulator
 from cfemu.network import (
     NETWORK_LOG_PATH,
     NetworkModel,
@@ -26,7 +27,6 @@ from cfemu.network import (
     network_from_args,
     parse_bandwidth,
 )
-from tests.emulator_harness import running_emulator
 
 API_PATH = "/client/v4/accounts/abc/workers/subdomain"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cfemu.launcher import running_emulator
 from tests.emulator.helpers import account_client, create_database, put_script, result, upload_assets
-from tests.emulator_harness import running_emulator
 
 
 def test_state_survives_restart(tmp_path: Path) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from cfemu.launcher import Emulator
 from tests.emulator.helpers import put_script
-from tests.emulator_harness import Emulator
 
 
 def test_request_is_logged_with_all_fields(api: httpx.Client, emulator: Emulator) -> None:

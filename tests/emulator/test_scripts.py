@@ -7,8 +7,8 @@ import json
 import httpx
 import pytest
 
+from cfemu.launcher import Emulator
 from tests.emulator.helpers import WORKER_JS, create_database, errors, put_script, result, upload_assets
-from tests.emulator_harness import Emulator
 
 D1_ERROR = "binding DB of type d1 must have a valid `id` specified"
 PLAIN_P = {"type": "plain_text", "name": "P", "text": "p"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from cfemu.launcher import Emulator
 from tests.emulator.helpers import errors, put_script, result, script_form, upload_assets
-from tests.emulator_harness import Emulator
 
 
 def _secret(name: str, text: str) -> dict[str, str]:

@@ -6,8 +6,8 @@ import json
 
 import httpx
 
+from cfemu.launcher import Emulator
 from tests.emulator.helpers import account_client, errors, put_script, result
-from tests.emulator_harness import Emulator
 
 SECRET_VALUE = "s3cr3t-value-never-shown"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from cfemu.launcher import Emulator
 from tests.emulator.helpers import account_client, errors, result
-from tests.emulator_harness import Emulator
 
 
 def test_subdomain_from_command_line(api: httpx.Client) -> None:

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import httpx
 
+from cfemu.launcher import Emulator
+from devkit.example import REPO
 from tests.emulator.helpers import create_database, result
-from tests.emulator_harness import Emulator
 
-WRANGLER = Path(__file__).resolve().parents[2] / "node_modules" / ".bin" / "wrangler"
+WRANGLER = REPO / "node_modules" / ".bin" / "wrangler"
 
 WORKER = """\
 export default {

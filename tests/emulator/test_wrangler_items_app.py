@@ -18,13 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.loopback import localhost_client
+from cfemu.launcher import Emulator, running_emulator
+from devkit.example import EXAMPLE_APP, REPO
+from devkit.loopback import localhost_client
 from tests.emulator.helpers import account_client, create_database
-from tests.emulator_harness import Emulator, running_emulator
 
-REPO = Path(__file__).resolve().parents[2]
 WRANGLER = REPO / "node_modules" / ".bin" / "wrangler"
-EXAMPLE_APP = REPO / "examples" / "items-app"
 PASSWORD = "wrangler deployed this"
 
 

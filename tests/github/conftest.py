@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import stamina
 
-from tests.emulator_harness import Emulator, running_emulator
+from cfemu.launcher import Emulator, running_emulator
 from tests.github.fake_github import FakeGitHub, running_fake_github
 from tests.github.harness import StepFiles
 

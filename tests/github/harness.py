@@ -24,12 +24,11 @@ from pathlib import Path
 import pytest
 
 from deployer.action import main
+from devkit.example import APP_PASSWORD, EXAMPLE_APP, REPO
+from devkit.outputs import read_outputs
 
-REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "tests" / "fixtures" / "events"
-EXAMPLE_APP = REPO / "examples" / "items-app"
 REPOSITORY = "octo-org/hello-apps"
-APP_PASSWORD = "correct horse battery staple, for tests"
 RUN_ID = "4242"
 
 
@@ -178,25 +177,6 @@ class StepResult:
     def visible_text(self) -> str:
         """Everything a person could read after the step: shown log, outputs, summary (and `extra_texts`)."""
         return "\n".join([self.shown_log(), json.dumps(self.outputs), self.summary, *self.extra_texts])
-
-
-def read_outputs(path: Path) -> dict[str, str]:
-    """Parse a `GITHUB_OUTPUT` file: `name=value` lines and `name<<DELIMITER` … `DELIMITER` blocks."""
-    outputs: dict[str, str] = {}
-    lines = iter(path.read_text(encoding="utf-8").splitlines())
-    for line in lines:
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            value: list[str] = []
-            for body in lines:
-                if body == delimiter:
-                    break
-                value.append(body)
-            outputs[name] = "\n".join(value)
-        elif "=" in line:
-            name, value_text = line.split("=", 1)
-            outputs[name] = value_text
-    return outputs
 
 
 def collect(files: StepFiles, returncode: int, log: str) -> StepResult:

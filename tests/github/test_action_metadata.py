@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from deployer.commands import COMMANDS, PLANNED, Status
-from tests.github.harness import REPO, default_inputs
+from devkit.example import REPO
+from tests.github.harness import default_inputs
 
 ACTION = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
 WORKFLOWS = sorted([*REPO.glob(".github/workflows/*.yml"), *REPO.glob(".github/examples/*.yml")])

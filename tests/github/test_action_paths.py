@@ -11,12 +11,11 @@ import sys
 import pytest
 
 import deployer.commands.deploy
-from tests.emulator_harness import Emulator
+from cfemu.launcher import Emulator
+from devkit.example import APP_PASSWORD, REPO
 from tests.github.conftest import CF_TOKEN, GH_TOKEN
 from tests.github.fake_github import NOT_ACCESSIBLE, FakeGitHub
 from tests.github.harness import (
-    APP_PASSWORD,
-    REPO,
     REPOSITORY,
     StepFiles,
     StepResult,

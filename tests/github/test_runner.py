@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from deployer.github.runner import Runner, error_command, input_variable, workflow_command, write_outputs
-from tests.github.harness import read_outputs
+from devkit.outputs import read_outputs
 
 
 def test_input_names_keep_their_hyphens() -> None:

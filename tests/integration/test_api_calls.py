@@ -17,8 +17,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.emulator_harness import Emulator
-from tests.integration.deploying import copy_example, run_deploy
+from cfemu.launcher import Emulator
+from devkit.example import copy_example
+from tests.integration.deploying import run_deploy
 
 RECORD = Path(__file__).with_name("api_calls.json")
 _ID = re.compile(r"/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

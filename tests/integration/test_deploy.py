@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cfemu.launcher import Emulator
 from deployer.manifest import build_manifest
-from tests.emulator_harness import Emulator
-from tests.integration.deploying import EXAMPLE_APP, api, copy_example, run_deploy, writes
+from devkit.example import EXAMPLE_APP, copy_example
+from tests.integration.deploying import api, run_deploy, writes
 
 
 def calls(entries: list[dict[str, object]], method: str, suffix: str) -> list[dict[str, object]]:

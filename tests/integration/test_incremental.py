@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
-from tests.e2e.loopback import localhost_client
-from tests.emulator_harness import Emulator, running_emulator
-from tests.integration.deploying import REPO, api, copy_example, run_deploy
+from cfemu.launcher import Emulator, running_emulator
+from devkit.cli import run_cli
+from devkit.example import copy_example
+from devkit.loopback import localhost_client
+from tests.integration.deploying import api, run_deploy
 
 
 def deploy_ok(emulator: Emulator, app: Path, *args: str) -> tuple[list[dict[str, object]], dict[str, str]]:
@@ -119,20 +119,6 @@ def test_a_schema_change_alone_applies_it_without_a_new_version(emulator: Emulat
     assert len(again) <= 2
 
 
-def run_cli(emulator: Emulator, *args: str, token: bool = True) -> subprocess.CompletedProcess[str]:
-    environ = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
-    if token:
-        environ |= {
-            "CLOUDFLARE_API_BASE_URL": emulator.api_base_url,
-            "CLOUDFLARE_API_TOKEN": emulator.api_token,
-            "CLOUDFLARE_ACCOUNT_ID": emulator.account_id,
-            "APP_PASSWORD": "correct horse battery staple",
-        }
-    return subprocess.run(
-        [sys.executable, "-m", "deployer", *args], cwd=REPO, env=environ, capture_output=True, text=True, check=False
-    )
-
-
 def test_plan_reads_but_never_writes(emulator: Emulator, tmp_path: Path) -> None:
     """`plan` shows a first deploy, then 'nothing changed' after a deploy, without any write."""
     app = copy_example(tmp_path)
@@ -151,7 +137,7 @@ def test_plan_reads_but_never_writes(emulator: Emulator, tmp_path: Path) -> None
 def test_plan_without_a_token_checks_the_app_locally(emulator: Emulator, tmp_path: Path) -> None:
     """Without credentials `plan` still reports the manifest and the local checks, and calls nothing."""
     app = copy_example(tmp_path)
-    result = run_cli(emulator, "plan", str(app), token=False)
+    result = run_cli(None, "plan", str(app))
     assert result.returncode == 0, result.stderr
     assert "assets: 3 files" in result.stdout
     assert "remote: not read" in result.stdout

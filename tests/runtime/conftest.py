@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from cfemu.miniflare_runtime import MiniflareRuntime
-from tests.runtime.helpers import Proxy, group_pids, kill_group, running_proxy
+from devkit.processes import group_pids, kill_group
+from tests.runtime.helpers import Proxy, running_proxy
 
 
 @pytest.fixture

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
-import signal
 import sqlite3
-import subprocess
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,12 +21,9 @@ from starlette.routing import Route
 from cfemu.miniflare_runtime import MiniflareRuntime
 from cfemu.runtime import AssetFile, ModuleFile, ScriptState
 from cfemu.workers_dev import serve_workers_dev
+from devkit.example import APP_PASSWORD, EXAMPLE_APP, EXAMPLE_SCRIPT
 
-REPO = Path(__file__).resolve().parents[2]
-APP_DIR = REPO / "examples" / "items-app"
-APP_PASSWORD = "correct horse battery staple"
 SESSION_SECRET = "0123456789abcdef0123456789abcdef-test-secret"
-SCRIPT = "items-app"
 SUBDOMAIN = "demo"
 
 # What the deployer uploads for the example's files (wrangler's types, see deployer/_mime.py).
@@ -59,14 +53,14 @@ def items_app_state(
     asset_config: dict[str, Any] | None = None,
 ) -> ScriptState:
     """The example app as the control plane would hand it to the runtime."""
-    source = worker_source if worker_source is not None else (APP_DIR / "worker.js").read_text()
+    source = worker_source if worker_source is not None else (EXAMPLE_APP / "worker.js").read_text()
     assets = [
-        make_asset(store, url_path, (APP_DIR / "public" / url_path.lstrip("/")).read_bytes(), content_type)
+        make_asset(store, url_path, (EXAMPLE_APP / "public" / url_path.lstrip("/")).read_bytes(), content_type)
         for url_path, content_type in ASSET_TYPES.items()
     ]
     assets += [make_asset(store, url_path, content, content_type) for url_path, content, content_type in extra_assets]
     return ScriptState(
-        script_name=SCRIPT,
+        script_name=EXAMPLE_SCRIPT,
         version_id=version_id,
         main_module="worker.js",
         modules=(ModuleFile("worker.js", "application/javascript+module", source.encode()),),
@@ -104,43 +98,9 @@ def create_items_db(path: Path) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript((APP_DIR / "schema.sql").read_text())
+        conn.executescript((EXAMPLE_APP / "schema.sql").read_text())
     finally:
         conn.close()
-
-
-def group_pids(pgid: int) -> list[int]:
-    """PIDs still in process group `pgid` (zombies excluded)."""
-    result = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True, check=False)
-    pids = [int(line) for line in result.stdout.split()]
-    alive = []
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            alive.append(pid)
-    return alive
-
-
-def workerd_pids(pgid: int) -> list[int]:
-    """PIDs of workerd processes in process group `pgid`."""
-    found = []
-    for pid in group_pids(pgid):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"workerd" in cmdline:
-            found.append(pid)
-    return found
-
-
-def kill_group(pgid: int) -> None:
-    """Last-resort cleanup for a test that failed half-way."""
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
 
 
 @dataclass
@@ -150,10 +110,10 @@ class Proxy:
     port: int
     enabled: dict[str, bool] = field(default_factory=dict)
 
-    def host(self, script: str = SCRIPT) -> str:
+    def host(self, script: str = EXAMPLE_SCRIPT) -> str:
         return f"{script}.{SUBDOMAIN}.workers.dev.localhost:{self.port}"
 
-    def client(self, script: str = SCRIPT) -> httpx.AsyncClient:
+    def client(self, script: str = EXAMPLE_SCRIPT) -> httpx.AsyncClient:
         """A client that talks to 127.0.0.1 with the workers.dev Host header (no redirects followed)."""
         return httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{self.port}",

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from cfemu.d1_files import d1_sqlite_path
 from cfemu.miniflare_runtime import MiniflareRuntime
-from tests.runtime.helpers import APP_PASSWORD, ASSET_TYPES, SCRIPT, Proxy, create_items_db, items_app_state
+from devkit.example import APP_PASSWORD, EXAMPLE_SCRIPT
+from tests.runtime.helpers import ASSET_TYPES, Proxy, create_items_db, items_app_state
 
 DB_ID = "6f0c5b3e-0d5c-4a7e-9a43-3c1d2b7e8f10"
 
@@ -36,8 +37,8 @@ async def test_items_app_end_to_end(runtime: MiniflareRuntime, proxy: Proxy, tmp
     result = await runtime.activate(state)
     assert result.handlers == ("fetch",)
     assert result.startup_time_ms > 0
-    assert runtime.url_for(SCRIPT) is not None
-    assert runtime.version_for(SCRIPT) == "v1"
+    assert runtime.url_for(EXAMPLE_SCRIPT) is not None
+    assert runtime.version_for(EXAMPLE_SCRIPT) == "v1"
 
     async with proxy.client() as client:
         # Logged out: pages redirect to the login page, the API answers 401.

@@ -13,7 +13,9 @@ from pathlib import Path
 import httpx
 
 from cfemu.miniflare_runtime import MiniflareRuntime
-from tests.runtime.helpers import REPO, group_pids, kill_group, simple_state, workerd_pids
+from devkit.example import REPO
+from devkit.processes import group_pids, kill_group, workerd_pids
+from tests.runtime.helpers import simple_state
 
 HELLO = "export default { fetch() { return new Response('hello'); } };"
 

@@ -11,7 +11,8 @@ import pytest
 
 from cfemu.miniflare_runtime import MiniflareRuntime
 from cfemu.runtime import WorkerStartupError
-from tests.runtime.helpers import Proxy, simple_state, workerd_pids
+from devkit.processes import workerd_pids
+from tests.runtime.helpers import Proxy, simple_state
 
 VERSIONED = """export default { async fetch(request) {
   if (new URL(request.url).pathname === "/slow") await new Promise((r) => setTimeout(r, 1500));

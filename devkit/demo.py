@@ -1,23 +1,21 @@
-"""The newcomer demo (run by `scripts/demo` after `scripts/bootstrap`): items-app live on the local emulator.
+"""The newcomer demo (`scripts/demo` runs `python -m devkit.demo`): items-app live on the local emulator.
 
 1. starts cfemu (the local Cloudflare API emulator, running Workers in workerd) on 127.0.0.1:8787, or on a
    free port if 8787 is taken, with its state in `.cfemu/demo` (kept between runs; delete it to start over);
 2. deploys examples/items-app with the real CLI (`python -m deployer deploy`), exactly as against Cloudflare;
-3. runs the seed's verification checklist (tests/e2e/checklist.py) against the URL and prints each check;
+3. runs the seed's verification checklist (`devkit.checklist`) against the URL and prints each check;
 4. prints the URL and the demo password, and keeps everything up until Ctrl-C, then stops cfemu (which
    stops every workerd it started).
-Nothing here talks to the real Cloudflare: the CLOUDFLARE_* variables of the caller are replaced.
+Nothing here talks to the real Cloudflare: the deploy gets only the emulator's credentials (`devkit.cli`).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,19 +24,15 @@ from types import FrameType
 
 import httpx
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from cfemu.launcher import Emulator, running_emulator
+from devkit.checklist import ApiAccess, format_results, run_checklist
+from devkit.cli import run_cli
+from devkit.example import EXAMPLE_APP, REPO, copy_example
+from devkit.processes import runtime_group, wait_until_gone
 
-from tests.e2e.checklist import ApiAccess, format_results, run_checklist  # noqa: E402
-from tests.e2e.processes import runtime_group, wait_until_gone  # noqa: E402
-from tests.emulator_harness import Emulator, running_emulator  # noqa: E402
-
-APP = REPO / "examples" / "items-app"
 ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 API_TOKEN = "demo-token-for-the-local-emulator"
 SUBDOMAIN = "demo"
-# Variables that would point the deployer elsewhere or change what it sends; the demo sets its own.
-_DROPPED_ENV = ("CLOUDFLARE_", "CF_", "INPUT_", "GITHUB_", "APP_PASSWORD", "SESSION_SECRET")
 
 
 def _port_or_free(preferred: int) -> int:
@@ -65,22 +59,7 @@ def _password(data_dir: Path) -> str:
 
 def _deploy(emu: Emulator, app_dir: Path, password: str, *, quiet: bool = False) -> str:
     """`python -m deployer deploy app_dir` against the emulator; returns the URL it prints (exits on failure)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED_ENV)}
-    env.update(
-        CLOUDFLARE_API_BASE_URL=emu.api_base_url,
-        CLOUDFLARE_API_TOKEN=emu.api_token,
-        CLOUDFLARE_ACCOUNT_ID=emu.account_id,
-        APP_PASSWORD=password,
-    )
-    run = subprocess.run(
-        [sys.executable, "-m", "deployer", "deploy", str(app_dir)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE if quiet else None,
-        text=True,
-        check=False,
-    )
+    run = run_cli(emu, "deploy", str(app_dir), env={"APP_PASSWORD": password}, show_log=not quiet)
     if run.returncode != 0:
         sys.exit(f"The deploy failed (exit {run.returncode}).{run.stderr or ''}")
     return run.stdout.strip()
@@ -88,9 +67,8 @@ def _deploy(emu: Emulator, app_dir: Path, password: str, *, quiet: bool = False)
 
 def _code_only_redeploy(emu: Emulator, password: str, scratch: Path) -> str:
     """Deploy items-app with a comment added to worker.js (a new version, same data); describe it."""
-    copy = scratch / "items-app"
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(APP, copy)
+    shutil.rmtree(scratch / EXAMPLE_APP.name, ignore_errors=True)
+    copy = copy_example(scratch)
     with (copy / "worker.js").open("a", encoding="utf-8") as worker:
         worker.write(f"\n// demo redeploy at {time.strftime('%H:%M:%S')}\n")
     _deploy(emu, copy, password, quiet=True)
@@ -147,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         ) as emu,
     ):
         print("Deploying examples/items-app with `python -m deployer deploy examples/items-app`…")
-        url = _deploy(emu, APP, password)
+        url = _deploy(emu, EXAMPLE_APP, password)
         group = runtime_group(emu.pid)  # the Node supervisor running the Workers, to check it stops too
 
         print(f"\nRunning the seed's verification checklist against {url}:")
@@ -157,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             api=ApiAccess(emu.api_base_url, emu.account_id, emu.api_token),
             redeploy=lambda: _code_only_redeploy(emu, password, Path(scratch)),
         )
-        _deploy(emu, APP, password, quiet=True)  # serve the repository's own code again
+        _deploy(emu, EXAMPLE_APP, password, quiet=True)  # serve the repository's own code again
         print(format_results(results))
         failed = [r for r in results if not r.ok]
         print(f"{len(results) - len(failed)} of {len(results)} checks passed.")

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.loopback import localhost_client
+from devkit.loopback import localhost_client
 
 __all__ = ["CHECKS", "CHECK_KEYS", "CHECK_NAMES", "ApiAccess", "CheckResult", "format_results", "run_checklist"]
 

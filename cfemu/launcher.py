@@ -1,4 +1,4 @@
-"""Start a real `python -m cfemu serve` subprocess for tests.
+"""Start a real `python -m cfemu serve` subprocess: for the tests, the bench and the demo.
 
 Usage:
 
@@ -9,7 +9,7 @@ Usage:
 The server is started on a free port (`--port 0`); the harness reads the one line
 `cfemu listening on http://127.0.0.1:PORT` from its stdout (30 s timeout), yields an
 `Emulator`, and on exit terminates the process (SIGTERM, then SIGKILL after 10 s).
-The server's stderr is passed through to the test's stderr.
+The server's stderr is passed through to the caller's stderr (or to `stderr`).
 
 By default the server runs with `--no-runtime` (the API only: uploads are stored, not run), which is
 what the API tests need and keeps them fast. `run_workers=True` runs deployed Workers in workerd and
