@@ -1,0 +1,119 @@
+"""`deploy` as a function: what it returns, the steps it takes, and what it leaves on the (emulated) account."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+
+import pytest
+
+from cfemu.launcher import Emulator
+from deployer.commands import Hooks, Options, execute
+from deployer.commands.deploy import DeployResult
+from deployer.commands.plan import Prepared
+from deployer.errors import ConfigError
+from deployer.steps import SIDE_BY_SIDE_GROUP, Step
+from devkit.example import EXAMPLE_SCRIPT
+from tests.commands.conftest import settings_for
+from tests.emulator.helpers import account_client, result
+
+ALL_STEPS = (Step.DATABASE, Step.SCHEMA, Step.ASSET_SESSION, Step.ASSET_UPLOAD, Step.WORKER, Step.SUBDOMAIN)
+
+
+async def deploy(emulator: Emulator, app: Path, options: Options | None = None, **environ: str) -> DeployResult:
+    outcome = await execute("deploy", settings_for(emulator, app, **environ), options)
+    assert isinstance(outcome, DeployResult)
+    return outcome
+
+
+def deployed_settings(emulator: Emulator) -> dict[str, object]:
+    with account_client(emulator) as api:
+        settings: dict[str, object] = result(api.get(f"/workers/scripts/{EXAMPLE_SCRIPT}/settings"))
+    return settings
+
+
+async def test_a_first_deploy_takes_the_six_steps_and_says_what_it_did(emulator: Emulator, app: Path) -> None:
+    """Every step, in step order; the database is created; the Worker is bound to it, its assets and secrets."""
+    outcome = await deploy(emulator, app)
+    assert (outcome.command, outcome.status) == ("deploy", "deployed")
+    assert outcome.changes is not None and outcome.changes.reason == "first"
+    assert sorted(outcome.steps, key=lambda step: step.number) == list(ALL_STEPS)
+    assert outcome.database_created
+    assert outcome.url == emulator.workers_url(EXAMPLE_SCRIPT)
+    assert outcome.assets_uploaded == outcome.asset_files == 3
+    assert outcome.generated_secrets == ("SESSION_SECRET",)
+    assert outcome.outputs() == {
+        "url": outcome.url,
+        "script-name": EXAMPLE_SCRIPT,
+        "status": "deployed",
+        "changed": "first-deploy",
+        "database-id": outcome.database_id,
+    }
+    bindings = {(b["type"], b["name"]): b for b in deployed_settings(emulator)["bindings"]}  # type: ignore[attr-defined]
+    assert bindings[("d1", "DB")]["id"] == outcome.database_id
+    assert {("secret_text", "APP_PASSWORD"), ("secret_text", "SESSION_SECRET"), ("assets", "ASSETS")} <= set(bindings)
+
+
+async def test_a_second_deploy_of_the_same_app_takes_no_step(emulator: Emulator, app: Path) -> None:
+    first = await deploy(emulator, app)
+    seq = emulator.last_seq()
+    again = await deploy(emulator, app)
+    assert again.status == "unchanged"
+    assert again.changes is not None and again.changes.nothing
+    assert again.steps == ()
+    assert again.database_id == first.database_id
+    assert [entry["method"] for entry in emulator.requests(since=seq)] == ["GET", "GET"]
+    assert again.changed_words() == "nothing (already up to date)"
+
+
+async def test_a_code_change_takes_only_step_5(emulator: Emulator, app: Path) -> None:
+    await deploy(emulator, app)
+    with (app / "worker.js").open("a", encoding="utf-8") as worker:
+        worker.write("\n// changed\n")
+    outcome = await deploy(emulator, app)
+    assert outcome.steps == (Step.WORKER,)
+    assert outcome.changes is not None and outcome.changes.kinds == ("code",)
+    assert outcome.assets_uploaded == 0
+
+
+async def test_a_schema_change_applies_it_and_records_the_state_without_a_new_version(
+    emulator: Emulator, app: Path
+) -> None:
+    await deploy(emulator, app)
+    with (app / "schema.sql").open("a", encoding="utf-8") as schema:
+        schema.write("\nCREATE INDEX IF NOT EXISTS items_by_id ON items (id);\n")
+    outcome = await deploy(emulator, app)
+    assert outcome.steps == (Step.SCHEMA, Step.WORKER_TAGS)
+    assert outcome.changes is not None and outcome.changes.kinds == ("schema",)
+
+
+async def test_the_hooks_see_the_plan_first_every_secret_and_every_group(emulator: Emulator, app: Path) -> None:
+    """`on_plan` runs before any write, `mask` gets the given and the generated secrets, groups follow the steps."""
+    seen: list[str] = []
+    masked: list[str] = []
+
+    def on_plan(prepared: Prepared) -> None:
+        writes = [entry for entry in emulator.requests() if entry["method"] != "GET"]
+        seen.append(f"plan {prepared.plan.changes} after {len(writes)} writes")
+
+    def group(title: str) -> AbstractContextManager[object]:
+        seen.append(title)
+        return nullcontext()
+
+    options = Options(hooks=Hooks(mask=masked.append, group=group, on_plan=on_plan))
+    await deploy(emulator, app, options, APP_PASSWORD="given password")
+    assert seen == [
+        Step.READ.group,
+        "plan first-deploy after 0 writes",
+        SIDE_BY_SIDE_GROUP,
+        Step.WORKER.group,
+        Step.SUBDOMAIN.group,
+    ]
+    assert masked[0] == "given password"
+    assert len(masked) == 2 and len(masked[1]) >= 64  # the generated SESSION_SECRET
+
+
+async def test_without_credentials_nothing_is_called(emulator: Emulator, app: Path) -> None:
+    with pytest.raises(ConfigError, match="Missing CLOUDFLARE_API_TOKEN"):
+        await execute("deploy", settings_for(None, app))
+    assert emulator.requests() == []

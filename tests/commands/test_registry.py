@@ -1,0 +1,31 @@
+"""The registry of commands: each entry loads its module, and the CLI offers exactly the registered commands."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from deployer.cli import _parser
+from deployer.commands import COMMANDS, PLANNED
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_each_command_is_a_run_function_in_its_own_module(name: str) -> None:
+    run = COMMANDS[name].load()
+    assert inspect.iscoroutinefunction(run)
+    assert run.__module__ == f"deployer.commands.{name}"
+    assert list(inspect.signature(run).parameters) == ["settings", "client", "options"]
+
+
+def test_the_cli_offers_the_registered_commands_and_no_planned_one() -> None:
+    parser = _parser()
+    subcommands = next(action for action in parser._actions if action.dest == "command")
+    assert list(subcommands.choices) == list(COMMANDS)  # type: ignore[arg-type]
+    assert not set(PLANNED) & set(COMMANDS)
+
+
+def test_every_command_ends_with_statuses_of_its_own() -> None:
+    statuses = [status for spec in COMMANDS.values() for status in spec.statuses]
+    assert len(statuses) == len(set(statuses))
+    assert "failed" not in statuses and "skipped" not in statuses
