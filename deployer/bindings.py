@@ -30,8 +30,12 @@ from deployer.settings import Settings
 __all__ = [
     "ASSETS_BINDING",
     "KINDS",
+    "AssetsBinding",
     "BindingKind",
     "Bindings",
+    "D1Binding",
+    "PlainTextBinding",
+    "SecretBinding",
     "Wanted",
     "deployed_bindings",
     "drifted_kinds",

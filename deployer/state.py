@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deployer.app import MAIN_MODULE, LocalApp
-from deployer.bindings import Bindings, deployed_bindings
+from deployer.bindings import AssetsBinding, Bindings, D1Binding, SecretBinding, deployed_bindings
 from deployer.settings import Settings
 
 __all__ = ["STATE_TAG_PREFIX", "Digests", "RemoteState", "local_digests", "secrets_digest"]
@@ -115,15 +115,15 @@ class RemoteState:
 
     def database_id(self, binding: str) -> str | None:
         """The id of the D1 database bound as `binding`, if any."""
-        return (self.bindings.get("d1") or {}).get(binding) or None
+        return (self.bindings.get(D1Binding.key) or {}).get(binding) or None
 
     @property
     def secret_names(self) -> frozenset[str]:
-        return frozenset(self.bindings.get("secrets") or ())
+        return frozenset(self.bindings.get(SecretBinding.key) or ())
 
     @property
     def has_assets(self) -> bool:
-        return bool(self.bindings.get("assets"))
+        return bool(self.bindings.get(AssetsBinding.key))
 
 
 def _digest(value: bytes) -> str:

@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from deployer.bindings import kind_of
+from deployer.bindings import AssetsBinding, D1Binding, kind_of
 from deployer.cloudflare import CloudflareClient
 from deployer.cloudflare import d1 as d1_api
 from deployer.cloudflare import workers as workers_api
@@ -74,7 +74,7 @@ async def inspect_app(client: CloudflareClient, script: str, *, api_base_url: st
         )
     bindings = [b for b in settings.get("bindings") or () if isinstance(b, dict)]
     digests = Digests.from_tags(str(tag) for tag in settings.get("tags") or ())
-    databases = [await _describe_database(client, b) for b in bindings if b.get("type") == "d1"]
+    databases = [await _describe_database(client, b) for b in bindings if b.get("type") in D1Binding.types]
     enabled = bool(toggle and toggle.get("enabled"))
     return {
         "script": script,
@@ -84,7 +84,7 @@ async def inspect_app(client: CloudflareClient, script: str, *, api_base_url: st
         "assets": (
             {"digest": digests.assets, "files": digests.assets_count}
             if digests
-            else {"present": any(b.get("type") == "assets" for b in bindings)}
+            else {"present": any(b.get("type") in AssetsBinding.types for b in bindings)}
         ),
         "state": ({"code": digests.code, "config": digests.config, "schema": digests.schema} if digests else None),
         "databases": databases,
