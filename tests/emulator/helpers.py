@@ -10,17 +10,14 @@ from typing import Any
 import httpx
 
 from cfemu.launcher import Emulator
+from devkit.checklist import ApiAccess
 
 WORKER_JS = b"export default { async fetch(request, env) { return new Response('hello'); } };\n"
 
 
 def account_client(emu: Emulator, *, token: str | None = None) -> httpx.Client:
     """An httpx client rooted at the account, authenticated with `token` (default: the right one)."""
-    return httpx.Client(
-        base_url=f"{emu.api_base_url}/accounts/{emu.account_id}",
-        headers={"Authorization": f"Bearer {token or emu.api_token}"},
-        timeout=30.0,
-    )
+    return ApiAccess(emu.api_base_url, emu.account_id, token or emu.api_token).client()
 
 
 def errors(response: httpx.Response) -> list[tuple[int, str]]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from cfemu.launcher import Emulator
 from devkit.cli import CliRun, run_cli
+from tests.emulator.helpers import account_client
 
 __all__ = ["api", "run_deploy", "writes"]
 
@@ -29,14 +28,8 @@ def run_deploy(
 
 def api(emu: Emulator, method: str, path: str, **kwargs: Any) -> Any:
     """Call the emulator's API directly (what a person with the token could see in the dashboard)."""
-    response = httpx.request(
-        method,
-        f"{emu.api_base_url}/accounts/{emu.account_id}{path}",
-        headers={"Authorization": f"Bearer {emu.api_token}"},
-        timeout=30,
-        **kwargs,
-    )
-    return response.json()
+    with account_client(emu) as client:
+        return client.request(method, path, **kwargs).json()
 
 
 def writes(entries: list[dict[str, Any]]) -> list[str]:
