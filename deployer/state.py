@@ -9,7 +9,8 @@ ds1-code-<16 hex>      worker.js
 ds1-assets-<16 hex>    the asset files (path, hash, size) and the asset config incl. _headers/_redirects,
                        followed by -<file count>
 ds1-config-<16 hex>    everything else the Worker upload carries except secrets: compatibility date and flags,
-                       variables, the D1 binding name and database name
+                       the bindings whose kind counts a change as config (vars, the D1 binding) and the
+                       database name
 ds1-schema-<16 hex>    schema.sql
 ds1-secrets-<16 hex>   HMAC-SHA256 of the secret values last sent, keyed with the API token
 ```
@@ -33,7 +34,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deployer.app import MAIN_MODULE, LocalApp
-from deployer.bindings import AssetsBinding, Bindings, D1Binding, SecretBinding, deployed_bindings
+from deployer.bindings import (
+    KINDS,
+    AssetsBinding,
+    Bindings,
+    D1Binding,
+    SecretBinding,
+    Wanted,
+    deployed_bindings,
+    wanted_bindings,
+)
 from deployer.settings import Settings
 
 __all__ = ["STATE_TAG_PREFIX", "Digests", "RemoteState", "local_digests", "secrets_digest"]
@@ -152,12 +162,14 @@ def local_digests(settings: Settings, app: LocalApp, *, secret_values: Mapping[s
         "headers": app.manifest.headers if app.manifest else None,
         "redirects": app.manifest.redirects if app.manifest else None,
     }
+    wanted = wanted_bindings(Wanted(settings=settings, has_assets=app.manifest is not None))
     config = {
         "main_module": MAIN_MODULE,
         "compatibility_date": settings.compatibility_date,
         "compatibility_flags": list(settings.compatibility_flags),
-        "vars": settings.vars,
-        "d1": [settings.d1.binding, settings.database_name],
+        # Every binding kind whose change is a config change (the D1 binding, vars, any kind added later).
+        "bindings": {kind.key: wanted[kind.key] for kind in KINDS if kind.change == "config"},
+        "d1_database": settings.database_name,
     }
     return Digests(
         code=_digest(app.worker_code),
