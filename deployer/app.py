@@ -12,9 +12,12 @@ app.yml       deploy settings (optional, read by Settings)
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from deployer._files import contained, read_app_file
+from deployer.bindings import ASSETS_BINDING
 from deployer.errors import ConfigError
 from deployer.manifest import AssetManifest, build_manifest
 
@@ -35,39 +38,53 @@ class LocalApp:
     manifest: AssetManifest | None  # None: the app has no public/ folder
     schema_path: Path | None
     schema_sql: str | None  # None: no schema.sql, or one holding only whitespace
+    warnings: tuple[str, ...] = ()  # what a user should know but that does not stop the deploy
 
 
 def load_app(root: Path) -> LocalApp:
-    """Read and check `root`; raise `ConfigError` naming the input and the fix."""
+    """Read and check `root`; raise `ConfigError` naming the input and the fix.
+
+    Every file is read through `deployer._files`: it must resolve inside `root` and be a regular file.
+    """
     if not root.is_dir():
         raise ConfigError(
             f"App folder {root} does not exist",
             hint="Pass the folder that holds worker.js (CLI argument APP_DIR, input app-dir).",
         )
     worker = root / MAIN_MODULE
-    if not worker.is_file():
+    code = read_app_file(worker, root)
+    if code is None:
         raise ConfigError(
             f"{worker} is missing: an app folder needs its Worker as one ES module named {MAIN_MODULE}",
             hint="Expected layout: worker.js, public/ (static assets), schema.sql (D1 schema), app.yml (optional).",
             file=worker,
         )
-    code = worker.read_bytes()
     if len(code) > MAX_WORKER_SIZE:
         raise ConfigError(
             f"{worker} is {len(code):,} bytes; a Worker may be at most {MAX_WORKER_SIZE:,} bytes",
             hint="Move large data into public/ (static assets) or D1.",
             file=worker,
         )
+    warnings: list[str] = []
     public = root / "public"
-    manifest = build_manifest(public) if public.is_dir() else None
+    manifest = None
+    if os.path.lexists(public):
+        contained(public, root)
+        if public.is_dir():
+            manifest = build_manifest(public, boundary=root)
     if manifest is not None and not manifest.files and manifest.headers is None and manifest.redirects is None:
         manifest = None  # an empty public/ is the same as none: no assets binding, no upload session
+        warnings.append(
+            f"{public} is empty: the Worker is deployed without static assets and without an "
+            f"{ASSETS_BINDING} binding (env.{ASSETS_BINDING} is undefined). Add files, or remove the folder."
+        )
 
     schema_path = root / "schema.sql"
     schema_sql: str | None = None
-    if schema_path.is_file():
+    data = read_app_file(schema_path, root)
+    if data is not None:
         try:
-            text = schema_path.read_text(encoding="utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ConfigError(
                 f"{schema_path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
@@ -82,4 +99,5 @@ def load_app(root: Path) -> LocalApp:
         manifest=manifest,
         schema_path=schema_path if schema_sql is not None else None,
         schema_sql=schema_sql,
+        warnings=tuple(warnings),
     )

@@ -12,7 +12,8 @@ assets is checked here, before any network call (this module does no network I/O
 
 What is uploaded (wrangler `assets.ts`, workers-shared `utils/helpers.ts`):
 
-- every file under the directory, recursively; symlinks are followed (to files and to directories);
+- every file under the directory, recursively; symlinks are followed (to files and to directories) when they
+  resolve inside the app folder, and refused when they lead out of it (`deployer._files`);
 - minus `/.assetsignore`, `/_headers` and `/_redirects` at the root, and minus whatever the lines of
   `.assetsignore` match as gitignore patterns (see `deployer._ignore`);
 - keyed by `"/" + relative path` with `/` separators on every OS, not URL-encoded (`/boop/file#1.txt`);
@@ -40,6 +41,7 @@ from typing import Final
 
 from blake3 import blake3
 
+from deployer._files import contained, read_app_file
 from deployer._ignore import IgnoreMatcher
 from deployer._mime import content_type, extension_of
 from deployer.errors import ManifestError
@@ -177,20 +179,16 @@ _Found = tuple[str, Path, int]
 because the walk makes one per file and this is the hot loop."""
 
 
-def _read_text(path: Path) -> str | None:
+def _read_text(path: Path, boundary: Path) -> str | None:
     """Read a root metafile as UTF-8 (bad bytes become U+FFFD, like Node), or None when it is absent."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except IsADirectoryError:
-        msg = f"{path} is a directory, but {path.name} must be a file."
-        raise ManifestError(msg, hint=f"Rename or remove the directory {path.name}.", file=path) from None
-    return data.decode("utf-8", errors="replace")
+    data = read_app_file(path, boundary, error=ManifestError)
+    return None if data is None else data.decode("utf-8", errors="replace")
 
 
-def _walk(root: Path, matcher: IgnoreMatcher) -> Iterator[_Found]:
-    """Yield every file under `root` that `matcher` keeps, following symlinks and skipping ignored dirs."""
+def _walk(root: Path, matcher: IgnoreMatcher, boundary: Path) -> Iterator[_Found]:
+    """Yield every file under `root` that `matcher` keeps, following symlinks that stay inside `boundary` and
+    skipping ignored dirs. Only links need the (costly) resolution: what is under a directory inside
+    `boundary` is inside it too."""
     root_stat = root.stat()
     stack = [(root, "", frozenset({(root_stat.st_dev, root_stat.st_ino)}))]
     while stack:
@@ -200,6 +198,8 @@ def _walk(root: Path, matcher: IgnoreMatcher) -> Iterator[_Found]:
                 rel = prefix + entry.name
                 if not rel.isascii():
                     _check_utf8(rel, entry.path)
+                if entry.is_symlink() and not matcher.matches(rel) and not matcher.matches(rel + "/"):
+                    contained(Path(entry.path), boundary, error=ManifestError)
                 if entry.is_dir():
                     if matcher.matches(rel + "/"):
                         continue
@@ -298,23 +298,26 @@ def build_manifest(
     *,
     max_file_size: int = MAX_ASSET_SIZE,
     max_files: int = MAX_ASSET_COUNT,
+    boundary: Path | None = None,
 ) -> AssetManifest:
     """Walk `public_dir` and return the manifest of what to upload, or raise `ManifestError`.
 
     All checks (directory exists, `_worker.js` guard, file size, file count) run on the directory listing,
     before any file is read. `max_files` is the Free plan's 20,000 (the limit this deployer checks; a Paid
-    plan's 100,000 is not offered as a setting yet).
+    plan's 100,000 is not offered as a setting yet). A symlink is followed only when it resolves inside
+    `boundary` (the app folder; default: `public_dir` itself), see `deployer._files`.
     """
     root = Path(public_dir)
+    boundary = Path(boundary) if boundary is not None else root
     if not root.is_dir():
         what = "does not exist" if not root.exists() else "is not a directory"
         msg = f"The assets directory {root} {what}."
         raise ManifestError(msg, hint="Check the assets directory setting, or build the site first.", file=root)
 
     try:
-        ignore_text = _read_text(root / ASSETS_IGNORE_FILENAME)
+        ignore_text = _read_text(root / ASSETS_IGNORE_FILENAME, boundary)
         matcher = IgnoreMatcher.from_text(ignore_text or "", base=_ALWAYS_IGNORED)
-        found = sorted(_walk(root, matcher))
+        found = sorted(_walk(root, matcher, boundary))
 
         if ignore_text is None:
             _check_worker_js(found, root)
@@ -323,8 +326,8 @@ def build_manifest(
 
         return AssetManifest(
             files=tuple([_asset_file(item, root, max_file_size) for item in found]),
-            headers=_read_text(root / HEADERS_FILENAME),
-            redirects=_read_text(root / REDIRECTS_FILENAME),
+            headers=_read_text(root / HEADERS_FILENAME, boundary),
+            redirects=_read_text(root / REDIRECTS_FILENAME, boundary),
         )
     except OSError as exc:  # unreadable file or directory: say which, in our own error type
         where = exc.filename if exc.filename is not None else root

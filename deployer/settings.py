@@ -35,6 +35,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from deployer._files import read_app_file
 from deployer.errors import ConfigError
 
 __all__ = ["DEFAULT_API_BASE_URL", "DEFAULT_COMPATIBILITY_DATE", "AssetsConfig", "D1Config", "Settings", "dns_label"]
@@ -333,10 +334,11 @@ def _parse_env_value(field: str, raw: str, name: str) -> Any:
 
 
 def _from_app_yml(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
-    if not path.is_file():
+    data = read_app_file(path, path.parent) if path.parent.is_dir() else None
+    if data is None:
         return {}, {}
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.safe_load(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})", hint="Save app.yml as UTF-8.", file=path

@@ -202,7 +202,7 @@ def test_nested_headers_file_is_an_ordinary_asset(tmp_path: Path) -> None:
 def test_routing_file_that_is_a_directory_is_refused(tmp_path: Path) -> None:
     """A `_redirects` directory cannot be read as routing rules and is reported."""
     root = make_tree(tmp_path / "public", {"_redirects/x": "x"})
-    with pytest.raises(ManifestError, match="_redirects must be a file"):
+    with pytest.raises(ManifestError, match="_redirects is a directory"):
         build_manifest(root)
 
 
@@ -365,13 +365,13 @@ def test_manifest_error_carries_the_common_fields() -> None:
     assert (error.message, error.hint, error.file, error.line) == ("bad", "fix it", Path("x"), 3)
 
 
-def test_symlinks_are_followed(tmp_path: Path) -> None:
-    """Symlinks to files and directories are followed, with the target's contents."""
-    outside = make_tree(tmp_path / "outside", {"o.txt": "outside!"})
-    root = make_tree(tmp_path / "public", {"a.txt": "a"})
-    (root / "link.txt").symlink_to(outside / "o.txt")
-    (root / "linkdir").symlink_to(outside, target_is_directory=True)
-    manifest = build_manifest(root)
+def test_symlinks_inside_the_app_folder_are_followed(tmp_path: Path) -> None:
+    """Symlinks to files and directories elsewhere in the app folder are followed, with the target's contents."""
+    shared = make_tree(tmp_path / "app" / "shared", {"o.txt": "outside!"})
+    root = make_tree(tmp_path / "app" / "public", {"a.txt": "a"})
+    (root / "link.txt").symlink_to(shared / "o.txt")
+    (root / "linkdir").symlink_to(Path("..") / "shared", target_is_directory=True)
+    manifest = build_manifest(root, boundary=tmp_path / "app")
     assert manifest.as_upload_manifest() == {
         "/a.txt": {"hash": asset_hash(b"a", "txt"), "size": 1},
         "/link.txt": {"hash": asset_hash(b"outside!", "txt"), "size": 8},
@@ -379,9 +379,35 @@ def test_symlinks_are_followed(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        pytest.param("/proc/self/environ", id="the-deployers-environment"),
+        pytest.param("/etc/passwd", id="a-system-file"),
+        pytest.param("../../secret.txt", id="a-file-beside-the-app"),
+    ],
+)
+def test_a_symlink_out_of_the_app_folder_is_refused(tmp_path: Path, target: str) -> None:
+    """A link that resolves outside the app folder would publish what the runner can read: refused, named."""
+    (tmp_path / "secret.txt").write_text("token")
+    root = make_tree(tmp_path / "app" / "public", {"a.txt": "a"})
+    (root / "leak.txt").symlink_to(target)
+    with pytest.raises(ManifestError, match=r"leak\.txt leads outside the app folder") as caught:
+        build_manifest(root, boundary=tmp_path / "app")
+    assert caught.value.file == root / "leak.txt"
+
+
+def test_a_directory_symlink_out_of_the_app_folder_is_refused(tmp_path: Path) -> None:
+    make_tree(tmp_path / "home" / ".ssh", {"id_ed25519": "private key"})
+    root = make_tree(tmp_path / "app" / "public", {"a.txt": "a"})
+    (root / "keys").symlink_to(tmp_path / "home" / ".ssh", target_is_directory=True)
+    with pytest.raises(ManifestError, match="keys leads outside the app folder"):
+        build_manifest(root, boundary=tmp_path / "app")
+
+
 def broken_link(root: Path) -> None:
     """Add a symlink to nothing."""
-    (root / "gone.txt").symlink_to(root.parent / "nowhere")
+    (root / "gone.txt").symlink_to(root / "nowhere")
 
 
 def link_loop(root: Path) -> None:
