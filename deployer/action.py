@@ -41,7 +41,7 @@ from deployer.github.publish import Deployment, upsert_comment
 from deployer.github.report import RunReport, Status, comment_body, comment_marker, summary_markdown
 from deployer.github.runner import Runner
 from deployer.github.verify import verify_url
-from deployer.settings import Settings, dns_label, parse_secret_names
+from deployer.settings import Settings, parse_secret_names, worker_name_from
 
 __all__ = ["main"]
 
@@ -184,7 +184,9 @@ class ActionRun:
             )
         options = Options(
             force=self._bool("force", default=False) if "force" in spec.flags else False,
-            hooks=Hooks(mask=self.runner.mask, group=self.runner.group, on_plan=self._planned),
+            hooks=Hooks(
+                mask=self.runner.mask, group=self.runner.group, on_plan=self._planned, warn=self.runner.warning
+            ),
         )
         result = await execute(spec.name, settings, options)
         self.url = result.url
@@ -303,9 +305,8 @@ class ActionRun:
         workspace = self.runner.environ.get("GITHUB_WORKSPACE") or os.getcwd()
         repository = self.event.repository if self.event else ""
         if settings.name is None and repository and settings.app_dir.resolve() == Path(workspace).resolve():
-            label = dns_label(repository.rsplit("/", 1)[-1])
-            if label:
-                settings = settings.model_copy(update={"name": label})
+            label = worker_name_from(repository.rsplit("/", 1)[-1], source="the repository's name")
+            settings = settings.model_copy(update={"name": label})
         return settings
 
     def _bool(self, name: str, *, default: bool) -> bool:

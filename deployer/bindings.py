@@ -19,12 +19,14 @@ walks through it.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from deployer.changes import ChangeKind
+from deployer.errors import ConfigError
 from deployer.settings import Settings
 
 __all__ = [
@@ -37,10 +39,12 @@ __all__ = [
     "PlainTextBinding",
     "SecretBinding",
     "Wanted",
+    "check_unique",
     "deployed_bindings",
     "drifted_kinds",
     "kind_of",
     "metadata_bindings",
+    "unbound_references",
     "wanted_bindings",
 ]
 
@@ -177,6 +181,34 @@ def kind_of(binding_type: str) -> BindingKind | None:
 def wanted_bindings(wanted: Wanted) -> dict[str, dict[str, str]]:
     """Every binding this deploy wants, by kind."""
     return {kind.key: kind.wanted(wanted) for kind in KINDS}
+
+
+def check_unique(bindings: Bindings) -> None:
+    """Refuse a name bound twice (a var and a secret, a var named like the D1 binding, `ASSETS` as a var…)."""
+    kinds_of: dict[str, list[str]] = {}
+    for kind in KINDS:
+        for name in bindings.get(kind.key) or {}:
+            kinds_of.setdefault(name, []).append(kind.types[0])
+    clashes = {name: kinds for name, kinds in kinds_of.items() if len(kinds) > 1}
+    if clashes:
+        described = "; ".join(f"{name} ({' and '.join(kinds)})" for name, kinds in sorted(clashes.items()))
+        raise ConfigError(
+            f"A binding name is used twice: {described}",
+            hint="Each name on env must be one binding: rename the var or secret (app.yml vars, secrets, d1.binding).",
+        )
+
+
+_ENV_REFERENCE = re.compile(r"""\benv\s*(?:\.\s*([A-Z_][A-Z0-9_]*)\b|\[\s*["']([A-Za-z_][A-Za-z0-9_]*)["']\s*\])""")
+
+
+def unbound_references(code: bytes, bound: Collection[str]) -> list[str]:
+    """Names the Worker reads from `env` (`env.NAME`, `env["NAME"]`) that no binding will carry.
+
+    A heuristic over the source text (upper-case names after `env.`), so its findings are warnings.
+    """
+    text = code.decode("utf-8", errors="replace")
+    names = {dotted or quoted for dotted, quoted in _ENV_REFERENCE.findall(text)}
+    return sorted(names - set(bound))
 
 
 def metadata_bindings(bindings: Bindings) -> list[dict[str, Any]]:

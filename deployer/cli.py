@@ -14,16 +14,16 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import structlog
 
 from deployer._logging import configure_logging
-from deployer.commands import COMMANDS, CommandResult, Options, execute
+from deployer.commands import COMMANDS, CommandResult, Hooks, Options, execute
 from deployer.errors import DeployError
-from deployer.github.runner import error_command, is_runner, write_outputs
+from deployer.github.runner import error_command, is_runner, workflow_command, write_outputs
 from deployer.settings import Settings, parse_var_flags
 
 __all__ = ["main"]
@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     configure_logging(json_logs=bool(args.json_logs), verbose=bool(args.verbose))
     try:
         settings = Settings.load(cli=_cli_values(args), environ=environ)
-        options = Options(force=bool(getattr(args, "force", False)))
+        options = Options(force=bool(getattr(args, "force", False)), hooks=Hooks(warn=_warner(environ)))
         result = asyncio.run(execute(args.command, settings, options))
         _report_success(result, environ, as_json=bool(getattr(args, "json", False)))
     except DeployError as exc:
@@ -102,6 +102,17 @@ def _report_success(result: CommandResult, environ: Mapping[str, str], *, as_jso
     if output_file:
         write_outputs(Path(output_file), result.outputs())
     print(json.dumps(result.as_json(), indent=2) if as_json else result.text)
+
+
+def _warner(environ: Mapping[str, str]) -> Callable[[str], None]:
+    """Warnings go to stderr, and become `::warning::` annotations on a runner."""
+
+    def warn(message: str) -> None:
+        print(f"warning: {message}", file=sys.stderr, flush=True)
+        if is_runner(environ):
+            print(workflow_command("warning", message), flush=True)
+
+    return warn
 
 
 def _report_error(exc: DeployError, environ: Mapping[str, str]) -> None:

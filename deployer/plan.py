@@ -19,7 +19,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from deployer.app import LocalApp
-from deployer.bindings import Wanted, drifted_kinds, wanted_bindings
+from deployer.bindings import Wanted, check_unique, drifted_kinds, unbound_references, wanted_bindings
 from deployer.changes import ChangeKind, Changes
 from deployer.errors import ConfigError
 from deployer.settings import Settings
@@ -49,6 +49,7 @@ class Plan:
     send_secrets: tuple[str, ...]  # names whose given values are sent with the Worker
     generate_secrets: tuple[str, ...]  # names whose values are generated and sent
     tags: tuple[str, ...]  # the script tags to write: the new state plus tags that are not ours
+    warnings: tuple[str, ...] = ()  # what the user should know; the deploy goes ahead
 
     @property
     def side_by_side(self) -> bool:
@@ -97,8 +98,10 @@ def make_plan(
     given_secrets: Collection[str],
     force: bool = False,
 ) -> Plan:
-    """Decide what to do; raises `ConfigError` when a declared secret has no value anywhere."""
+    """Decide what to do; raises `ConfigError` when a declared secret has no value anywhere or a binding name
+    is used twice, and warns when worker.js reads a binding the Worker will not have."""
     generate = _secrets_to_generate(settings, given_secrets, remote)
+    warnings = _check_bindings(settings, app, remote, secrets={*settings.secrets, *given_secrets, *generate})
     previous = remote.digests
     if not remote.exists or force or previous is None:
         return Plan(
@@ -115,6 +118,7 @@ def make_plan(
             send_secrets=tuple(sorted(given_secrets)),
             generate_secrets=generate,
             tags=_tags(remote, local, secrets_sent=bool(given_secrets)),
+            warnings=warnings,
         )
 
     # What the settings read shows, compared with what this deploy binds: a change made by someone else.
@@ -155,7 +159,24 @@ def make_plan(
         send_secrets=tuple(sorted(given_secrets)) if secrets_changed else (),
         generate_secrets=generate,
         tags=_tags(remote, local, secrets_sent=secrets_changed),
+        warnings=warnings,
     )
+
+
+def _check_bindings(settings: Settings, app: LocalApp, remote: RemoteState, *, secrets: set[str]) -> tuple[str, ...]:
+    """Refuse a binding name used twice; warn about `env.NAME` reads that no binding (sent or kept) carries."""
+    bound = wanted_bindings(
+        Wanted(settings=settings, has_assets=app.manifest is not None, secret_values=dict.fromkeys(secrets, ""))
+    )
+    check_unique(bound)
+    names = {name for kind in bound.values() for name in kind} | remote.secret_names
+    missing = unbound_references(app.worker_code, names)
+    found = [
+        f"worker.js reads env.{name}, but the Worker will have no binding named {name} (env.{name} is undefined); "
+        "declare it in app.yml (vars, secrets, d1.binding) or add the files of public/ for ASSETS"
+        for name in missing
+    ]
+    return (*app.warnings, *found)
 
 
 def _compatibility_drifted(settings: Settings, remote: RemoteState) -> bool:

@@ -36,9 +36,18 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from deployer._files import read_app_file
+from deployer._secret_rules import check_secret_values, check_untrusted_declaration, reserved_names
 from deployer.errors import ConfigError
 
-__all__ = ["DEFAULT_API_BASE_URL", "DEFAULT_COMPATIBILITY_DATE", "AssetsConfig", "D1Config", "Settings", "dns_label"]
+__all__ = [
+    "DEFAULT_API_BASE_URL",
+    "DEFAULT_COMPATIBILITY_DATE",
+    "AssetsConfig",
+    "D1Config",
+    "Settings",
+    "dns_label",
+    "worker_name_from",
+]
 
 DEFAULT_API_BASE_URL = "https://api.cloudflare.com/client/v4"
 # A date the runtime bundled with miniflare 4.20260426 supports; apps should pin their own in app.yml.
@@ -50,6 +59,7 @@ _WORKER_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _D1_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _BINDING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TOKEN = re.compile(r"^[\x21-\x7e]+$")
+_ACCOUNT_ID = re.compile(r"^[0-9a-f]{32}$")
 
 # field -> environment variables, first match wins (inputs before conventional names).
 _ENVIRONMENT: dict[str, tuple[str, ...]] = {
@@ -183,10 +193,24 @@ class Settings(BaseSettings):
     @classmethod
     def _date(cls, value: str) -> str:
         try:
-            dt.date.fromisoformat(value)
+            date = dt.date.fromisoformat(value)
         except ValueError:
             msg = f"{value!r} is not a date in the form YYYY-MM-DD"
             raise ValueError(msg) from None
+        today = dt.datetime.now(dt.UTC).date()
+        if date > today:
+            msg = f"{value} is in the future (today is {today.isoformat()}, UTC), which Cloudflare refuses"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("account_id")
+    @classmethod
+    def _account_id(cls, value: str | None) -> str | None:
+        # Cloudflare account ids are 32 lower-case hex digits (the id in the dashboard's URL); wrangler does not
+        # check, and a typo would otherwise come back as "the token was rejected".
+        if value is not None and not _ACCOUNT_ID.match(value):
+            msg = "an account id is 32 hexadecimal characters, as in the dashboard URL dash.cloudflare.com/<id>"
+            raise ValueError(msg)
         return value
 
     @field_validator("vars")
@@ -205,6 +229,14 @@ class Settings(BaseSettings):
         if bad:
             msg = f"secret names must be identifiers: {', '.join(bad)}"
             raise ValueError(msg)
+        reserved = reserved_names(value)
+        if reserved:
+            msg = (
+                f"{', '.join(reserved)} names the deployer's or the runner's own variable, whose value must not "
+                "become a Worker secret (names starting with CLOUDFLARE_, CF_, GITHUB_, ACTIONS_, RUNNER_ or "
+                "INPUT_ are refused); give the secret another name"
+            )
+            raise ValueError(msg)
         return value
 
     @model_validator(mode="after")
@@ -220,7 +252,7 @@ class Settings(BaseSettings):
     @property
     def script_name(self) -> str:
         """The Worker's name: the `name` setting, else the app folder's name."""
-        return self.name or dns_label(self.app_dir.resolve().name) or "app"
+        return self.name or worker_name_from(self.app_dir.resolve().name, source="the app folder's name")
 
     @property
     def database_name(self) -> str:
@@ -268,12 +300,18 @@ class Settings(BaseSettings):
         yml_values, yml_origins = _from_app_yml(app_dir / "app.yml")
         layers.append(("app.yml", yml_values, yml_origins))
 
+        check_untrusted_declaration(yml_values.get("secrets"), environ, app_dir / "app.yml")
         merged: dict[str, Any] = {}
         origins: dict[str, str] = {}
         for _kind, values, layer_origins in reversed(layers):  # lowest precedence first
             for key, value in values.items():
+                origin = layer_origins.get(key, key)
+                if key == "vars" and isinstance(value, dict) and isinstance(merged.get("vars"), dict):
+                    # --var and the input override app.yml's vars one key at a time.
+                    value = {**merged["vars"], **value}
+                    origin = f"{origins['vars']} and {origin}"
                 merged[key] = value
-                origins[key] = layer_origins.get(key, key)
+                origins[key] = origin
         declared = merged.get("secrets") or ()
         merged["extra_secret_values"] = {
             name: environ[name]
@@ -281,9 +319,27 @@ class Settings(BaseSettings):
             if isinstance(name, str) and name not in _DEDICATED_SECRETS and environ.get(name)
         }
         try:
-            return cls(**merged)
+            settings = cls(**merged)
         except ValidationError as exc:
             raise _config_error(exc, origins, app_dir / "app.yml") from None
+        check_secret_values(settings.secret_values(), environ)
+        return settings
+
+
+def worker_name_from(text: str, *, source: str) -> str:
+    """`text` as the Worker's name when it already is a valid one; else a `ConfigError` that asks for an explicit
+    name (deriving one would change it silently, and two folders could end up with the same Worker)."""
+    if _WORKER_NAME.match(text):
+        return text
+    label = dns_label(text)
+    became = f"it would become {label!r}" if label else "nothing of it is left as a name"
+    raise ConfigError(
+        f"The Worker's name would be {source}, {text!r}, which is not a valid Worker name ({became})",
+        hint=(
+            "Set the name explicitly: name: in app.yml, --name, or the action's input name (lower-case letters, "
+            "digits and '-', at most 63 characters)."
+        ),
+    )
 
 
 def dns_label(text: str) -> str:

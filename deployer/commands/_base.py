@@ -39,11 +39,13 @@ def _no_group(_: str) -> AbstractContextManager[object]:
 class Hooks:
     """How a front end follows a command: `mask` sees every secret value before it is used (a runner hides
     it: `::add-mask::`), `group(title)` wraps each phase (a runner folds it: `::group::`), `on_plan` sees the
-    plan and the URL before the first write (so a later failure can still report them)."""
+    plan and the URL before the first write (so a later failure can still report them), `warn` gets each
+    warning (a runner annotates it: `::warning::`)."""
 
     mask: Callable[[str], None] = _ignore
     group: Callable[[str], AbstractContextManager[object]] = _no_group
     on_plan: Callable[[Prepared], None] = _ignore
+    warn: Callable[[str], None] = _ignore  # something the user should know; the command goes ahead
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,8 @@ async def prepare(
     local = local_digests(settings, app, secret_values=given, key=settings.api_token.get_secret_value())
     plan = make_plan(settings, app, remote, local=local, given_secrets=given.keys(), force=options.force)
     url = workers_api.workers_dev_url(settings.api_base_url, script, subdomain)
+    for warning in plan.warnings:
+        options.hooks.warn(warning)
     return Prepared(app, remote, plan, url, given)
 
 
@@ -77,6 +79,8 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
         f"  schema: {app.schema_path or 'none'}; D1 database {settings.database_name} as {settings.d1.binding}"
     )
     if client is None:
+        for warning in app.warnings:
+            options.hooks.warn(warning)
         lines.append("remote: not read (set CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID to plan against Cloudflare)")
         return PlanResult(command="plan", status="planned", script_name=settings.script_name, text="\n".join(lines))
     with options.hooks.group(f"Plan {settings.script_name}"):

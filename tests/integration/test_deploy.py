@@ -149,13 +149,18 @@ def test_bad_sql_in_schema_names_the_file_and_stops_before_the_worker(emulator: 
 
 
 def test_a_binding_cloudflare_refuses_leaves_the_live_version_serving(emulator: Emulator, tmp_path: Path) -> None:
-    """10021 on the Worker upload: the API's text, exit 1, the live version and its bindings unchanged."""
+    """10021 on the Worker upload (its D1 database was deleted in the dashboard meanwhile): the API's text, exit 1,
+    the live version and its bindings unchanged. (A clash the deployer can see is refused before any write.)"""
     app = copy_example(tmp_path)
-    assert run_deploy(emulator, app).returncode == 0
+    first = run_deploy(emulator, app)
+    assert first.returncode == 0
+    api(emulator, "DELETE", f"/d1/database/{first.outputs['database-id']}")
     before = api(emulator, "GET", "/workers/scripts/items-app/settings")["result"]
     seq = emulator.last_seq()
 
-    run = run_deploy(emulator, app, "--var", "DB=clashes-with-the-d1-binding")
+    with (app / "worker.js").open("a", encoding="utf-8") as worker:
+        worker.write("\n// a code change\n")
+    run = run_deploy(emulator, app)
     assert run.returncode == 1
     assert "Cloudflare refused the upload" in run.stderr
     assert "code: 10021" in run.stderr

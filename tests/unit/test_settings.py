@@ -19,7 +19,7 @@ def write_app_yml(app_dir: Path, text: str) -> Path:
 
 def test_defaults_apply_when_nothing_is_set(tmp_path: Path) -> None:
     """Without flags, environment or app.yml, the defaults hold and the name comes from the folder."""
-    app = tmp_path / "My_App"
+    app = tmp_path / "my-app"
     app.mkdir()
     settings = Settings.load(cli={"app_dir": app}, environ={})
     assert settings.api_base_url == DEFAULT_API_BASE_URL
@@ -73,13 +73,13 @@ def test_inputs_keep_their_hyphens_and_beat_conventional_names(tmp_path: Path) -
     environ = {
         "INPUT_API-TOKEN": "from-input",
         "CLOUDFLARE_API_TOKEN": "from-env",
-        "CLOUDFLARE_ACCOUNT_ID": "acc",
+        "CLOUDFLARE_ACCOUNT_ID": "0123456789abcdef0123456789abcdef",
         "INPUT_API-BASE-URL": "http://127.0.0.1:9/client/v4/",
     }
     settings = Settings.load(cli={"app_dir": tmp_path}, environ=environ)
     assert settings.api_token is not None
     assert settings.api_token.get_secret_value() == "from-input"
-    assert settings.account_id == "acc"
+    assert settings.account_id == "0123456789abcdef0123456789abcdef"
     assert settings.api_base_url == "http://127.0.0.1:9/client/v4"
 
 
@@ -215,3 +215,71 @@ def test_an_app_yml_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "app.yml").write_bytes("name: caf\xe9\n".encode("latin-1"))
     with pytest.raises(ConfigError, match="is not UTF-8"):
         Settings.load(cli={"app_dir": tmp_path}, environ={})
+
+
+# --- what the app folder may and may not ask for (issue 9) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["CLOUDFLARE_API_TOKEN", "GITHUB_TOKEN", "ACTIONS_RUNTIME_TOKEN", "RUNNER_TEMP",
+                                  "INPUT_API-TOKEN", "CF_API_TOKEN", "github_token"])  # fmt: skip
+def test_a_secret_may_not_be_named_after_the_deployers_own_variables(tmp_path: Path, name: str) -> None:
+    """`secrets: [CLOUDFLARE_API_TOKEN]` in app.yml would hand the token to the Worker: refused, by name."""
+    (tmp_path / "app.yml").write_text(f"secrets: [{name}]\n")
+    with pytest.raises(ConfigError) as caught:
+        Settings.load(cli={"app_dir": tmp_path}, environ={name: "the-value", "CLOUDFLARE_API_TOKEN": "tok"})
+    assert "own variable" in caught.value.message or "identifiers" in caught.value.message
+    assert "the-value" not in str(caught.value)
+
+
+@pytest.mark.parametrize("variable", ["CLOUDFLARE_API_TOKEN", "GITHUB_TOKEN", "INPUT_GITHUB-TOKEN"])
+def test_a_secret_whose_value_is_a_credential_of_the_run_is_not_sent(tmp_path: Path, variable: str) -> None:
+    (tmp_path / "app.yml").write_text("secrets: [API_KEY]\n")
+    environ = {variable: "credential-value-123", "API_KEY": "credential-value-123", "CLOUDFLARE_API_TOKEN": "tok"}
+    environ[variable] = "credential-value-123"
+    with pytest.raises(ConfigError, match="The value given for the secret API_KEY is this run's") as caught:
+        Settings.load(cli={"app_dir": tmp_path}, environ=environ)
+    assert "credential-value-123" not in str(caught.value)
+
+
+def test_on_a_workflow_run_app_yml_may_not_declare_secrets(tmp_path: Path) -> None:
+    """The fork-preview pattern deploys a pull request's files: its app.yml does not choose secrets."""
+    (tmp_path / "app.yml").write_text("secrets: [DEPLOY_KEY]\n")
+    environ = {"GITHUB_EVENT_NAME": "workflow_run", "DEPLOY_KEY": "k"}
+    with pytest.raises(ConfigError, match="this is a workflow_run run"):
+        Settings.load(cli={"app_dir": tmp_path}, environ=environ)
+    named_by_the_workflow = Settings.load(
+        cli={"app_dir": tmp_path / "nothing"}, environ={**environ, "INPUT_SECRETS": "DEPLOY_KEY"}
+    )
+    assert named_by_the_workflow.secrets == ("DEPLOY_KEY",)
+
+
+def test_a_var_flag_overrides_one_key_of_app_yml(tmp_path: Path) -> None:
+    (tmp_path / "app.yml").write_text("vars: {GREETING: hello, MODE: production}\n")
+    settings = Settings.load(cli={"app_dir": tmp_path, "vars": {"MODE": "staging"}}, environ={"INPUT_VARS": "EXTRA=1"})
+    assert settings.vars == {"GREETING": "hello", "MODE": "staging", "EXTRA": "1"}
+
+
+def test_a_compatibility_date_in_the_future_is_refused_before_anything(tmp_path: Path) -> None:
+    (tmp_path / "app.yml").write_text("compatibility_date: 2999-01-01\n")
+    with pytest.raises(ConfigError, match=r"2999-01-01 is in the future \(today is"):
+        Settings.load(cli={"app_dir": tmp_path}, environ={})
+
+
+def test_an_account_id_of_the_wrong_shape_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"account_id \(from CLOUDFLARE_ACCOUNT_ID\): an account id is 32 hex"):
+        Settings.load(cli={"app_dir": tmp_path}, environ={"CLOUDFLARE_ACCOUNT_ID": "my-account"})
+
+
+@pytest.mark.parametrize(("folder", "becomes"), [("Ünïcødé___", "'n-c-d'"), ("My_App", "'my-app'"), ("___", "nothing")])
+def test_a_folder_name_that_is_not_a_worker_name_asks_for_an_explicit_name(
+    tmp_path: Path, folder: str, becomes: str
+) -> None:
+    """Deriving a name would change it silently (and two folders could share a Worker): ask instead."""
+    app = tmp_path / folder
+    app.mkdir()
+    settings = Settings.load(cli={"app_dir": app}, environ={})
+    with pytest.raises(ConfigError, match="is not a valid Worker name") as caught:
+        _ = settings.script_name
+    assert becomes in caught.value.message
+    assert "--name" in (caught.value.hint or "")
+    assert Settings.load(cli={"app_dir": app, "name": "my-app"}, environ={}).script_name == "my-app"

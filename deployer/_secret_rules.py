@@ -1,0 +1,65 @@
+"""Which secrets a deploy may send: only what the workflow put there, never the deployer's own credentials.
+
+The app folder is untrusted input (a fork's preview deploys someone else's `app.yml`), and `secrets:` names
+environment variables whose values become Worker secrets that the Worker can hand to anyone. So:
+
+- a secret may not be named after the deployer's or the runner's own variables: `CLOUDFLARE_*`, `CF_*`,
+  `GITHUB_*`, `ACTIONS_*`, `RUNNER_*`, `INPUT_*`;
+- a value equal to the Cloudflare API token or a GitHub token of the run is never sent, whatever its name;
+- on a `workflow_run` run (the fork-preview pattern, whose app folder comes from a pull request's artifact)
+  `app.yml` may not declare secrets at all: only the action's `secrets` input (the workflow's own file) names them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from deployer.errors import ConfigError
+
+__all__ = ["RESERVED_PREFIXES", "check_secret_values", "check_untrusted_declaration", "reserved_names"]
+
+RESERVED_PREFIXES = ("CLOUDFLARE_", "CF_", "GITHUB_", "ACTIONS_", "RUNNER_", "INPUT_")
+# Variables that hold the run's credentials (inputs keep their hyphens: INPUT_API-TOKEN).
+_CREDENTIALS = (
+    "CLOUDFLARE_API_TOKEN",
+    "INPUT_API-TOKEN",
+    "GITHUB_TOKEN",
+    "INPUT_GITHUB-TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+)
+_UNTRUSTED_EVENTS = frozenset({"workflow_run"})
+
+
+def reserved_names(names: Collection[str]) -> list[str]:
+    """The names among `names` that belong to the deployer or the runner."""
+    return [name for name in names if re.match("|".join(RESERVED_PREFIXES), name.upper())]
+
+
+def check_secret_values(values: Mapping[str, SecretStr], environ: Mapping[str, str]) -> None:
+    """Refuse to send a credential of this run as a Worker secret (the value is never shown)."""
+    credentials = {environ.get(name, "").strip() for name in _CREDENTIALS} - {""}
+    leaked = sorted(name for name, value in values.items() if value.get_secret_value().strip() in credentials)
+    if leaked:
+        raise ConfigError(
+            f"The value given for the secret {', '.join(leaked)} is this run's Cloudflare API token or GitHub "
+            "token; it is not sent to the Worker",
+            hint="Give the secret its own value (a secret of its own in the workflow's env: or inputs).",
+        )
+
+
+def check_untrusted_declaration(declared: object, environ: Mapping[str, str], app_yml: Path) -> None:
+    """On a run whose app folder comes from an untrusted source, `app.yml` may not declare secrets."""
+    event = environ.get("GITHUB_EVENT_NAME", "")
+    if declared and event in _UNTRUSTED_EVENTS:
+        raise ConfigError(
+            f"{app_yml} declares secrets, but this is a {event} run, whose app folder comes from a pull request "
+            "(the fork-preview pattern): its app.yml may not choose which secrets it receives",
+            hint="Name the secrets in the action's secrets input (the workflow file is yours), and remove "
+            "secrets: from app.yml for these runs.",
+            file=app_yml,
+        )
