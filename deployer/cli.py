@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         result = asyncio.run(execute(args.command, settings, options))
         _report_success(result, environ, as_json=bool(getattr(args, "json", False)))
     except DeployError as exc:
-        _report_error(exc, environ)
+        _report_error(exc, environ, as_json=bool(args.json_logs))
         return 1
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
@@ -115,8 +115,12 @@ def _warner(environ: Mapping[str, str]) -> Callable[[str], None]:
     return warn
 
 
-def _report_error(exc: DeployError, environ: Mapping[str, str]) -> None:
-    print(f"error: {exc}", file=sys.stderr)
+def _report_error(exc: DeployError, environ: Mapping[str, str], *, as_json: bool) -> None:
+    if as_json:  # one JSON line like every other log line, so a log collector sees the failure too
+        details = {"message": exc.message, "hint": exc.hint, "file": str(exc.file) if exc.file else None}
+        log.error(exc.title, **{key: value for key, value in details.items() if value}, line=exc.line)
+    else:
+        print(f"error: {exc}", file=sys.stderr)
     if is_runner(environ):
         file = str(exc.file) if exc.file else None
         print(error_command(str(exc), title=exc.title, file=file, line=exc.line), flush=True)

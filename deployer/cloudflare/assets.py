@@ -42,8 +42,12 @@ async def open_upload_session(
         f"{client.account_path}/workers/scripts/{script}/assets-upload-session",
         json_body={"manifest": manifest},
     )
-    result = response.result or {}
-    buckets = tuple(tuple(bucket) for bucket in result.get("buckets") or () if bucket)
+    buckets_seen = response.mapping().get("buckets") or []
+    if not isinstance(buckets_seen, list) or not all(
+        isinstance(bucket, list) and all(isinstance(h, str) for h in bucket) for bucket in buckets_seen
+    ):
+        raise response.unexpected("has `buckets` that are not lists of hashes")
+    buckets = tuple(tuple(bucket) for bucket in buckets_seen if bucket)
     return UploadSession(jwt=str(response.require("jwt")), buckets=buckets)
 
 
@@ -62,7 +66,7 @@ async def upload_bucket(client: CloudflareClient, session_jwt: str, files: Seque
         content_type=content_type,
         bearer=session_jwt,
     )
-    jwt = (response.result or {}).get("jwt")
+    jwt = response.mapping().get("jwt")
     return str(jwt) if jwt else None
 
 

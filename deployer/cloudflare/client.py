@@ -59,19 +59,39 @@ class ApiResponse:
 
     def require(self, key: str) -> Any:
         """`result[key]`; a `CloudflareError` (not a crash) when the answer lacks it."""
-        value = self.result.get(key) if isinstance(self.result, dict) else None
+        value = self.mapping().get(key)
         if value is None:
-            raise CloudflareError(
-                f"Cloudflare's answer to {self.method} {self.path} has no `{key}` (HTTP {self.status})",
-                hint="Run the deploy again; if it persists, the API may have changed: please report it.",
-            )
+            raise self.unexpected(f"has no `{key}`")
         return value
+
+    def mapping(self) -> dict[str, Any]:
+        """`result` as an object (`{}` when null); a `CloudflareError` naming the call when it is something else."""
+        if self.result is None:
+            return {}
+        if not isinstance(self.result, dict):
+            raise self.unexpected(f"is a {type(self.result).__name__} where an object was expected")
+        return self.result
+
+    def items(self) -> list[dict[str, Any]]:
+        """`result` as a list of objects (`[]` when null); a `CloudflareError` naming the call otherwise."""
+        if self.result is None:
+            return []
+        if not isinstance(self.result, list) or not all(isinstance(item, dict) for item in self.result):
+            raise self.unexpected("is not a list of objects")
+        return self.result
+
+    def unexpected(self, what: str) -> CloudflareError:
+        excerpt = json.dumps(self.result, default=str)[:120]
+        return CloudflareError(
+            f"Cloudflare's answer to {self.method} {self.path} {what} (HTTP {self.status}; result: {excerpt})",
+            hint="Run the deploy again; if it persists, the API may have changed: please report it with this line.",
+        )
 
 
 class _Retryable(Exception):
     """An answer worth trying again (429 or 5xx); carries the failure to raise if attempts run out."""
 
-    def __init__(self, error: Exception, *, wait: float | None) -> None:
+    def __init__(self, error: CloudflareAPIError, *, wait: float | None) -> None:
         super().__init__(str(error))
         self.error = error
         self.wait = wait
@@ -157,7 +177,7 @@ class CloudflareClient:
                         bearer=bearer,
                     )
         except _Retryable as exc:
-            raise exc.error from None
+            raise _gave_up(exc.error) from None
         except httpx.TransportError as exc:
             # The text of a protocol error can quote request headers (the token): only transient ones are shown.
             detail = f"{type(exc).__name__}: {exc}" if isinstance(exc, _TRANSIENT) else type(exc).__name__
@@ -198,12 +218,14 @@ class CloudflareClient:
         )
         payload = _json_or_none(response)
         if isinstance(payload, dict) and payload.get("success") is True:
-            return ApiResponse(payload.get("result"), payload.get("result_info"), response.status_code, method, path)
+            info = payload.get("result_info")
+            info = info if isinstance(info, dict) else None
+            return ApiResponse(payload.get("result"), info, response.status_code, method, path)
         error = self._api_error(method, path, response, payload)
         if response.status_code == 429:
             wait = _retry_after(response)
             if wait is not None and wait > _RETRY_AFTER_LIMIT:
-                raise error
+                raise _rate_limited(error, wait)
             raise _Retryable(error, wait=max(wait, 1.0) if wait is not None else 1.0)
         if response.status_code >= 500:
             raise _Retryable(error, wait=None)
@@ -249,9 +271,34 @@ class CloudflareClient:
                 hint="Fix what the message names (bindings, Worker code or metadata); nothing was deployed.",
                 **kwargs,
             )
-        if 7500 in codes:
+        if 7500 in codes and response.status_code < 500:
             return SqlError(f"D1 refused the SQL: {api_text}", **kwargs)
         return CloudflareAPIError(f"Cloudflare API error on {where}: {api_text}", **kwargs)
+
+
+def _rate_limited(error: CloudflareAPIError, wait: float) -> CloudflareAPIError:
+    """A 429 that asks for a longer wait than a job should sit through: say when to try again."""
+    until = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + wait))
+    error.message = f"{error.message}; Cloudflare asks to wait {wait:.0f} s before the next request"
+    error.hint = (
+        f"Cloudflare is rate-limiting this account. Run the deploy again after {until}; nothing more was sent. "
+        "If it happens often, fewer deploys (or runs) at once help."
+    )
+    return error
+
+
+def _gave_up(error: CloudflareAPIError) -> CloudflareAPIError:
+    """A 429 or 5xx that lasted through every retry: say it is on Cloudflare's side."""
+    if error.status >= 500:
+        error.message = f"{error.message} (HTTP {error.status} on every attempt)"
+        error.hint = (
+            "This is on Cloudflare's side, not in your app: the call was retried with backoff. Run the deploy "
+            "again in a few minutes (www.cloudflarestatus.com shows incidents); what was deployed before still "
+            "serves."
+        )
+    elif error.status == 429:
+        error.hint = "Cloudflare kept rate-limiting this account through every retry; run the deploy again later."
+    return error
 
 
 # "Not found" as Cloudflare says it: a missing Workers script (10007), service (10090) or D1 database (7404).

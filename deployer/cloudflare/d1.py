@@ -32,7 +32,7 @@ async def find_database(client: CloudflareClient, name: str) -> Database | None:
             f"{client.account_path}/d1/database",
             params={"name": name, "page": page, "per_page": _PAGE_SIZE},
         )
-        items: list[dict[str, Any]] = response.result or []
+        items = response.items()
         for item in items:
             if item.get("name") == name and item.get("uuid"):
                 return Database(uuid=str(item["uuid"]), name=name)
@@ -66,4 +66,4 @@ async def query(
     if params:
         body["params"] = params
     response = await client.call("POST", f"{client.account_path}/d1/database/{database_id}/query", json_body=body)
-    return list(response.result or [])
+    return response.items()

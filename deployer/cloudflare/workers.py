@@ -46,7 +46,7 @@ async def account_subdomain(client: CloudflareClient) -> str:
 async def script_settings(client: CloudflareClient, script: str) -> dict[str, Any] | None:
     """The script's settings (bindings without secret values, tags, compatibility), or None if it does not exist."""
     response = await none_if_missing(client.call("GET", f"{client.account_path}/workers/scripts/{script}/settings"))
-    return None if response is None else dict(response.result or {})
+    return None if response is None else response.mapping()
 
 
 async def set_script_tags(client: CloudflareClient, script: str, tags: list[str]) -> None:
@@ -69,12 +69,12 @@ async def upload_script(
         content_type=content_type,
         params={"excludeScript": "true"},
     )
-    return dict(response.result or {})
+    return response.mapping()
 
 
 async def script_subdomain(client: CloudflareClient, script: str) -> dict[str, Any]:
     response = await client.call("GET", f"{client.account_path}/workers/scripts/{script}/subdomain")
-    return dict(response.result or {})
+    return response.mapping()
 
 
 async def enable_script_subdomain(client: CloudflareClient, script: str) -> dict[str, Any]:
@@ -84,7 +84,7 @@ async def enable_script_subdomain(client: CloudflareClient, script: str) -> dict
         f"{client.account_path}/workers/scripts/{script}/subdomain",
         json_body={"enabled": True, "previews_enabled": True},
     )
-    return dict(response.result or {})
+    return response.mapping()
 
 
 def _json_bytes(value: Any) -> bytes:

@@ -112,7 +112,7 @@ async def _describe_database(client: CloudflareClient, binding: dict[str, Any]) 
     if info is None:
         described["missing"] = True
         return described
-    described["name"] = info.result.get("name")
+    described["name"] = info.mapping().get("name")
     tables_result = await d1_api.query(client, database_id, _TABLES_SQL)
     tables = [str(row["name"]) for row in tables_result[0].get("results") or ()] if tables_result else []
     described["tables"] = tables

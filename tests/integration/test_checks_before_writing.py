@@ -3,6 +3,7 @@ shows no mutating request (most of these stop before any request at all)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -82,3 +83,16 @@ def test_a_var_flag_overrides_one_var_and_keeps_the_others(emulator: Emulator, t
     (upload,) = [e for e in emulator.requests() if e["method"] == "PUT"]
     plain = {b["name"]: b["text"] for b in upload["form"]["metadata"]["bindings"] if b["type"] == "plain_text"}
     assert plain == {"GREETING": "hello", "MODE": "staging"}
+
+
+def test_with_json_logs_the_final_error_is_a_json_line_too(emulator: Emulator, tmp_path: Path) -> None:
+    app = copy_example(tmp_path)
+    app_yml(app, "compatibility_date: 2999-01-01")
+    run = run_deploy(emulator, app, "--json-logs")
+    assert run.returncode == 1
+    (line,) = [line for line in run.stderr.splitlines() if line.strip()]
+    record = json.loads(line)
+    assert record["level"] == "error"
+    assert record["event"] == "Invalid configuration"
+    assert "2999-01-01 is in the future" in record["message"]
+    assert record["hint"].startswith("Fix the values named above")

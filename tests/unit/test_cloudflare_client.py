@@ -14,6 +14,7 @@ from deployer.errors import (
     ApiValidationError,
     AuthenticationError,
     CloudflareAPIError,
+    CloudflareError,
     NoWorkersSubdomainError,
     SqlError,
     TransportError,
@@ -163,16 +164,58 @@ async def test_retry_after_over_a_minute_fails_at_once() -> None:
         calls += 1
         return envelope_error(429, 971, "Please wait", {"retry-after": "300"})
 
-    with pytest.raises(CloudflareAPIError, match="Please wait"):
+    with pytest.raises(CloudflareAPIError, match="Please wait") as caught:
         await client_for(handler).call("GET", "/p")
     assert calls == 1
+    assert "asks to wait 300 s" in caught.value.message
+    assert "Run the deploy again after" in (caught.value.hint or "")
+
+
+API_ERROR = CloudflareAPIError("x", method="GET", path="/p", status=500, errors=())
+
+
+async def test_a_persistent_5xx_says_it_is_on_cloudflares_side() -> None:
+    """Every attempt answered 502: the message names the status and says the app is not at fault."""
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return envelope_error(502, 7500, "upstream unavailable")
+
+    with pytest.raises(CloudflareAPIError) as caught:
+        await client_for(handler).call("POST", "/d1/database/x/query")
+    assert calls == 5
+    assert not isinstance(caught.value, SqlError)  # a 5xx is never "fix the SQL"
+    assert "HTTP 502 on every attempt" in caught.value.message
+    assert "on Cloudflare's side" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("result", "call"),
+    [
+        pytest.param([1, 2], "mapping", id="a-list-where-an-object-belongs"),
+        pytest.param({"a": 1}, "items", id="an-object-where-a-list-belongs"),
+        pytest.param("text", "require", id="a-string"),
+    ],
+)
+async def test_an_answer_of_an_unexpected_shape_is_a_message(result: object, call: str) -> None:
+    response = await client_for(lambda request: ok(result)).call("GET", "/accounts/acc/workers/subdomain")
+    read: dict[str, Callable[[], object]] = {
+        "mapping": response.mapping,
+        "items": response.items,
+        "require": lambda: response.require("subdomain"),
+    }
+    with pytest.raises(CloudflareError, match="Cloudflare's answer to GET /accounts/acc/workers/subdomain") as caught:
+        read[call]()
+    assert "result:" in caught.value.message
 
 
 @pytest.mark.parametrize(
     ("exc", "expected"),
     [
-        pytest.param(_Retryable(ValueError(), wait=3.0), 3.0, id="retry-after-is-the-backoff"),
-        pytest.param(_Retryable(ValueError(), wait=None), True, id="5xx-uses-exponential-backoff"),
+        pytest.param(_Retryable(API_ERROR, wait=3.0), 3.0, id="retry-after-is-the-backoff"),
+        pytest.param(_Retryable(API_ERROR, wait=None), True, id="5xx-uses-exponential-backoff"),
         pytest.param(httpx.ReadTimeout("t"), True, id="network-errors-retry"),
         pytest.param(ValueError("x"), False, id="other-errors-do-not"),
     ],
