@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cfemu.context import EmulatorConfig
+from cfemu.faults import FaultRule, Faults, add_fault_arguments
 from cfemu.network import add_network_arguments, network_from_args
 
 __all__ = ["main"]
@@ -36,7 +37,15 @@ def _parser() -> argparse.ArgumentParser:
         help="serve the API only: accept uploads without running them (no Node/workerd needed)",
     )
     add_network_arguments(serve)
+    add_fault_arguments(serve)
     return parser
+
+
+def _faults(rules: list[FaultRule]) -> Faults:
+    faults = Faults()
+    for rule in rules:
+        faults.add(rule)
+    return faults
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 run_workers=not args.no_runtime,
             ),
             network=network_from_args(args),
+            faults=_faults(args.fault),
         )
         return 0
     raise AssertionError(f"unhandled command {args.command!r}")

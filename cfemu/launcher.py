@@ -67,6 +67,23 @@ class Emulator:
         entries: list[dict[str, Any]] = response.json()
         return entries
 
+    def add_fault(self, fault: str, **rule: object) -> dict[str, Any]:
+        """Make calls fail (`cfemu.faults`): e.g. `add_fault("502", method="PUT", path="/workers/scripts/*")`."""
+        response = httpx.post(f"{self.root_url}/__emulator/faults", json={"fault": fault, **rule}, timeout=10.0)
+        response.raise_for_status()
+        added: dict[str, Any] = response.json()
+        return added
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The fault rules in force, with how many calls each matched (`seen`) and failed (`fired`)."""
+        response = httpx.get(f"{self.root_url}/__emulator/faults", timeout=10.0)
+        response.raise_for_status()
+        rules: list[dict[str, Any]] = response.json()
+        return rules
+
+    def clear_faults(self) -> None:
+        httpx.delete(f"{self.root_url}/__emulator/faults", timeout=10.0).raise_for_status()
+
     def last_seq(self) -> int:
         """Return the sequence number of the newest logged request (0 when none)."""
         entries = self.requests()

@@ -8,7 +8,8 @@
 - Unknown paths give HTTP 404 code 7003 with Cloudflare's "Could not route to …" text; a known path with the
   wrong method gives HTTP 405. Unexpected exceptions give HTTP 500 code 10013 and a traceback on stderr, never
   to the client.
-- `/__emulator/health` and `/__emulator/requests` are the emulator's own endpoints (not logged, no auth).
+- `/__emulator/health` and `/__emulator/requests` are the emulator's own endpoints (not logged, no auth);
+  `/__emulator/faults` sets injected failures (`cfemu.faults`).
 - `--latency-ms` / `--bandwidth` shape `/client/v4` traffic; `/__emulator/network` lists request timings
   (`cfemu.network`).
 - Requests whose Host is `{script}.{subdomain}.workers.dev.localhost[:port]` are not API requests: they go
@@ -43,6 +44,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from cfemu import assets, d1, scripts, secrets, settings, subdomains, versions
 from cfemu.context import Context, EmulatorConfig
 from cfemu.envelope import ApiError, error_response
+from cfemu.faults import FAULTS_PATH, FaultInjector, Faults, faults_endpoint
 from cfemu.miniflare_runtime import MiniflareRuntime
 from cfemu.network import NetworkModel, NetworkShaper
 from cfemu.requestlog import API_PREFIX, RequestLog, RequestLogMiddleware, list_requests
@@ -136,7 +138,11 @@ def default_runtime(config: EmulatorConfig) -> Runtime:
 
 
 def create_app(
-    config: EmulatorConfig, *, runtime: Runtime | None = None, network: NetworkModel | None = None
+    config: EmulatorConfig,
+    *,
+    runtime: Runtime | None = None,
+    network: NetworkModel | None = None,
+    faults: Faults | None = None,
 ) -> Starlette:
     """Build the ASGI app for `config` (state in `config.data_dir`); `runtime` defaults to `default_runtime`."""
     store = Store(config.data_dir)
@@ -160,6 +166,7 @@ def create_app(
         routes=[
             Route("/__emulator/health", _health),
             Route("/__emulator/requests", list_requests),
+            Route(FAULTS_PATH, faults_endpoint, methods=["GET", "POST", "DELETE"]),
             Mount(API_PREFIX, routes=api_routes()),
         ],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _server_error},
@@ -167,7 +174,9 @@ def create_app(
     )
     app.state.ctx = ctx
     app.state.request_log = request_log
+    app.state.faults = faults if faults is not None else Faults()
     app.add_middleware(AuthMiddleware, api_token=config.api_token)
+    app.add_middleware(FaultInjector, faults=app.state.faults)  # injected failures (cfemu.faults), logged below
     app.add_middleware(RequestLogMiddleware, log=request_log)
     app.add_middleware(NetworkShaper, model=network)  # latency/bandwidth on /client/v4 (cfemu.network)
     app.add_middleware(WorkersDevRouter, ctx=ctx)  # outermost: workers.dev hosts skip auth and the log
@@ -197,11 +206,11 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def _serve(config: EmulatorConfig, network: NetworkModel | None = None) -> None:
+async def _serve(config: EmulatorConfig, network: NetworkModel | None = None, faults: Faults | None = None) -> None:
     sock = listening_socket(config.host, config.port)
     port = sock.getsockname()[1]
     host = f"[{config.host}]" if ":" in config.host else config.host
-    app = create_app(config, network=network)
+    app = create_app(config, network=network, faults=faults)
     uvicorn_config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5, server_header=False
     )
@@ -215,8 +224,15 @@ async def _serve(config: EmulatorConfig, network: NetworkModel | None = None) ->
     await server.serve(sockets=[sock])
 
 
-def serve(config: EmulatorConfig, *, network: NetworkModel | None = None) -> None:
+def serve(config: EmulatorConfig, *, network: NetworkModel | None = None, faults: Faults | None = None) -> None:
     """Run the emulator until SIGINT/SIGTERM."""
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="cfemu %(levelname)s %(message)s")
     logger.setLevel(logging.INFO)  # cfemu's own messages; libraries (httpx: one line per proxied request) stay quiet
-    asyncio.run(_serve(config, network))
+    logging.getLogger("uvicorn.error").addFilter(_not_an_injected_reset)
+    asyncio.run(_serve(config, network, faults))
+
+
+def _not_an_injected_reset(record: logging.LogRecord) -> bool:
+    """uvicorn logs the exception a `reset` fault raises to drop the connection; that one is on purpose."""
+    error = record.exc_info[1] if record.exc_info else None
+    return not (isinstance(error, ConnectionResetError) and "cfemu fault" in str(error))
