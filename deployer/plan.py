@@ -67,6 +67,7 @@ class Plan:
             Step.WORKER: self.upload_worker,
             Step.WORKER_TAGS: self.update_tags_only,
             Step.SUBDOMAIN: self.enable_subdomain,
+            Step.RECORD_STATE: self.enable_subdomain,
         }
         return tuple(step for step, wanted_step in wanted.items() if wanted_step)
 

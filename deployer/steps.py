@@ -26,6 +26,7 @@ class Step(enum.Enum):
     WORKER = (5, "upload the Worker")
     WORKER_TAGS = (5, "record the new state on the Worker (no new version)")
     SUBDOMAIN = (6, "enable the workers.dev URL")
+    RECORD_STATE = (6, "record the deployed state on the Worker, now that it is complete")
 
     @property
     def number(self) -> int:

@@ -8,7 +8,9 @@
 4. Upload only the buckets Cloudflare asks for, several at once.
    (1–2 and 3–4 run side by side: uploaded files change nothing that is served until step 5.)
 5. Upload the Worker with its bindings, the assets' completion token (or `keep_assets`) and the new state tags.
-6. Enable its workers.dev URL (first deploy, or `--force`).
+6. Enable its workers.dev URL (first deploy, or `--force`), and only then record the deployed state in the
+   Worker's tags: a deploy stopped before that (killed, or the URL call failed) leaves no state, so the next one
+   redoes every step instead of reading "nothing changed".
 
 Each step is a function that returns what the next one needs. A failure a user can cause is found as early as
 possible: local checks before any call, the reads before any write, so a missing subdomain or a bad token
@@ -35,10 +37,9 @@ from deployer.cloudflare.assets import UploadFile, open_upload_session, upload_b
 from deployer.cloudflare.multipart import FormPart
 from deployer.commands._base import CommandResult, Options
 from deployer.commands.plan import Prepared, prepare
-from deployer.errors import CloudflareAPIError, CloudflareError, DeployError, SchemaError, SqlError
+from deployer.errors import CloudflareAPIError, CloudflareError, SchemaError, SqlError
 from deployer.manifest import AssetManifest
 from deployer.settings import Settings
-from deployer.state import RemoteState
 from deployer.steps import SIDE_BY_SIDE_GROUP, Step
 
 __all__ = ["DeployResult", "run"]
@@ -129,8 +130,10 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
     steps = (*database.steps, *assets.steps)
     if plan.upload_worker:
         assert database.id is not None
+        # With step 6 to come, the state is recorded after it (see the module docstring).
+        tags = prepared.remote.other_tags if plan.enable_subdomain else plan.tags
         with hooks.group(Step.WORKER.group):
-            await _upload_worker(client, settings, prepared, database.id, secret_values, assets.completion_jwt)
+            await _upload_worker(client, settings, prepared, database.id, secret_values, assets.completion_jwt, tags)
         steps += (Step.WORKER,)
     elif plan.update_tags_only:
         await workers_api.set_script_tags(client, plan.script, list(plan.tags))
@@ -138,9 +141,11 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
         steps += (Step.WORKER_TAGS,)
     if plan.enable_subdomain:
         with hooks.group(Step.SUBDOMAIN.group):
-            await _enable_subdomain(client, plan.script, prepared.remote)
-        _log(Step.SUBDOMAIN, False, url=prepared.url)
-        steps += (Step.SUBDOMAIN,)
+            await workers_api.enable_script_subdomain(client, plan.script)
+            _log(Step.SUBDOMAIN, False, url=prepared.url)
+            await workers_api.set_script_tags(client, plan.script, list(plan.tags))
+            _log(Step.RECORD_STATE, False, script=plan.script)
+        steps += (Step.SUBDOMAIN, Step.RECORD_STATE)
     return DeployResult(
         command="deploy",
         status="unchanged" if plan.changes.nothing else "deployed",
@@ -304,6 +309,7 @@ async def _upload_worker(
     database_id: str,
     secret_values: Mapping[str, str],
     completion_jwt: str | None,
+    tags: tuple[str, ...],
 ) -> None:
     plan, app = prepared.plan, prepared.app
     wanted = Wanted(
@@ -316,7 +322,7 @@ async def _upload_worker(
         "bindings": metadata_bindings(wanted_bindings(wanted)),
         # Secrets not re-sent stay as they are (the API would otherwise drop them with the old version).
         "keep_bindings": list(SecretBinding.types),
-        "tags": list(plan.tags),
+        "tags": list(tags),
     }
     if app.manifest is not None:
         config = _asset_config(settings, app.manifest)
@@ -349,18 +355,6 @@ def _asset_config(settings: Settings, manifest: AssetManifest) -> dict[str, Any]
     if manifest.redirects is not None:
         config["_redirects"] = manifest.redirects
     return config
-
-
-async def _enable_subdomain(client: CloudflareClient, script: str, remote: RemoteState) -> None:
-    try:
-        await workers_api.enable_script_subdomain(client, script)
-    except DeployError:
-        # Drop our state tags so the next deploy redoes the remaining steps.
-        try:
-            await workers_api.set_script_tags(client, script, list(remote.other_tags))
-        except DeployError as exc:
-            log.warning("could not withdraw the state tags; deploy again with --force", error=exc.message)
-        raise
 
 
 def _log(step: Step, side_by_side: bool, **details: object) -> None:

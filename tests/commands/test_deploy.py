@@ -17,7 +17,15 @@ from devkit.example import EXAMPLE_SCRIPT
 from tests.commands.conftest import settings_for
 from tests.emulator.helpers import account_client, result
 
-ALL_STEPS = (Step.DATABASE, Step.SCHEMA, Step.ASSET_SESSION, Step.ASSET_UPLOAD, Step.WORKER, Step.SUBDOMAIN)
+ALL_STEPS = (
+    Step.DATABASE,
+    Step.SCHEMA,
+    Step.ASSET_SESSION,
+    Step.ASSET_UPLOAD,
+    Step.WORKER,
+    Step.SUBDOMAIN,
+    Step.RECORD_STATE,
+)
 
 
 async def deploy(emulator: Emulator, app: Path, options: Options | None = None, **environ: str) -> DeployResult:
