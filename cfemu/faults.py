@@ -16,7 +16,7 @@ answer is lost (the change happened; the client cannot know), which is what a ti
 | `502`   | HTTP 502 with an HTML page (the edge answers, the API did not: no JSON envelope)                        |
 | `524`   | HTTP 524 with an HTML page ("A timeout occurred"; the edge gave up waiting for the origin)              |
 | `reset` | the connection is closed after the status line: the body never arrives                                 |
-| `hang`  | no answer for `seconds` (default 300), then the call proceeds; a client gives up before that            |
+| `hang`  | no answer for `seconds` (default 300), then the edge's 524 page; the call is never carried out         |
 
 GUESS: the codes and texts of the 429 and 500 envelopes follow what Cloudflare's API is commonly seen to answer
 (971 for rate limiting, 10013 for an internal error); 502/524 are the edge's HTML error pages, whose exact markup
@@ -153,7 +153,7 @@ class FaultInjector:
             return
         if rule.fault == "hang":
             await asyncio.sleep(rule.seconds)
-            await self.app(scope, receive, send)
+            await _edge_page(524, "A timeout occurred")(scope, receive, send)
             return
         if rule.after:
             await self.app(scope, receive, _swallow)
