@@ -40,7 +40,6 @@ from deployer.github.event import PULL_REQUEST_EVENTS, Event, load_event
 from deployer.github.publish import Deployment, upsert_comment
 from deployer.github.report import RunReport, Status, comment_body, comment_marker, summary_markdown
 from deployer.github.runner import Runner
-from deployer.github.verify import verify_url
 from deployer.settings import Settings, parse_secret_names, worker_name_from
 
 __all__ = ["main"]
@@ -184,6 +183,7 @@ class ActionRun:
             )
         options = Options(
             force=self._bool("force", default=False) if "force" in spec.flags else False,
+            verify=self._bool("verify", default=True) if "verify" in spec.flags else False,
             hooks=Hooks(
                 mask=self.runner.mask, group=self.runner.group, on_plan=self._planned, warn=self.runner.warning
             ),
@@ -193,10 +193,6 @@ class ActionRun:
         self.runner.set_outputs({name: value for name, value in result.outputs().items() if name != "status"})
         if result.details:
             print(result.details, file=self.runner.stdout, flush=True)
-        if spec.verifies and result.url and self._bool("verify", default=True):
-            with self.runner.group(f"Verify {result.url}"):
-                status = await verify_url(result.url)
-                log.info("verified", url=result.url, status=status)
         await self._publish(self._report(result.status, changed=result.changed_words()), success=True, result=result)
         return 0
 

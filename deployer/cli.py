@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--name", required=True, help="the Worker's name")
         if "force" in spec.flags:
             command.add_argument("--force", action="store_true", help="everything, whatever the recorded state says")
+        if "verify" in spec.flags:
+            command.add_argument(
+                "--verify",
+                action=argparse.BooleanOptionalAction,
+                default=True,
+                help="check the live app afterwards (default: on)",
+            )
         if "json" in spec.flags:
             command.add_argument("--json", action="store_true", help="print JSON instead of text")
         command.add_argument("--account-id", help="Cloudflare account id (env CLOUDFLARE_ACCOUNT_ID)")
@@ -77,7 +84,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     configure_logging(json_logs=bool(args.json_logs), verbose=bool(args.verbose))
     try:
         settings = Settings.load(cli=_cli_values(args), environ=environ)
-        options = Options(force=bool(getattr(args, "force", False)), hooks=Hooks(warn=_warner(environ)))
+        options = Options(
+            force=bool(getattr(args, "force", False)),
+            verify=bool(getattr(args, "verify", False)),
+            hooks=Hooks(warn=_warner(environ)),
+        )
         result = asyncio.run(execute(args.command, settings, options))
         _report_success(result, environ, as_json=bool(getattr(args, "json", False)))
     except DeployError as exc:

@@ -23,7 +23,7 @@ Where the fix is written: for local input, at the raise site, which knows the in
 `deployer.app`, `deployer.manifest`); for Cloudflare, in the one place that maps error codes to these classes
 (`deployer.cloudflare.client`, `_api_error`: the token scopes, the subdomain claim, a refused upload); for
 GitHub, in `deployer.github.api` (the missing `permissions:` entry); for a failed schema or verification, in
-the command that raises it (`deployer.commands.deploy`, `deployer.github.verify`).
+the command that raises it (`deployer.commands.deploy`, `deployer.commands._verify`).
 """
 
 from __future__ import annotations

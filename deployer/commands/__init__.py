@@ -36,7 +36,7 @@ __all__ = [
     "make_client",
 ]
 
-Flag = Literal["app", "name", "force", "json"]
+Flag = Literal["app", "name", "force", "json", "verify"]
 Runner = Callable[[Settings, CloudflareClient | None, Options], Awaitable[CommandResult]]
 
 
@@ -51,7 +51,6 @@ class CommandSpec:
     needs_credentials: bool = True  # False: runs its local part without a token (plan)
     records_deployment: bool = False  # the action records a GitHub Deployment for it
     comments: bool = False  # the action keeps the sticky PR comment for it
-    verifies: bool = False  # the action checks the app's URL afterwards (input verify)
 
     @property
     def module(self) -> str:
@@ -68,10 +67,9 @@ COMMANDS: dict[str, CommandSpec] = {
             "deploy",
             "deploy the app, only what changed",
             statuses=("deployed", "unchanged"),
-            flags=frozenset({"app", "force"}),
+            flags=frozenset({"app", "force", "verify"}),
             records_deployment=True,
             comments=True,
-            verifies=True,
         ),
         CommandSpec(
             "plan",

@@ -53,6 +53,7 @@ class Options:
     """The switches a command takes besides `Settings` (each command reads the ones it knows)."""
 
     force: bool = False  # deploy / plan: everything, whatever the recorded state says
+    verify: bool = False  # deploy: check the live app afterwards (the CLI and the action switch it on by default)
     hooks: Hooks = field(default_factory=Hooks)
 
 

@@ -12,6 +12,8 @@
    Worker's tags: a deploy stopped before that (killed, or the URL call failed) leaves no state, so the next one
    redoes every step instead of reading "nothing changed".
 
+Then, with `Options.verify`, the live app is checked (`deployer.commands._verify`).
+
 Each step is a function that returns what the next one needs. A failure a user can cause is found as early as
 possible: local checks before any call, the reads before any write, so a missing subdomain or a bad token
 changes nothing; a failed schema or a refused upload leaves the live Worker as it was.
@@ -36,6 +38,7 @@ from deployer.cloudflare import workers as workers_api
 from deployer.cloudflare.assets import UploadFile, open_upload_session, upload_bucket
 from deployer.cloudflare.multipart import FormPart
 from deployer.commands._base import CommandResult, Options
+from deployer.commands._verify import CheckResult, verify_app
 from deployer.commands.plan import Prepared, prepare
 from deployer.errors import CloudflareAPIError, CloudflareError, SchemaError, SqlError
 from deployer.manifest import AssetManifest
@@ -61,6 +64,7 @@ class DeployResult(CommandResult):
     secrets_sent: tuple[str, ...]
     generated_secrets: tuple[str, ...]
     steps: tuple[Step, ...]
+    checks: tuple[CheckResult, ...] = ()  # the live app's checks, when verified
 
     @property
     def details(self) -> str:
@@ -146,6 +150,12 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
             await workers_api.set_script_tags(client, plan.script, list(plan.tags))
             _log(Step.RECORD_STATE, False, script=plan.script)
         steps += (Step.SUBDOMAIN, Step.RECORD_STATE)
+    checks: tuple[CheckResult, ...] = ()
+    if options.verify:
+        with hooks.group(f"Verify {prepared.url}"):
+            checks = tuple(await verify_app(prepared.url, gated=_password_gated(settings, prepared)))
+        for check in checks:
+            log.info("checked", check=check.name, seen=check.seen)
     return DeployResult(
         command="deploy",
         status="unchanged" if plan.changes.nothing else "deployed",
@@ -161,7 +171,13 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
         secrets_sent=tuple(sorted(secret_values)),
         generated_secrets=plan.generate_secrets,
         steps=steps,
+        checks=checks,
     )
+
+
+def _password_gated(settings: Settings, prepared: Prepared) -> bool:
+    """The app has the seed's password gate: an `APP_PASSWORD` secret, declared, given or deployed."""
+    return "APP_PASSWORD" in {*settings.secrets, *prepared.secret_values, *prepared.remote.secret_names}
 
 
 def _secret_values(prepared: Prepared, *, mask: Any) -> dict[str, str]:

@@ -4,6 +4,5 @@
 - `event`: the event payload: the commit to report, the pull request, forks;
 - `api`: a small REST client (PR comments, Deployments) whose errors name the missing permission;
 - `publish`: the sticky PR comment and the Deployment's lifecycle;
-- `report`: the summary table and the comment's text;
-- `verify`: the health check of the deployed URL.
+- `report`: the summary table and the comment's text.
 """

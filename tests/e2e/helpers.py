@@ -60,7 +60,7 @@ class DeployedApp:
 
 def deploy(emu: Emulator, app_dir: Path) -> str:
     """Deploy `app_dir` with `python -m deployer deploy`; return the URL it prints (asserting success)."""
-    run = run_deploy(emu, app_dir)
+    run = run_deploy(emu, app_dir, verify=True)  # these emulators run the Worker: check it for real
     assert run.returncode == 0, run.stderr
     return run.stdout.strip()
 

@@ -231,3 +231,35 @@ def test_requests_reach_the_worker_as_sent(inspect_url: str) -> None:
     assert seen == {"cookie": None, "body": False, "te": None, "ua": None, "accept": None}
     posted = _raw_request(inspect_url, "POST /x HTTP/1.1\r\nContent-Length: 0\r\n")
     assert posted["body"] is True
+
+
+def test_a_worker_that_throws_on_every_request_fails_the_deploy_fast_with_its_answer(app: DeployedApp) -> None:
+    """It starts, so Cloudflare takes it; the check of the live app sees 500s and says so with the body."""
+    variant = _variant(app, {})
+    code = (variant / "worker.js").read_text().replace("export default {", "const app = {", 1)
+    (variant / "worker.js").write_text(code + "\nexport default { fetch() { throw new Error('kaboom'); } };\n")
+    try:
+        run = run_deploy(app.emu, variant, verify=True)
+        assert run.returncode == 1
+        assert "answers HTTP 500 (3 tries)" in run.stderr
+        assert "The deploy itself went through" in run.stderr
+    finally:
+        assert run_deploy(app.emu, app.app_dir).returncode == 0  # the shared app serves its own code again
+
+
+def test_a_gate_that_lets_api_calls_through_fails_the_checks(app: DeployedApp) -> None:
+    """A Worker whose /api/ answers 200 without a session fails the seed's logged-out check, by name."""
+    variant = _variant(app, {})
+    code = (variant / "worker.js").read_text().replace("export default {", "const app = {", 1)
+    (variant / "worker.js").write_text(
+        code + "\nexport default { fetch(req, env, ctx) {\n"
+        '  if (new URL(req.url).pathname.startsWith("/api/")) return Response.json([]);\n'
+        "  return app.fetch(req, env, ctx);\n} };\n"
+    )
+    try:
+        run = run_deploy(app.emu, variant, verify=True)
+        assert run.returncode == 1
+        assert "1 of 3 checks of the live app failed" in run.stderr
+        assert "FAIL /api/items without a session is 401 JSON: HTTP 200" in run.stderr
+    finally:
+        assert run_deploy(app.emu, app.app_dir).returncode == 0

@@ -19,9 +19,15 @@ def run_deploy(
     token: str | None = None,
     env: dict[str, str] | None = None,
     command: str = "deploy",
+    verify: bool = False,
 ) -> CliRun:
-    """`python -m deployer <command> <app_dir> *args` (for `inspect`: `--name <app_dir's name>`) against `emu`."""
+    """`python -m deployer <command> <app_dir> *args` (for `inspect`: `--name <app_dir's name>`) against `emu`.
+
+    A deploy is run with `--no-verify` unless `verify`: most of these emulators run no Workers to check.
+    """
     target = ["--name", app_dir.name] if command == "inspect" else [str(app_dir)]
+    if command == "deploy" and not verify:
+        target.append("--no-verify")
     extra = {"CLOUDFLARE_API_TOKEN": token} if token else {}
     return run_cli(emu, command, *target, *args, env={**extra, **(env or {})})
 

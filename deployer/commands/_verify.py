@@ -1,0 +1,150 @@
+"""Checking the live app after a deploy: it must answer, and a password-gated app must behave like one.
+
+1. **Reach it.** `GET /` is repeated while the URL does not resolve or connect yet (a brand-new workers.dev
+   subdomain takes up to a minute to appear in DNS), for `patience` seconds.
+2. **Not a server error.** A 5xx is tried `SERVER_ERROR_TRIES` times a second apart, then fails at once with
+   the status and the start of the body (a Worker that throws does not get better by waiting).
+3. **The checks.** Any app: `/` answers below 500. A password-gated app (one with an `APP_PASSWORD` secret, as
+   the seed's template) gets the seed's logged-out checks instead: `/` redirects to the login page,
+   `/login.html` answers 200 without a session, `/api/items` answers 401 with JSON.
+
+A `*.localhost` host (the local emulator's workers.dev addresses) is loopback by definition (RFC 6761), but not
+every resolver knows it: such a request goes to 127.0.0.1 with the original `Host` header. Redirects are never
+followed. A failure is a `VerifyError` that lists every check with what it saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from deployer.errors import VerifyError
+
+__all__ = ["GATED_CHECKS", "SERVER_ERROR_TRIES", "Check", "CheckResult", "verify_app", "verify_url"]
+
+SERVER_ERROR_TRIES = 3
+_BODY_EXCERPT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One request to the live app and what its answer must be."""
+
+    name: str
+    path: str
+    accept: Callable[[httpx.Response], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    name: str
+    ok: bool
+    seen: str  # the status, and the redirect target or the start of the body
+
+
+def _is_json_401(response: httpx.Response) -> bool:
+    return response.status_code == 401 and response.headers.get("content-type", "").startswith("application/json")
+
+
+ANSWERS = Check("the app answers (no 5xx)", "/", lambda r: r.status_code < 500)
+GATED_CHECKS = (
+    Check(
+        "logged out, / redirects to the login page",
+        "/",
+        lambda r: r.is_redirect and "/login" in r.headers.get("location", ""),
+    ),
+    Check("/login.html answers without a session", "/login.html", lambda r: r.status_code == 200),
+    Check("/api/items without a session is 401 JSON", "/api/items", _is_json_401),
+)
+
+
+async def verify_app(
+    url: str, *, gated: bool, patience: float = 60.0, http: httpx.AsyncClient | None = None
+) -> list[CheckResult]:
+    """Reach `url`, then run the checks (see the module docstring); `VerifyError` when any fails."""
+    async with contextlib.AsyncExitStack() as stack:
+        client = http if http is not None else httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False)
+        if http is None:
+            await stack.enter_async_context(client)
+        await _reach(client, url, patience=patience)
+        results = [await _run(client, url, check) for check in (GATED_CHECKS if gated else (ANSWERS,))]
+    failed = [result for result in results if not result.ok]
+    if failed:
+        lines = "\n".join(f"  {'ok ' if r.ok else 'FAIL'} {r.name}: {r.seen}" for r in results)
+        raise VerifyError(
+            f"{url} was deployed, but {len(failed)} of {len(results)} checks of the live app failed:\n{lines}",
+            hint="The deploy itself went through: fix the Worker (its logs: wrangler tail) and deploy again, or "
+            "switch the checks off (--no-verify, input verify: false).",
+        )
+    return results
+
+
+async def verify_url(url: str, *, patience: float = 60.0, http: httpx.AsyncClient | None = None) -> int:
+    """Reach `url` (see the module docstring); the status of the first answer below 500."""
+    async with contextlib.AsyncExitStack() as stack:
+        client = http if http is not None else httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False)
+        if http is None:
+            await stack.enter_async_context(client)
+        return (await _reach(client, url, patience=patience)).status_code
+
+
+def _target(url: str, path: str) -> tuple[httpx.URL, dict[str, str]]:
+    target = httpx.URL(url).join(path)
+    headers = {"User-Agent": "cf-stateful-deployer (verify)"}
+    if target.host == "localhost" or target.host.endswith(".localhost"):
+        headers["Host"] = target.netloc.decode("ascii")
+        target = target.copy_with(host="127.0.0.1")
+    return target, headers
+
+
+async def _reach(client: httpx.AsyncClient, url: str, *, patience: float) -> httpx.Response:
+    target, headers = _target(url, "/")
+    deadline = time.monotonic() + patience
+    pause = 0.25
+    server_errors = 0
+    while True:
+        try:
+            response = await client.get(target, headers=headers, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            last = f"{type(exc).__name__} (the name does not resolve or nothing listens yet)"
+        else:
+            if response.status_code < 500:
+                return response
+            server_errors += 1
+            if server_errors >= SERVER_ERROR_TRIES:
+                raise VerifyError(
+                    f"{url} answers HTTP {response.status_code} ({server_errors} tries): {_excerpt(response)}",
+                    hint="The deploy itself went through, but the Worker fails: a 5xx means it throws or its "
+                    "bindings are wrong. Check its logs (wrangler tail), fix it and deploy again.",
+                )
+            await asyncio.sleep(1.0)
+            continue
+        if time.monotonic() + pause > deadline:
+            raise VerifyError(
+                f"{url} did not answer within {patience:.0f} s (last: {last})",
+                hint="The deploy itself went through. A brand-new workers.dev subdomain can take a minute to appear "
+                "in DNS: run the job again, or switch the check off (--no-verify, input verify: false).",
+            )
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 5.0)
+
+
+async def _run(client: httpx.AsyncClient, url: str, check: Check) -> CheckResult:
+    target, headers = _target(url, check.path)
+    try:
+        response = await client.get(target, headers=headers, follow_redirects=False)
+    except httpx.HTTPError as exc:
+        return CheckResult(check.name, False, type(exc).__name__)
+    location = response.headers.get("location")
+    seen = f"HTTP {response.status_code}" + (f" → {location}" if location else f", {_excerpt(response, 60)}")
+    return CheckResult(check.name, check.accept(response), seen)
+
+
+def _excerpt(response: httpx.Response, length: int = _BODY_EXCERPT) -> str:
+    text = " ".join(response.text.split())
+    return (text[:length] + "…") if len(text) > length else (text or "(empty body)")
