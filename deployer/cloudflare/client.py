@@ -268,7 +268,7 @@ class CloudflareClient:
         if 10021 in codes:
             return ApiValidationError(
                 f"Cloudflare refused the upload: {api_text}",
-                hint="Fix what the message names (bindings, Worker code or metadata); nothing was deployed.",
+                hint="Fix what the message names (bindings, Worker code or metadata); this upload changed nothing.",
                 **kwargs,
             )
         if 7500 in codes and response.status_code < 500:

@@ -37,10 +37,11 @@ from deployer.cloudflare import d1 as d1_api
 from deployer.cloudflare import workers as workers_api
 from deployer.cloudflare.assets import UploadFile, open_upload_session, upload_bucket
 from deployer.cloudflare.multipart import FormPart
-from deployer.commands._base import CommandResult, Options
+from deployer.commands._base import Options
+from deployer.commands._deploy_result import DeployResult
 from deployer.commands._verify import CheckResult, verify_app
 from deployer.commands.plan import Prepared, prepare
-from deployer.errors import CloudflareAPIError, CloudflareError, SchemaError, SqlError
+from deployer.errors import CloudflareAPIError, CloudflareError, DeployError, SchemaError, SqlError
 from deployer.manifest import AssetManifest
 from deployer.settings import Settings
 from deployer.steps import SIDE_BY_SIDE_GROUP, Step
@@ -50,49 +51,6 @@ __all__ = ["DeployResult", "run"]
 log = structlog.get_logger("deployer")
 
 BUCKET_CONCURRENCY = 4
-
-
-@dataclass(frozen=True, kw_only=True)
-class DeployResult(CommandResult):
-    """What a deploy did (beyond `CommandResult`): the database, the uploads, the secrets, the steps taken."""
-
-    database_id: str | None
-    database_created: bool
-    asset_files: int
-    assets_uploaded: int
-    asset_bytes_uploaded: int
-    secrets_sent: tuple[str, ...]
-    generated_secrets: tuple[str, ...]
-    steps: tuple[Step, ...]
-    checks: tuple[CheckResult, ...] = ()  # the live app's checks, when verified
-
-    @property
-    def details(self) -> str:
-        return ""
-
-    def outputs(self) -> dict[str, str]:
-        return {**super().outputs(), "database-id": self.database_id or ""}
-
-    def changed_words(self) -> str:
-        assert self.changes is not None
-        if self.changes.nothing:
-            return "nothing (already up to date)"
-        parts = ["first deploy" if self.changes.reason == "first" else str(self.changes).replace(",", ", ")]
-        details: list[str] = []
-        if self.database_created:
-            details.append("D1 database created")
-        if self.assets_uploaded:
-            details.append(
-                f"{self.assets_uploaded} of {self.asset_files} files uploaded ({_size(self.asset_bytes_uploaded)})"
-            )
-        sent = [name for name in self.secrets_sent if name not in self.generated_secrets]
-        if sent:
-            details.append(f"secrets sent: {', '.join(sent)}")
-        if self.generated_secrets:
-            details.append(f"generated: {', '.join(self.generated_secrets)}")
-        if details:
-            parts.append(f"({'; '.join(details)})")
-        return " ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,16 +79,35 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
     with hooks.group(Step.READ.group):
         prepared = await prepare(settings, client=client, options=options)
     hooks.on_plan(prepared)
-    plan, app = prepared.plan, prepared.app
+    plan = prepared.plan
     log.info("plan", script=plan.script, changed=str(plan.changes))
     for line in plan.describe()[1:]:
         log.info("plan step", step=line.strip())
     secret_values = _secret_values(prepared, mask=hooks.mask)
+    done: list[str] = []  # what this run changed so far, for a failure's message
+    try:
+        return await _write(client, settings, prepared, options, secret_values, done)
+    except DeployError as exc:
+        exc.hint = "\n".join(filter(None, [exc.hint, _what_changed(done)]))
+        raise
 
+
+async def _write(
+    client: CloudflareClient,
+    settings: Settings,
+    prepared: Prepared,
+    options: Options,
+    secret_values: dict[str, str],
+    done: list[str],
+) -> DeployResult:
+    """Steps 1-6 and the check of the live app; each write is noted in `done`."""
+    plan, app, hooks = prepared.plan, prepared.app, options.hooks
     database, assets = _Database(plan.database_id), _Assets()
     if plan.find_database or plan.apply_schema or plan.upload_assets:
         with hooks.group(SIDE_BY_SIDE_GROUP):
-            database, assets = await both(_database_and_schema(client, settings, prepared), _assets(client, prepared))
+            database, assets = await both(
+                _database_and_schema(client, settings, prepared, done), _assets(client, prepared, done)
+            )
     steps = (*database.steps, *assets.steps)
     if plan.upload_worker:
         assert database.id is not None
@@ -138,14 +115,17 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
         tags = prepared.remote.other_tags if plan.enable_subdomain else plan.tags
         with hooks.group(Step.WORKER.group):
             await _upload_worker(client, settings, prepared, database.id, secret_values, assets.completion_jwt, tags)
+        done.append(f"uploaded a new version of the Worker {plan.script}, which now serves")
         steps += (Step.WORKER,)
     elif plan.update_tags_only:
         await workers_api.set_script_tags(client, plan.script, list(plan.tags))
+        done.append("recorded the new state on the Worker")
         _log(Step.WORKER_TAGS, False, script=plan.script)
         steps += (Step.WORKER_TAGS,)
     if plan.enable_subdomain:
         with hooks.group(Step.SUBDOMAIN.group):
             await workers_api.enable_script_subdomain(client, plan.script)
+            done.append(f"enabled {prepared.url}")
             _log(Step.SUBDOMAIN, False, url=prepared.url)
             await workers_api.set_script_tags(client, plan.script, list(plan.tags))
             _log(Step.RECORD_STATE, False, script=plan.script)
@@ -175,6 +155,13 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
     )
 
 
+def _what_changed(done: list[str]) -> str:
+    """The end of a failure's message: what this run had changed, or that it changed nothing."""
+    if not done:
+        return "Nothing was changed: the failure came before the first write."
+    return "Changed before the failure: " + "; ".join(done) + "."
+
+
 def _password_gated(settings: Settings, prepared: Prepared) -> bool:
     """The app has the seed's password gate: an `APP_PASSWORD` secret, declared, given or deployed."""
     return "APP_PASSWORD" in {*settings.secrets, *prepared.secret_values, *prepared.remote.secret_names}
@@ -192,7 +179,9 @@ def _secret_values(prepared: Prepared, *, mask: Any) -> dict[str, str]:
 # --- 1.–2. the database -----------------------------------------------------------------------------------
 
 
-async def _database_and_schema(client: CloudflareClient, settings: Settings, prepared: Prepared) -> _Database:
+async def _database_and_schema(
+    client: CloudflareClient, settings: Settings, prepared: Prepared, done: list[str]
+) -> _Database:
     plan, app = prepared.plan, prepared.app
     side_by_side = plan.side_by_side
     database_id, created = plan.database_id, False
@@ -202,6 +191,7 @@ async def _database_and_schema(client: CloudflareClient, settings: Settings, pre
         created = database is None
         if database is None:
             database = await _create_database(client, settings.database_name)
+            done.append(f"created the D1 database {database.name} ({database.uuid})")
         database_id, steps = database.uuid, (Step.DATABASE,)
         _log(
             Step.DATABASE,
@@ -214,6 +204,7 @@ async def _database_and_schema(client: CloudflareClient, settings: Settings, pre
     if plan.apply_schema or (app.schema_sql is not None and database_id != plan.database_id):
         assert database_id is not None
         await _apply_schema(client, app, settings.database_name, database_id)
+        done.append(f"applied schema.sql to {settings.database_name}")
         steps += (Step.SCHEMA,)
         _log(Step.SCHEMA, side_by_side, file=str(app.schema_path))
     return _Database(database_id, created, steps)
@@ -239,7 +230,7 @@ async def _apply_schema(client: CloudflareClient, app: LocalApp, database_name: 
         raise SchemaError(
             f"{app.schema_path} failed on D1 database {database_name}: {exc.api_text}",
             hint=(
-                "Fix the SQL in schema.sql and deploy again; the deployed Worker was not changed. "
+                "Fix the SQL in schema.sql and deploy again; the live Worker was not changed. "
                 "Keep every statement idempotent (CREATE TABLE IF NOT EXISTS …)."
             ),
             file=app.schema_path,
@@ -249,7 +240,7 @@ async def _apply_schema(client: CloudflareClient, app: LocalApp, database_name: 
 # --- 3.–4. the assets -------------------------------------------------------------------------------------
 
 
-async def _assets(client: CloudflareClient, prepared: Prepared) -> _Assets:
+async def _assets(client: CloudflareClient, prepared: Prepared, done: list[str]) -> _Assets:
     manifest = prepared.app.manifest
     if not prepared.plan.upload_assets or manifest is None:
         return _Assets()
@@ -275,6 +266,7 @@ async def _assets(client: CloudflareClient, prepared: Prepared) -> _Assets:
     completion = await _upload_buckets(
         client, session.jwt, session.buckets, manifest, total=len(wanted), side_by_side=side_by_side
     )
+    done.append(f"uploaded {len(wanted)} asset files (served only once a Worker version uses them)")
     return _Assets(completion, len(wanted), total_bytes, (Step.ASSET_SESSION, Step.ASSET_UPLOAD))
 
 
@@ -378,11 +370,3 @@ def _log(step: Step, side_by_side: bool, **details: object) -> None:
     if side_by_side and step.beside:
         details["beside"] = step.beside
     log.info(f"{step.label} {step.title}", **details)
-
-
-def _size(count: int) -> str:
-    if count < 1024:
-        return f"{count} B"
-    if count < 1024 * 1024:
-        return f"{count / 1024:.1f} KiB"
-    return f"{count / 1024 / 1024:.1f} MiB"

@@ -11,6 +11,7 @@ import pytest
 
 from cfemu.launcher import Emulator
 from devkit.example import copy_example
+from tests.emulator.helpers import account_client
 from tests.integration.deploying import run_deploy
 
 
@@ -96,3 +97,26 @@ def test_with_json_logs_the_final_error_is_a_json_line_too(emulator: Emulator, t
     assert record["event"] == "Invalid configuration"
     assert "2999-01-01 is in the future" in record["message"]
     assert record["hint"].startswith("Fix the values named above")
+
+
+def test_a_failure_after_writes_says_what_was_changed(emulator: Emulator, tmp_path: Path) -> None:
+    """A schema that fails on a new database: the message says the database was created (not "nothing")."""
+    app = copy_example(tmp_path)
+    (app / "schema.sql").write_text("CREATE TABLE broken (\n")
+    run = run_deploy(emulator, app)
+    assert run.returncode == 1
+    assert "Changed before the failure: created the D1 database items-app-db" in run.stderr
+    assert "Nothing was changed" not in run.stderr
+
+
+def test_a_failure_before_any_write_says_nothing_was_changed(emulator: Emulator, tmp_path: Path) -> None:
+    """The Worker upload refused with nothing else to do first (its database deleted meanwhile)."""
+    app = copy_example(tmp_path)
+    first = run_deploy(emulator, app)
+    with account_client(emulator) as api:
+        api.delete(f"/d1/database/{first.outputs['database-id']}")
+    with (app / "worker.js").open("a", encoding="utf-8") as worker:
+        worker.write("\n// changed\n")
+    run = run_deploy(emulator, app)
+    assert run.returncode == 1
+    assert "Nothing was changed: the failure came before the first write." in run.stderr

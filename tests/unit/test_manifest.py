@@ -498,3 +498,13 @@ def test_unreadable_file_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyP
     with pytest.raises(ManifestError, match=r"Could not read .*secret\.txt: Permission denied") as caught:
         build_manifest(root)
     assert caught.value.file == root / "secret.txt"
+
+
+@pytest.mark.parametrize("name", ["a\\b.txt", "tab\there.txt", "bell\x07.txt"])
+def test_a_name_no_url_can_reach_is_refused(tmp_path: Path, name: str) -> None:
+    """A backslash (browsers read it as '/') or a control character: named, before any upload."""
+    root = make_tree(tmp_path / "public", {"ok.txt": "ok"})
+    (root / name).write_text("x")
+    with pytest.raises(ManifestError, match="so no URL can reach it") as caught:
+        build_manifest(root)
+    assert caught.value.file == root / name

@@ -1,0 +1,62 @@
+"""What a deploy did: `DeployResult`, and how it is said in words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from deployer.commands._base import CommandResult
+from deployer.commands._verify import CheckResult
+from deployer.steps import Step
+
+__all__ = ["DeployResult"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployResult(CommandResult):
+    """What a deploy did (beyond `CommandResult`): the database, the uploads, the secrets, the steps taken."""
+
+    database_id: str | None
+    database_created: bool
+    asset_files: int
+    assets_uploaded: int
+    asset_bytes_uploaded: int
+    secrets_sent: tuple[str, ...]
+    generated_secrets: tuple[str, ...]
+    steps: tuple[Step, ...]
+    checks: tuple[CheckResult, ...] = ()  # the live app's checks, when verified
+
+    @property
+    def details(self) -> str:
+        return ""
+
+    def outputs(self) -> dict[str, str]:
+        return {**super().outputs(), "database-id": self.database_id or ""}
+
+    def changed_words(self) -> str:
+        assert self.changes is not None
+        if self.changes.nothing:
+            return "nothing (already up to date)"
+        parts = ["first deploy" if self.changes.reason == "first" else str(self.changes).replace(",", ", ")]
+        details: list[str] = []
+        if self.database_created:
+            details.append("D1 database created")
+        if self.assets_uploaded:
+            details.append(
+                f"{self.assets_uploaded} of {self.asset_files} files uploaded ({_size(self.asset_bytes_uploaded)})"
+            )
+        sent = [name for name in self.secrets_sent if name not in self.generated_secrets]
+        if sent:
+            details.append(f"secrets sent: {', '.join(sent)}")
+        if self.generated_secrets:
+            details.append(f"generated: {', '.join(self.generated_secrets)}")
+        if details:
+            parts.append(f"({'; '.join(details)})")
+        return " ".join(parts)
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count} B"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.1f} KiB"
+    return f"{count / 1024 / 1024:.1f} MiB"
