@@ -7,6 +7,7 @@ app's password and whatever `env` adds; nothing else of the caller's environment
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 from cfemu.launcher import Emulator
 from devkit.example import APP_PASSWORD, REPO
 from devkit.outputs import read_outputs
+from devkit.transcripts import record
 
 __all__ = ["CliRun", "emulator_environment", "run_cli"]
 
@@ -76,4 +78,6 @@ def run_cli(
             timeout=timeout,
             check=False,
         )
-        return CliRun(completed.returncode, completed.stdout, completed.stderr or "", read_outputs(output_file))
+        run = CliRun(completed.returncode, completed.stdout, completed.stderr or "", read_outputs(output_file))
+        record("cli", "\n".join([" ".join(args), run.stdout, run.stderr, json.dumps(run.outputs)]))
+        return run

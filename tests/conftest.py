@@ -1,4 +1,4 @@
-"""Shared fixtures: a running cfemu server per test (see cfemu/launcher.py), and the orphan guard.
+"""Shared fixtures: a running cfemu server per test (see cfemu/launcher.py), the orphan guard, and the secret scan.
 
 The guard marks this pytest session in the environment (`CFEMU_TEST_SESSION=<random>`), which every process
 it starts inherits: cfemu servers, their Node supervisors and workerd. When the session ends, no process
@@ -18,6 +18,9 @@ from pathlib import Path
 import pytest
 
 from cfemu.launcher import Emulator, running_emulator
+from devkit.example import APP_PASSWORD
+from devkit.transcripts import TRANSCRIPTS_VARIABLE, leaks, stored_secrets
+from tests.github.conftest import CF_TOKEN, GH_TOKEN
 
 SESSION_MARK = "CFEMU_TEST_SESSION"
 
@@ -55,6 +58,22 @@ def no_orphan_processes() -> Iterator[None]:
         with suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
     assert left == [], f"processes left behind by the test session: {left}"
+
+
+# Secret values the tests hand to the deployer; cfemu's stores add every secret a deploy sent (generated ones too).
+KNOWN_SECRETS = (APP_PASSWORD, CF_TOKEN, GH_TOKEN, "test-token-not-secret")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_anything_shown(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Fail the session if any log, outputs file, summary, PR comment or cfemu asset of it holds a secret value
+    (outside the `::add-mask::` lines the runner consumes); see `devkit.transcripts`."""
+    root = tmp_path_factory.getbasetemp()
+    transcripts = root / "transcripts"
+    os.environ[TRANSCRIPTS_VARIABLE] = str(transcripts)
+    yield
+    secrets = {*KNOWN_SECRETS, *stored_secrets(root)}
+    assert leaks(root, transcripts, secrets) == [], "secret values were shown; see the transcripts named"
 
 
 @pytest.fixture

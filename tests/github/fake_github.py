@@ -29,6 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from devkit.transcripts import record
+
 __all__ = ["Call", "FakeGitHub", "running_fake_github"]
 
 _LEVELS = {"none": 0, "read": 1, "write": 2}
@@ -97,6 +99,8 @@ class FakeGitHub:
         with self._lock:
             status, document, extra = self._route(method, path, query, headers, body)
             self.calls.append(Call(method, path, query, body, headers.get("authorization", ""), status))
+        if body is not None:
+            record("github-request", f"{method} {path}\n{json.dumps(body, ensure_ascii=False)}")
         return status, document, extra
 
     def _route(

@@ -26,6 +26,7 @@ import pytest
 from deployer.action import main
 from devkit.example import APP_PASSWORD, EXAMPLE_APP, REPO
 from devkit.outputs import read_outputs
+from devkit.transcripts import record
 
 EVENTS = REPO / "tests" / "fixtures" / "events"
 REPOSITORY = "octo-org/hello-apps"
@@ -180,12 +181,14 @@ class StepResult:
 
 
 def collect(files: StepFiles, returncode: int, log: str) -> StepResult:
-    return StepResult(
+    result = StepResult(
         returncode=returncode,
         log=log,
         outputs=read_outputs(files.output_file),
         summary=files.summary_file.read_text(encoding="utf-8"),
     )
+    record("action-step", "\n".join([log, files.output_file.read_text(encoding="utf-8"), result.summary]))
+    return result
 
 
 def run_in_process(files: StepFiles, environ: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> StepResult:
