@@ -133,7 +133,13 @@ async def create_upload_session(request: Request) -> Response:
         (session_id, script_name, json.dumps(manifest), json.dumps(buckets), now_iso()),
     )
     kind: TokenKind = "asset-upload" if buckets else "asset-completion"
-    jwt = issue_token(ctx.store.signing_key(), kind=kind, session_id=session_id, account_id=ctx.config.account_id)
+    jwt = issue_token(
+        ctx.store.signing_key(),
+        kind=kind,
+        session_id=session_id,
+        account_id=ctx.config.account_id,
+        lifetime=ctx.token_lifetime(),
+    )
     return ok({"jwt": jwt, "buckets": buckets}, status=201)
 
 
@@ -195,7 +201,11 @@ async def upload_assets(request: Request) -> Response:
     if len(_stored(ctx, sorted(expected))) < len(expected):
         return ok({}, status=202)
     jwt = issue_token(
-        ctx.store.signing_key(), kind="asset-completion", session_id=session_id, account_id=ctx.config.account_id
+        ctx.store.signing_key(),
+        kind="asset-completion",
+        session_id=session_id,
+        account_id=ctx.config.account_id,
+        lifetime=ctx.token_lifetime(),
     )
     return ok({"jwt": jwt}, status=201)
 

@@ -14,6 +14,8 @@ from cfemu.store import Store
 
 __all__ = ["Context", "EmulatorConfig", "get_context", "source_of"]
 
+from cfemu.tokens import TOKEN_LIFETIME_S
+
 
 @dataclass(frozen=True, slots=True)
 class EmulatorConfig:
@@ -39,6 +41,15 @@ class Context:
     # Serialises every change to scripts (upload, deploy, secrets, settings, delete), so that the
     # "activate, then commit" sequence of one request never interleaves with another's.
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # How many of the next upload tokens are issued already expired (the `expire-tokens` fault, cfemu.faults).
+    expired_tokens_to_issue: int = 0
+
+    def token_lifetime(self) -> int:
+        """The lifetime of the next upload token: an hour, or 0 while the `expire-tokens` fault lasts."""
+        if self.expired_tokens_to_issue > 0:
+            self.expired_tokens_to_issue -= 1
+            return 0
+        return TOKEN_LIFETIME_S
 
     def check_account(self, account_id: str) -> None:
         """Raise 403/10000 unless `account_id` is the emulated account."""

@@ -18,6 +18,9 @@ answer is lost (the change happened; the client cannot know), which is what a ti
 | `reset` | the connection is closed after the status line: the body never arrives                                 |
 | `hang`  | no answer for `seconds` (default 300), then the edge's 524 page; the call is never carried out         |
 
+One more fault is about tokens, not calls: `{"fault": "expire-tokens", "times": N}` issues the next N asset upload
+tokens (session or completion JWTs) already expired, as if the upload had taken longer than their hour.
+
 GUESS: the codes and texts of the 429 and 500 envelopes follow what Cloudflare's API is commonly seen to answer
 (971 for rate limiting, 10013 for an internal error); 502/524 are the edge's HTML error pages, whose exact markup
 does not matter to a client (it is not JSON).
@@ -46,7 +49,7 @@ from cfemu.requestlog import API_PREFIX
 __all__ = ["FAULTS", "FAULTS_PATH", "FaultInjector", "FaultRule", "Faults", "add_fault_arguments", "faults_endpoint"]
 
 FAULTS_PATH = "/__emulator/faults"
-FAULTS = ("429", "500", "502", "524", "reset", "hang")
+FAULTS = ("429", "500", "502", "524", "reset", "hang", "expire-tokens")
 _ACCOUNT_PATH = f"{API_PREFIX}/accounts/"
 _EDGE_PAGE = "<!DOCTYPE html><html><head><title>{status} | {title}</title></head><body><h1>{title}</h1></body></html>"
 
@@ -112,7 +115,7 @@ class Faults:
         """The rule that fails this call, if any (every matching rule counts the call)."""
         firing = None
         for rule in self.rules:
-            if rule.matches(method, path) and rule.take() and firing is None:
+            if rule.fault != "expire-tokens" and rule.matches(method, path) and rule.take() and firing is None:
                 firing = rule
         return firing
 
@@ -190,9 +193,12 @@ async def faults_endpoint(request: Request) -> Response:
             rule = faults.add(FaultRule.from_json(await request.json()))
         except (ValueError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
+        if rule.fault == "expire-tokens":
+            request.app.state.ctx.expired_tokens_to_issue = max(rule.times, 0) if rule.times != -1 else 10**9
         return JSONResponse(asdict(rule), status_code=201)
     if request.method == "DELETE":
         faults.rules.clear()
+        request.app.state.ctx.expired_tokens_to_issue = 0
     return JSONResponse([asdict(rule) for rule in faults.rules])
 
 

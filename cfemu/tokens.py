@@ -39,11 +39,13 @@ def _unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def issue_token(key: bytes, *, kind: TokenKind, session_id: str, account_id: str) -> str:
-    """A signed JWT of `kind` for `session_id`, valid for one hour."""
+def issue_token(
+    key: bytes, *, kind: TokenKind, session_id: str, account_id: str, lifetime: int = TOKEN_LIFETIME_S
+) -> str:
+    """A signed JWT of `kind` for `session_id`, valid for `lifetime` seconds (one hour, as Cloudflare's)."""
     now = int(time.time())
     header = {"alg": "HS256", "typ": "JWT"}
-    claims = {"typ": kind, "sid": session_id, "acct": account_id, "iat": now, "exp": now + TOKEN_LIFETIME_S}
+    claims = {"typ": kind, "sid": session_id, "acct": account_id, "iat": now, "exp": now + lifetime}
     signing_input = (
         _b64url(json.dumps(header, separators=(",", ":")).encode())
         + "."

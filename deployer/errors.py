@@ -10,6 +10,7 @@ DeployError                   a deploy could not be done; the message says why a
 │       ├── AuthenticationError       10000 / 9106 / 9109: the token is missing, wrong or lacks a scope
 │       ├── NoWorkersSubdomainError   10007 on the account subdomain: the one-time claim is missing
 │       ├── ApiValidationError        10021: the upload was refused (bindings, startup, metadata)
+│       ├── UploadTokenError          an asset upload session's token was refused (it lives one hour)
 │       └── SqlError                  7500: D1 refused a statement
 ├── SchemaError               schema.sql failed on D1 (a SqlError, with the file it came from)
 ├── VerifyError               the deployed app did not answer at its URL in time
@@ -44,6 +45,7 @@ __all__ = [
     "SchemaError",
     "SqlError",
     "TransportError",
+    "UploadTokenError",
     "VerifyError",
 ]
 
@@ -146,6 +148,12 @@ class ApiValidationError(CloudflareAPIError):
     """Cloudflare refused an upload as invalid (code 10021): its text says what was wrong."""
 
     title = "Upload refused by Cloudflare"
+
+
+class UploadTokenError(CloudflareAPIError):
+    """The asset upload session's token was refused: it expired (it lives one hour) or is not valid."""
+
+    title = "Asset upload token refused"
 
 
 class SqlError(CloudflareAPIError):

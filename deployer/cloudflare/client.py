@@ -36,6 +36,7 @@ from deployer.errors import (
     NoWorkersSubdomainError,
     SqlError,
     TransportError,
+    UploadTokenError,
 )
 
 __all__ = ["ApiResponse", "CloudflareClient", "none_if_missing"]
@@ -245,7 +246,14 @@ class CloudflareClient:
             excerpt = response.text[:200].strip() or "(empty body)"
             api_text = f"HTTP {response.status_code}: {excerpt}"
         where = f"{method} {path}"
-        if codes & {10000, 9106, 9109} or (not details and response.status_code in (401, 403)):
+        refused = codes & {10000, 9106, 9109} or (not details and response.status_code in (401, 403))
+        if refused and path.endswith("/workers/assets/upload"):  # authorised by the session's JWT, not the token
+            return UploadTokenError(
+                f"Cloudflare refused the asset upload session's token ({api_text})",
+                hint="Deploy again: the files already uploaded are kept and will not be sent twice.",
+                **kwargs,
+            )
+        if refused:
             return AuthenticationError(
                 f"Cloudflare rejected the API token ({api_text}) on {where}",
                 hint=(

@@ -41,7 +41,7 @@ from deployer.commands._base import Options
 from deployer.commands._deploy_result import DeployResult
 from deployer.commands._verify import CheckResult, verify_app
 from deployer.commands.plan import Prepared, prepare
-from deployer.errors import CloudflareAPIError, CloudflareError, DeployError, SchemaError, SqlError
+from deployer.errors import CloudflareAPIError, CloudflareError, DeployError, SchemaError, SqlError, UploadTokenError
 from deployer.manifest import AssetManifest
 from deployer.settings import Settings
 from deployer.steps import SIDE_BY_SIDE_GROUP, Step
@@ -241,6 +241,16 @@ async def _apply_schema(client: CloudflareClient, app: LocalApp, database_name: 
 
 
 async def _assets(client: CloudflareClient, prepared: Prepared, done: list[str]) -> _Assets:
+    """Steps 3-4. An upload session whose token is refused mid-way (it lives an hour) is opened again, once:
+    Cloudflare then asks only for the files it still lacks."""
+    try:
+        return await _assets_once(client, prepared, done)
+    except UploadTokenError as exc:
+        log.warning("the asset upload token was refused; opening a new upload session", error=exc.api_text)
+        return await _assets_once(client, prepared, done)
+
+
+async def _assets_once(client: CloudflareClient, prepared: Prepared, done: list[str]) -> _Assets:
     manifest = prepared.app.manifest
     if not prepared.plan.upload_assets or manifest is None:
         return _Assets()

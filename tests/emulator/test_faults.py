@@ -67,3 +67,26 @@ def test_faults_can_be_cleared_and_a_bad_rule_is_refused(emulator: Emulator) -> 
         assert api.get("/d1/database").status_code == 200
     refused = httpx.post(f"{emulator.root_url}/__emulator/faults", json={"fault": "teapot"}, timeout=10)
     assert refused.status_code == 400
+
+
+def test_expired_upload_tokens_are_refused_as_cloudflare_refuses_them(emulator: Emulator) -> None:
+    """`expire-tokens` issues the next upload token already expired: the bucket upload answers 401."""
+    emulator.add_fault("expire-tokens", times=1)
+    manifest = {"/a.txt": {"hash": "0" * 32, "size": 1}}
+    with account_client(emulator) as api:
+        session = result(api.post("/workers/scripts/s/assets-upload-session", json={"manifest": manifest}))
+        refused = api.post(
+            "/workers/assets/upload",
+            params={"base64": "true"},
+            headers={"Authorization": f"Bearer {session['jwt']}"},
+            files={"0" * 32: ("0" * 32, b"YQ==", "text/plain")},
+        )
+        assert refused.status_code == 401
+        again = result(api.post("/workers/scripts/s/assets-upload-session", json={"manifest": manifest}))
+        accepted = api.post(
+            "/workers/assets/upload",
+            params={"base64": "true"},
+            headers={"Authorization": f"Bearer {again['jwt']}"},
+            files={"0" * 32: ("0" * 32, b"YQ==", "text/plain")},
+        )
+        assert accepted.status_code in (200, 201), accepted.text

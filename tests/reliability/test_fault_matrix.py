@@ -117,3 +117,23 @@ async def test_a_call_failing_every_time_fails_clearly_and_keeps_the_live_versio
     if method != "PUT" and path not in ("/workers/scripts/*/subdomain", "/workers/scripts/*/script-settings"):
         assert deployments[0]["versions"][0]["version_id"] == live  # the new version never went live
     assert rows == [{"name": "kept"}]
+
+
+async def test_an_upload_session_whose_token_expired_is_opened_again(
+    emulator: Emulator, tmp_path: Path, reference: dict[str, object]
+) -> None:
+    """The session's token is refused on the first bucket (it outlived its hour): a new session, then done."""
+    emulator.add_fault("expire-tokens", times=1)
+    app = named_app(tmp_path, "matrix")
+    await execute("deploy", settings_for(emulator, app))
+    sessions = [e for e in emulator.requests() if str(e["path"]).endswith("/assets-upload-session")]
+    assert len(sessions) == 2
+    assert end_state(emulator, "matrix") == reference
+
+
+async def test_an_upload_token_refused_twice_says_to_deploy_again(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.add_fault("expire-tokens", times=2)
+    app = named_app(tmp_path, "matrix")
+    with pytest.raises(DeployError, match="refused the asset upload session's token") as caught:
+        await execute("deploy", settings_for(emulator, app))
+    assert "will not be sent twice" in str(caught.value)
