@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,7 +106,7 @@ async def _write(
     if plan.find_database or plan.apply_schema or plan.upload_assets:
         with hooks.group(SIDE_BY_SIDE_GROUP):
             database, assets = await both(
-                _database_and_schema(client, settings, prepared, done), _assets(client, prepared, done)
+                _database_and_schema(client, settings, prepared, done), _assets(client, prepared, done, hooks.warn)
             )
     steps = (*database.steps, *assets.steps)
     if plan.upload_worker:
@@ -240,13 +240,15 @@ async def _apply_schema(client: CloudflareClient, app: LocalApp, database_name: 
 # --- 3.–4. the assets -------------------------------------------------------------------------------------
 
 
-async def _assets(client: CloudflareClient, prepared: Prepared, done: list[str]) -> _Assets:
+async def _assets(
+    client: CloudflareClient, prepared: Prepared, done: list[str], warn: Callable[[str], None]
+) -> _Assets:
     """Steps 3-4. An upload session whose token is refused mid-way (it lives an hour) is opened again, once:
     Cloudflare then asks only for the files it still lacks."""
     try:
         return await _assets_once(client, prepared, done)
     except UploadTokenError as exc:
-        log.warning("the asset upload token was refused; opening a new upload session", error=exc.api_text)
+        warn(f"Cloudflare refused the asset upload token ({exc.api_text}); opening a new upload session")
         return await _assets_once(client, prepared, done)
 
 
