@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,14 @@ def test_an_unreadable_payload_is_a_config_error(tmp_path: Path) -> None:
     bad.write_text("{not json", encoding="utf-8")
     with pytest.raises(ConfigError, match="GITHUB_EVENT_PATH"):
         load_event({"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(bad)})
+
+
+def test_a_pull_request_whose_fork_was_deleted_is_untrusted(tmp_path: Path) -> None:
+    """`head.repo: null` (the fork is gone): whose code it is cannot be told, so it counts as a fork's."""
+    payload = json.loads((EVENTS / "pull_request.fork.json").read_text())
+    payload["pull_request"]["head"]["repo"] = None
+    (tmp_path / "event.json").write_text(json.dumps(payload))
+    environ = {**environ_for("pull_request.fork.json"), "GITHUB_EVENT_PATH": str(tmp_path / "event.json")}
+    event = load_event(environ)
+    assert event.pull_request is not None and event.pull_request.head_repository is None
+    assert event.untrusted_pull_request

@@ -168,3 +168,18 @@ def test_a_binding_cloudflare_refuses_leaves_the_live_version_serving(emulator: 
     refused = next(e for e in log if e["method"] == "PUT" and e["status"] == 400)
     assert [e for e in log if int(e["seq"]) > int(refused["seq"])] == []
     assert api(emulator, "GET", "/workers/scripts/items-app/settings")["result"] == before
+
+
+def test_headers_and_redirects_travel_in_the_asset_config(emulator: Emulator, tmp_path: Path) -> None:
+    """`public/_headers` and `_redirects` are not assets: their text goes into `assets.config` of the Worker."""
+    app = copy_example(tmp_path)
+    (app / "public" / "_headers").write_text("/app.js\n  Cache-Control: no-store\n")
+    (app / "public" / "_redirects").write_text("/old /app.html 301\n")
+    run = run_deploy(emulator, app)
+    assert run.returncode == 0, run.stderr
+    (upload,) = [e for e in emulator.requests() if e["method"] == "PUT"]
+    config = upload["form"]["metadata"]["assets"]["config"]
+    assert config["_headers"] == "/app.js\n  Cache-Control: no-store\n"
+    assert config["_redirects"] == "/old /app.html 301\n"
+    session = next(e for e in emulator.requests() if str(e["path"]).endswith("/assets-upload-session"))
+    assert "/_headers" not in session["json"]["manifest"]

@@ -127,6 +127,26 @@ async def test_429_and_5xx_are_retried_until_success() -> None:
     assert response.result == 7
 
 
+async def test_retry_after_becomes_the_wait_before_the_next_attempt() -> None:
+    """A 429 with `Retry-After: 2` asks the retry loop to wait 2 s (seconds or an HTTP date); without it, 1 s."""
+    client = client_for(lambda request: envelope_error(429, 971, "rate limited", {"retry-after": "2"}))
+    with pytest.raises(_Retryable) as caught:
+        await client._send_once("GET", "/p", json_body=None, content=None, content_type=None, params=None, bearer=None)
+    assert caught.value.wait == 2.0
+    assert _backoff(caught.value) == 2.0
+    bare = client_for(lambda request: envelope_error(429, 971, "rate limited"))
+    with pytest.raises(_Retryable) as caught:
+        await bare._send_once("GET", "/p", json_body=None, content=None, content_type=None, params=None, bearer=None)
+    assert caught.value.wait == 1.0
+
+
+async def test_an_http_200_that_says_success_false_is_an_error() -> None:
+    """The envelope decides, not the status: `success: false` with HTTP 200 raises, with Cloudflare's message."""
+    body = {"success": False, "errors": [{"code": 10021, "message": "refused"}], "messages": [], "result": None}
+    with pytest.raises(ApiValidationError, match=r"refused \[code: 10021\]"):
+        await client_for(lambda request: httpx.Response(200, json=body)).call("PUT", "/p")
+
+
 async def test_network_errors_are_retried_then_reported_as_transport_errors() -> None:
     """A connection that keeps failing ends as TransportError naming the base URL."""
     calls = 0
