@@ -101,12 +101,16 @@ def test_the_summary_is_appended_and_cut_before_the_runner_limit(tmp_path: Path)
     assert len(text.encode()) < 1024 * 1024
 
 
-def test_without_runner_files_nothing_is_written() -> None:
-    """Outside Actions (no GITHUB_OUTPUT / GITHUB_STEP_SUMMARY) outputs are only remembered."""
-    runner = Runner({})
+def test_without_runner_files_nothing_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside Actions (no GITHUB_OUTPUT / GITHUB_STEP_SUMMARY) outputs are only remembered: no file appears."""
+    monkeypatch.chdir(tmp_path)
+    stdout = io.StringIO()
+    runner = Runner({}, stdout)
     runner.set_outputs({"url": "u"})
     runner.summary("# s")
     assert runner.outputs == {"url": "u"}
+    assert list(tmp_path.iterdir()) == []
+    assert stdout.getvalue() == ""
 
 
 def test_masked_values_are_scrubbed_from_outputs_and_the_summary(tmp_path: Path) -> None:

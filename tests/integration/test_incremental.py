@@ -89,8 +89,10 @@ def test_one_changed_file_of_two_thousand_uploads_only_that_file(emulator: Emula
     uploads = [e for e in log if str(e["path"]).endswith("/workers/assets/upload")]
     assert len(uploads) == 1
     encoded = len(base64.b64encode(changed.read_bytes()))
+    (part,) = uploads[0]["form"]["parts"]  # type: ignore[index]
+    assert part["size"] == encoded, "exactly the one file, base64-encoded"
     framing = int(str(uploads[0]["request_bytes"])) - encoded
-    assert 0 < framing < 400, "only the one file's base64 plus multipart headers"
+    assert 0 < framing < 400, "and only multipart headers besides"
     assert outputs["changed"] == "assets"
 
 
@@ -128,6 +130,7 @@ def test_plan_reads_but_never_writes(emulator: Emulator, tmp_path: Path) -> None
     assert "find or create the D1 database" in before.stdout
     assert [e for e in emulator.requests() if e["method"] != "GET"] == []
     missing = run_cli(emulator, "plan", str(app), "--name", "other-app")
+    assert missing.returncode == 0, missing.stderr
     assert "has no value" not in missing.stderr  # the password is given here
     deploy_ok(emulator, app)
     after = run_cli(emulator, "plan", str(app))
