@@ -57,3 +57,29 @@ def test_every_cloudflare_type_belongs_to_one_kind() -> None:
     assert len(types) == len(set(types))
     assert all(kind_of(type_) is not None for type_ in types)
     assert kind_of("kv_namespace") is None
+
+
+def test_each_kind_reads_back_what_the_settings_show() -> None:
+    """The D1 id may come as `id` or `database_id`; a missing text reads as ""; odd entries are left out."""
+    read = deployed_bindings(
+        [
+            {"type": "d1", "name": "DB", "database_id": "db-2"},
+            {"type": "d1", "name": "OTHER"},
+            {"type": "plain_text", "name": "EMPTY"},
+            {"type": "secret_key", "name": "KEY"},
+            {"type": "plain_text"},
+            "not a binding",
+        ]
+    )
+    assert read == {"d1": {"DB": "db-2", "OTHER": ""}, "vars": {"EMPTY": ""}, "secrets": {"KEY": ""}, "assets": {}}
+
+
+def test_each_kind_shows_itself_for_inspect() -> None:
+    shown = {kind.key: kind.show("NAME", "v") for kind in KINDS}
+    assert shown == {
+        "d1": "NAME: d1 (v)",
+        "vars": "NAME: plain_text",
+        "secrets": "NAME: secret (value hidden)",
+        "assets": "NAME: assets",
+    }
+    assert next(kind for kind in KINDS if kind.key == "d1").show("DB", "") == "DB: d1"
