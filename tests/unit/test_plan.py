@@ -246,3 +246,30 @@ def test_an_asset_config_change_is_sent_with_a_fresh_session(app_dir: Path) -> N
     assert plan.changes.kinds == ("assets",)
     assert plan.upload_assets
     assert not plan.keep_assets
+
+
+def test_the_plan_reads_as_the_steps_it_takes(app_dir: Path) -> None:
+    """`describe()` word for word: a first deploy (steps 1-4 side by side), a code change, nothing."""
+    first = plan_for(app_dir, RemoteState(exists=False), APP_PASSWORD="pw")
+    assert first.describe() == [
+        "shop: first deploy (first-deploy)",
+        "  1. find or create the D1 database (beside 3-4)",
+        "  2. apply schema.sql (beside 3-4)",
+        "  3. open an asset upload session (beside 1-2)",
+        "  4. upload the files Cloudflare lacks (beside 1-2)",
+        "  5. upload the Worker",
+        "  6. enable the workers.dev URL",
+        "  6. record the deployed state on the Worker, now that it is complete",
+        "  secrets sent: APP_PASSWORD, SESSION_SECRET (generated)",
+    ]
+    remote = deployed(app_dir, APP_PASSWORD="pw")
+    (app_dir / "worker.js").write_text("export default { fetch() { return new Response('v2') } }")
+    assert plan_for(app_dir, remote, APP_PASSWORD="pw").describe() == [
+        "shop: update deploy (code)",
+        "  5. upload the Worker, keeping the deployed assets",
+        "  secrets: deployed values kept",
+    ]
+    (app_dir / "worker.js").write_text("export default { fetch() { return new Response('v1') } }")
+    assert plan_for(app_dir, remote, APP_PASSWORD="pw").describe() == [
+        "shop: nothing changed; no request beyond the state read will be made."
+    ]
