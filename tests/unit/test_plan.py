@@ -273,3 +273,25 @@ def test_the_plan_reads_as_the_steps_it_takes(app_dir: Path) -> None:
     assert plan_for(app_dir, remote, APP_PASSWORD="pw").describe() == [
         "shop: nothing changed; no request beyond the state read will be made."
     ]
+
+
+def test_the_settings_read_becomes_the_remote_state() -> None:
+    """Tags split into ours and the Worker's own, bindings by kind, compatibility as deployed."""
+    settings = {
+        "tags": ["team-a", "ds1-code-aaaa", "ds1-assets-bbbb-12", "ds1-config-cccc", "ds1-schema-dddd"],
+        "bindings": [{"type": "d1", "name": "DB", "id": "db-1"}, {"type": "secret_text", "name": "APP_PASSWORD"}],
+        "compatibility_date": "2025-01-01",
+        "compatibility_flags": ["nodejs_compat"],
+    }
+    remote = RemoteState.from_settings(settings)
+    assert remote.exists and remote.other_tags == ("team-a",)
+    assert remote.digests == Digests(
+        code="aaaa", assets="bbbb", assets_count=12, config="cccc", schema="dddd", secrets=None
+    )
+    assert remote.database_id("DB") == "db-1" and remote.database_id("OTHER") is None
+    assert remote.secret_names == frozenset({"APP_PASSWORD"}) and not remote.has_assets
+    assert (remote.compatibility_date, remote.compatibility_flags) == ("2025-01-01", ("nodejs_compat",))
+    bare = RemoteState.from_settings({"tags": ["ds1-code-aaaa"], "compatibility_flags": "not-a-list"})
+    assert bare.digests is None  # incomplete state: a full deploy
+    assert bare.compatibility_flags is None and bare.compatibility_date is None
+    assert Digests.from_tags(["ds1-code-a", "ds1-assets-b", "ds1-config-c", "ds1-schema-d"]).assets_count == 0  # type: ignore[union-attr]
