@@ -69,6 +69,17 @@ def test_outside_actions_there_is_no_event() -> None:
     """Without the runner's variables the event is empty and has no links."""
     event = load_event({})
     assert (event.name, event.sha, event.pull_request, event.run_url) == ("", "", None, "")
+    assert (event.repository, event.commit_url(), event.commit_url("abc")) == ("", "", "")
+    assert (event.server_url, event.api_url) == ("https://github.com", "https://api.github.com")
+
+
+def test_the_repository_comes_from_the_runner_else_from_the_payload() -> None:
+    """GITHUB_REPOSITORY wins; without it the payload's repository.full_name is used."""
+    from_payload = load_event({k: v for k, v in environ_for("push.main.json").items() if k != "GITHUB_REPOSITORY"})
+    assert from_payload.repository == "octo-org/hello-apps"
+    assert from_payload.commit_url("abc") == "https://github.com/octo-org/hello-apps/commit/abc"
+    named = load_event(environ_for("push.main.json", GITHUB_REPOSITORY="someone/else"))
+    assert named.repository == "someone/else"
 
 
 def test_an_unreadable_payload_is_a_config_error(tmp_path: Path) -> None:
