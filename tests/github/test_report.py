@@ -106,3 +106,34 @@ def test_markers_differ_per_app_and_cannot_close_the_html_comment() -> None:
     """Each app folder has its own marker; characters that could end the comment are quoted."""
     assert comment_marker("a") != comment_marker("b")
     assert "-->" not in comment_marker("evil-->dir").removesuffix(" -->")
+
+
+def test_the_summary_and_the_comment_word_for_word() -> None:
+    """A deploy's summary, and a failure's summary and comment, exactly as GitHub renders them."""
+    assert summary_markdown(REPORT) == (
+        "### ✅ Deployed: items-app (deploy)\n\n"
+        "| App | Status | URL | Commit | What changed | Duration |\n"
+        "|---|---|---|---|---|---|\n"
+        "| items-app | ✅ Deployed | [https://items-app.demo.workers.dev](https://items-app.demo.workers.dev) | "
+        "[`6dcb09b`](https://github.com/o/r/commit/6dcb09b5b57875f334f61aebed695e2e4193db5e) | code \\| assets "
+        "| 2.3 s |\n"
+    )
+    failed = dataclasses.replace(
+        REPORT, url="", commit="", commit_url="", changed="", run_url="", status="failed",
+        error="Invalid configuration: bad", hint="Fix it.\nTwice.",
+    )  # fmt: skip
+    quoted = "> Invalid configuration: bad\n>\n> Fix it.\n> Twice.\n"
+    assert summary_markdown(failed) == (
+        "### ❌ Failed: items-app (deploy)\n\n"
+        "| App | Status | URL | Commit | What changed | Duration |\n"
+        "|---|---|---|---|---|---|\n"
+        "| items-app | ❌ Failed | – | – | – | 2.3 s |\n\n" + quoted
+    )
+    assert comment_body(failed) == (
+        "<!-- cf-stateful-deployer:comment app=apps/items -->\n"
+        "### ❌ Failed: `items-app`\n\n| | |\n|---|---|\n"
+        "| **Status** | ❌ Failed |\n| **URL** | – |\n| **Commit** | – |\n| **What changed** | – |\n"
+        "| **Updated (UTC)** | 2026-11-25 09:41:07 |\n| **Logs** | – |\n\n" + quoted + "\n"
+        "<sub>cf-stateful-deployer edits this comment on every run of `apps/items` for this pull request.</sub>"
+    )
+    assert comment_marker("apps/my app+x") == "<!-- cf-stateful-deployer:comment app=apps/my%20app%2Bx -->"
