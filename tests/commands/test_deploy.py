@@ -11,7 +11,7 @@ from cfemu.launcher import Emulator
 from deployer.commands import Hooks, Options, execute
 from deployer.commands.deploy import DeployResult
 from deployer.commands.plan import Prepared
-from deployer.errors import ConfigError
+from deployer.errors import ConfigError, SchemaError
 from deployer.steps import SIDE_BY_SIDE_GROUP, Step
 from devkit.example import EXAMPLE_SCRIPT
 from tests.commands.conftest import settings_for
@@ -125,3 +125,78 @@ async def test_without_credentials_nothing_is_called(emulator: Emulator, app: Pa
     with pytest.raises(ConfigError, match="Missing CLOUDFLARE_API_TOKEN"):
         await execute("deploy", settings_for(None, app))
     assert emulator.requests() == []
+
+
+def worker_uploads(emulator: Emulator, since: int = 0) -> list[dict[str, object]]:
+    return [e for e in emulator.requests(since=since) if e["method"] == "PUT"]
+
+
+async def test_the_worker_upload_carries_exactly_what_cloudflare_needs(emulator: Emulator, app: Path) -> None:
+    """The first upload's metadata and parts, field by field, then a code-only upload that keeps the assets."""
+    first = await deploy(emulator, app)
+    (upload,) = worker_uploads(emulator)
+    form = upload["form"]
+    metadata = form["metadata"]  # type: ignore[index]
+    assert metadata["main_module"] == "worker.js"
+    assert metadata["compatibility_date"] == "2025-01-01"
+    assert metadata["compatibility_flags"] == []
+    assert metadata["keep_bindings"] == ["secret_text", "secret_key"]
+    assert metadata["bindings"] == [
+        {"type": "d1", "name": "DB", "id": first.database_id},
+        {"type": "secret_text", "name": "APP_PASSWORD", "text": "<redacted>"},
+        {"type": "secret_text", "name": "SESSION_SECRET", "text": "<redacted>"},
+        {"type": "assets", "name": "ASSETS"},
+    ]
+    assert set(metadata["assets"]) == {"jwt", "config"}
+    assert metadata["assets"]["config"] == {
+        "html_handling": "none",
+        "not_found_handling": "none",
+        "run_worker_first": True,
+    }
+    assert "keep_assets" not in metadata
+    assert [tag for tag in metadata["tags"] if tag.startswith("ds1-")] == []  # state comes after step 6
+    module = next(part for part in form["parts"] if part["name"] == "worker.js")  # type: ignore[index]
+    assert (module["filename"], module["content_type"]) == ("worker.js", "application/javascript+module")
+    assert module["size"] == (app / "worker.js").stat().st_size
+    assert (first.asset_files, first.assets_uploaded) == (3, 3)
+    assert first.asset_bytes_uploaded == sum(f.stat().st_size for f in (app / "public").iterdir())
+
+    seq = emulator.last_seq()
+    (app / "worker.js").write_text((app / "worker.js").read_text() + "\n// v2\n")
+    again = await deploy(emulator, app)
+    (upload,) = worker_uploads(emulator, seq)
+    metadata = upload["form"]["metadata"]  # type: ignore[index]
+    assert metadata["keep_assets"] is True
+    assert metadata["assets"] == {
+        "config": {"html_handling": "none", "not_found_handling": "none", "run_worker_first": True}
+    }
+    assert [b["type"] for b in metadata["bindings"]] == ["d1", "assets"]  # secrets kept, not re-sent
+    assert sorted(tag.split("-")[1] for tag in metadata["tags"]) == ["assets", "code", "config", "schema", "secrets"]
+    assert (again.assets_uploaded, again.asset_bytes_uploaded, again.secrets_sent) == (0, 0, ())
+
+
+async def test_a_forced_deploy_finds_every_file_known_and_uploads_none(emulator: Emulator, app: Path) -> None:
+    await deploy(emulator, app)
+    forced = await deploy(emulator, app, Options(force=True))
+    assert Step.ASSET_SESSION in forced.steps and Step.ASSET_UPLOAD not in forced.steps
+    assert (forced.assets_uploaded, forced.database_created) == (0, False)
+    assert forced.changed_words().startswith("code, assets, config, schema, secrets")
+
+
+async def test_a_failing_schema_says_what_this_run_created(emulator: Emulator, app: Path) -> None:
+    (app / "schema.sql").write_text("CREATE TABLE broken (\n")
+    with pytest.raises(SchemaError) as caught:
+        await deploy(emulator, app)
+    assert caught.value.file == app / "schema.sql"
+    assert "schema.sql failed on D1 database items-app-db" in caught.value.message
+    assert caught.value.hint is not None
+    assert caught.value.hint.startswith("Fix the SQL in schema.sql and deploy again; the live Worker was not changed.")
+    database = next(d["uuid"] for d in result_list(emulator) if d["name"] == "items-app-db")
+    # The assets may or may not have gone up beside it: they run side by side.
+    assert f"Changed before the failure: created the D1 database items-app-db ({database})" in caught.value.hint
+
+
+def result_list(emulator: Emulator) -> list[dict[str, str]]:
+    with account_client(emulator) as api:
+        databases: list[dict[str, str]] = result(api.get("/d1/database"))
+    return databases
