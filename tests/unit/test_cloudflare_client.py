@@ -18,6 +18,7 @@ from deployer.errors import (
     NoWorkersSubdomainError,
     SqlError,
     TransportError,
+    UploadTokenError,
 )
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -243,3 +244,89 @@ async def test_an_answer_of_an_unexpected_shape_is_a_message(result: object, cal
 def test_backoff_hook_honours_retry_after(exc: Exception, expected: bool | float) -> None:
     """The retry hook returns Retry-After as the wait, True for default backoff, False for no retry."""
     assert _backoff(exc) == expected
+
+
+def _always(answer: httpx.Response) -> Handler:
+    return lambda request: answer
+
+
+async def test_every_error_says_where_and_what_word_for_word() -> None:
+    """The messages the mapping writes, exactly: the call, Cloudflare's text with its code, and the fix."""
+    cases = {
+        "auth": (envelope_error(403, 10000, "Authentication error"), AuthenticationError),
+        "validation": (envelope_error(400, 10021, "bad binding"), ApiValidationError),
+        "sql": (envelope_error(400, 7500, "no such table"), SqlError),
+        "other": (envelope_error(409, 10041, "conflict"), CloudflareAPIError),
+        "empty": (httpx.Response(418), CloudflareAPIError),
+        "old-style": (httpx.Response(400, json={"code": 7003, "error": "No route"}), CloudflareAPIError),
+    }
+    seen: dict[str, CloudflareAPIError] = {}
+    for name, (answer, kind) in cases.items():
+        with pytest.raises(kind) as caught:
+            await client_for(_always(answer)).call("GET", "/accounts/acc/p")
+        seen[name] = caught.value
+    assert seen["auth"].message == (
+        "Cloudflare rejected the API token (Authentication error [code: 10000]) on GET /accounts/acc/p"
+    )
+    assert seen["auth"].hint == (
+        "Check CLOUDFLARE_API_TOKEN (input api-token) and CLOUDFLARE_ACCOUNT_ID (acc): the token must be active, "
+        "belong to this account and have Account · Workers Scripts · Edit and Account · D1 · Edit."
+    )
+    assert (seen["auth"].method, seen["auth"].path, seen["auth"].status) == ("GET", "/accounts/acc/p", 403)
+    assert seen["validation"].message == "Cloudflare refused the upload: bad binding [code: 10021]"
+    assert seen["validation"].hint == (
+        "Fix what the message names (bindings, Worker code or metadata); this upload changed nothing."
+    )
+    assert seen["sql"].message == "D1 refused the SQL: no such table [code: 7500]"
+    assert seen["sql"].api_text == "no such table [code: 7500]"
+    assert seen["other"].message == "Cloudflare API error on GET /accounts/acc/p: conflict [code: 10041]"
+    assert seen["other"].codes == (10041,)
+    assert seen["empty"].message == "Cloudflare API error on GET /accounts/acc/p: HTTP 418: (empty body)"
+    assert seen["empty"].api_text == "HTTP 418"
+    assert seen["old-style"].codes == (7003,)
+    assert "No route [code: 7003]" in seen["old-style"].message
+
+
+async def test_an_asset_upload_refused_is_about_the_session_token_not_the_api_token() -> None:
+    client = client_for(lambda request: envelope_error(401, 10000, "Authentication error: token expired"))
+    with pytest.raises(UploadTokenError) as caught:
+        await client.call("POST", "/accounts/acc/workers/assets/upload", bearer="session-jwt")
+    assert caught.value.message.startswith("Cloudflare refused the asset upload session's token")
+    assert caught.value.hint == "Deploy again: the files already uploaded are kept and will not be sent twice."
+
+
+async def test_requests_carry_json_the_user_agent_and_the_bearer_of_the_call() -> None:
+    """JSON bodies are compact and typed; an asset upload is authorised by its session JWT, not the token."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return ok({})
+
+    client = CloudflareClient(base_url="https://api.test/client/v4/", api_token="tok", account_id="acc")
+    client._http._transport = httpx.MockTransport(handler)
+    async with client:
+        await client.call("POST", "/p", json_body={"a": [1, 2]}, params={"page": 2})
+        await client.call("POST", "/q", content=b"raw", content_type="multipart/form-data; boundary=x", bearer="jwt")
+    assert seen[0].url == "https://api.test/client/v4/p?page=2"
+    assert (seen[0].content, seen[0].headers["content-type"]) == (b'{"a":[1,2]}', "application/json")
+    assert seen[0].headers["user-agent"] == "cf-stateful-deployer/0.1"
+    assert (seen[1].headers["authorization"], seen[1].headers["content-type"]) == (
+        "Bearer jwt",
+        "multipart/form-data; boundary=x",
+    )
+    assert client.account_path == "/accounts/acc"
+
+
+async def test_a_transport_failure_names_the_kind_of_failure_and_the_fix() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    with pytest.raises(TransportError) as caught:
+        await client_for(handler).call("GET", "/p")
+    assert caught.value.message == (
+        "Could not reach the Cloudflare API at https://api.test/client/v4 (ConnectError: connection refused)"
+    )
+    assert caught.value.hint == (
+        "Check the network and CLOUDFLARE_API_BASE_URL (input api-base-url); the call was retried."
+    )
