@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -67,10 +67,7 @@ async def verify_app(
     url: str, *, gated: bool, patience: float = 60.0, http: httpx.AsyncClient | None = None
 ) -> list[CheckResult]:
     """Reach `url`, then run the checks (see the module docstring); `VerifyError` when any fails."""
-    async with contextlib.AsyncExitStack() as stack:
-        client = http if http is not None else httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False)
-        if http is None:
-            await stack.enter_async_context(client)
+    async with _client(http) as client:
         await _reach(client, url, patience=patience)
         results = [await _run(client, url, check) for check in (GATED_CHECKS if gated else (ANSWERS,))]
     failed = [result for result in results if not result.ok]
@@ -86,11 +83,18 @@ async def verify_app(
 
 async def verify_url(url: str, *, patience: float = 60.0, http: httpx.AsyncClient | None = None) -> int:
     """Reach `url` (see the module docstring); the status of the first answer below 500."""
-    async with contextlib.AsyncExitStack() as stack:
-        client = http if http is not None else httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False)
-        if http is None:
-            await stack.enter_async_context(client)
+    async with _client(http) as client:
         return (await _reach(client, url, patience=patience)).status_code
+
+
+@contextlib.asynccontextmanager
+async def _client(http: httpx.AsyncClient | None) -> AsyncIterator[httpx.AsyncClient]:
+    """`http` as given (the caller closes it), else a client of our own, closed afterwards."""
+    if http is not None:
+        yield http
+        return
+    async with httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False) as client:
+        yield client
 
 
 def _target(url: str, path: str) -> tuple[httpx.URL, dict[str, str]]:

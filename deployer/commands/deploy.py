@@ -42,7 +42,7 @@ from deployer.commands._deploy_result import DeployResult
 from deployer.commands._verify import CheckResult, verify_app
 from deployer.commands.plan import Prepared, prepare
 from deployer.errors import CloudflareAPIError, CloudflareError, DeployError, SchemaError, SqlError, UploadTokenError
-from deployer.manifest import AssetManifest
+from deployer.manifest import AssetFile, AssetManifest
 from deployer.settings import Settings
 from deployer.steps import SIDE_BY_SIDE_GROUP, Step
 
@@ -167,7 +167,7 @@ def _password_gated(settings: Settings, prepared: Prepared) -> bool:
     return "APP_PASSWORD" in {*settings.secrets, *prepared.secret_values, *prepared.remote.secret_names}
 
 
-def _secret_values(prepared: Prepared, *, mask: Any) -> dict[str, str]:
+def _secret_values(prepared: Prepared, *, mask: Callable[[str], None]) -> dict[str, str]:
     """The secret values this deploy sends: the given ones the plan sends, plus the generated ones (masked)."""
     values = {name: prepared.secret_values[name] for name in prepared.plan.send_secrets}
     for name in prepared.plan.generate_secrets:
@@ -276,7 +276,7 @@ async def _assets_once(client: CloudflareClient, prepared: Prepared, done: list[
         _log(Step.ASSET_UPLOAD, side_by_side, files=0, reason="Cloudflare has every file")
         return _Assets(session.jwt, steps=(Step.ASSET_SESSION,))
     completion = await _upload_buckets(
-        client, session.jwt, session.buckets, manifest, total=len(wanted), side_by_side=side_by_side
+        client, session.jwt, session.buckets, by_hash, total=len(wanted), side_by_side=side_by_side
     )
     done.append(f"uploaded {len(wanted)} asset files (served only once a Worker version uses them)")
     return _Assets(completion, len(wanted), total_bytes, (Step.ASSET_SESSION, Step.ASSET_UPLOAD))
@@ -286,27 +286,21 @@ async def _upload_buckets(
     client: CloudflareClient,
     jwt: str,
     buckets: tuple[tuple[str, ...], ...],
-    manifest: AssetManifest,
+    by_hash: Mapping[str, AssetFile],
     *,
     total: int,
     side_by_side: bool,
 ) -> str:
-    by_hash = manifest.by_hash()
     limiter = asyncio.Semaphore(BUCKET_CONCURRENCY)
-    done = {"files": 0, "bytes": 0}
+    progress = {"files": 0, "bytes": 0}
 
     async def send(bucket: tuple[str, ...]) -> str | None:
         files = [UploadFile(hash=h, source=by_hash[h].source, content_type=by_hash[h].content_type) for h in bucket]
         async with limiter:
             token = await upload_bucket(client, jwt, files)
-        done["files"] += len(bucket)
-        done["bytes"] += sum(by_hash[h].size for h in bucket)
-        _log(
-            Step.ASSET_UPLOAD,
-            side_by_side,
-            files=f"{done['files']}/{total}",
-            bytes=done["bytes"],
-        )
+        progress["files"] += len(bucket)
+        progress["bytes"] += sum(by_hash[h].size for h in bucket)
+        _log(Step.ASSET_UPLOAD, side_by_side, files=f"{progress['files']}/{total}", bytes=progress["bytes"])
         return token
 
     tokens = await gather(*(send(bucket) for bucket in buckets))
