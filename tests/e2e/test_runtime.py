@@ -44,6 +44,16 @@ def _variant(app: DeployedApp, append: dict[str, str]) -> Path:
     return edited_copy(app.app_dir, app.app_dir.parent / f"variant-{next(_copies)}" / "items-app", append=append)
 
 
+def _wrapped_variant(app: DeployedApp, first: str) -> Path:
+    """A variant whose Worker runs `first` (JavaScript with `req`, `env`, `ctx`) before the app's own fetch."""
+    variant = _variant(app, {})
+    code = (variant / "worker.js").read_text().replace("export default {", "const app = {", 1)
+    (variant / "worker.js").write_text(
+        code + f"\nexport default {{ fetch(req, env, ctx) {{\n  {first}\n  return app.fetch(req, env, ctx);\n}} }};\n"
+    )
+    return variant
+
+
 def _listed(client: httpx.Client) -> list[str]:
     response = client.get("/api/items")
     assert response.status_code == 200, response.text
@@ -235,9 +245,7 @@ def test_requests_reach_the_worker_as_sent(inspect_url: str) -> None:
 
 def test_a_worker_that_throws_on_every_request_fails_the_deploy_fast_with_its_answer(app: DeployedApp) -> None:
     """It starts, so Cloudflare takes it; the check of the live app sees 500s and says so with the body."""
-    variant = _variant(app, {})
-    code = (variant / "worker.js").read_text().replace("export default {", "const app = {", 1)
-    (variant / "worker.js").write_text(code + "\nexport default { fetch() { throw new Error('kaboom'); } };\n")
+    variant = _wrapped_variant(app, "throw new Error('kaboom');")
     try:
         run = run_deploy(app.emu, variant, verify=True)
         assert run.returncode == 1
@@ -249,13 +257,7 @@ def test_a_worker_that_throws_on_every_request_fails_the_deploy_fast_with_its_an
 
 def test_a_gate_that_lets_api_calls_through_fails_the_checks(app: DeployedApp) -> None:
     """A Worker whose /api/ answers 200 without a session fails the seed's logged-out check, by name."""
-    variant = _variant(app, {})
-    code = (variant / "worker.js").read_text().replace("export default {", "const app = {", 1)
-    (variant / "worker.js").write_text(
-        code + "\nexport default { fetch(req, env, ctx) {\n"
-        '  if (new URL(req.url).pathname.startsWith("/api/")) return Response.json([]);\n'
-        "  return app.fetch(req, env, ctx);\n} };\n"
-    )
+    variant = _wrapped_variant(app, 'if (new URL(req.url).pathname.startsWith("/api/")) return Response.json([]);\n')
     try:
         run = run_deploy(app.emu, variant, verify=True)
         assert run.returncode == 1

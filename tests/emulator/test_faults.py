@@ -74,19 +74,17 @@ def test_expired_upload_tokens_are_refused_as_cloudflare_refuses_them(emulator: 
     emulator.add_fault("expire-tokens", times=1)
     manifest = {"/a.txt": {"hash": "0" * 32, "size": 1}}
     with account_client(emulator) as api:
-        session = result(api.post("/workers/scripts/s/assets-upload-session", json={"manifest": manifest}))
-        refused = api.post(
-            "/workers/assets/upload",
-            params={"base64": "true"},
-            headers={"Authorization": f"Bearer {session['jwt']}"},
-            files={"0" * 32: ("0" * 32, b"YQ==", "text/plain")},
-        )
+
+        def upload_in_a_new_session() -> httpx.Response:
+            session = result(api.post("/workers/scripts/s/assets-upload-session", json={"manifest": manifest}))
+            return api.post(
+                "/workers/assets/upload",
+                params={"base64": "true"},
+                headers={"Authorization": f"Bearer {session['jwt']}"},
+                files={"0" * 32: ("0" * 32, b"YQ==", "text/plain")},
+            )
+
+        refused = upload_in_a_new_session()
         assert refused.status_code == 401
-        again = result(api.post("/workers/scripts/s/assets-upload-session", json={"manifest": manifest}))
-        accepted = api.post(
-            "/workers/assets/upload",
-            params={"base64": "true"},
-            headers={"Authorization": f"Bearer {again['jwt']}"},
-            files={"0" * 32: ("0" * 32, b"YQ==", "text/plain")},
-        )
+        accepted = upload_in_a_new_session()
         assert accepted.status_code in (200, 201), accepted.text

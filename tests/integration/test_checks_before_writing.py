@@ -12,19 +12,12 @@ import pytest
 from cfemu.launcher import Emulator
 from devkit.example import copy_example
 from tests.emulator.helpers import account_client
-from tests.integration.deploying import run_deploy
-
-
-def writes(emulator: Emulator) -> list[str]:
-    return [f"{e['method']} {e['path']}" for e in emulator.requests() if e["method"] != "GET"]
-
-
-def app_yml(app: Path, text: str) -> None:
-    (app / "app.yml").write_text((app / "app.yml").read_text() + "\n" + text + "\n")
+from tests.integration.deploying import run_deploy, writes
+from tests.reliability.catalogue import yml
 
 
 @pytest.mark.parametrize(
-    ("yml", "args", "message"),
+    ("extra", "args", "message"),
     [
         pytest.param("compatibility_date: 2999-01-01", (), "2999-01-01 is in the future", id="future-date"),
         pytest.param("vars: {APP_PASSWORD: x}", (), "declared both as a var and as a secret", id="var-and-secret"),
@@ -35,15 +28,14 @@ def app_yml(app: Path, text: str) -> None:
     ],
 )
 def test_a_bad_input_is_refused_before_any_write(
-    emulator: Emulator, tmp_path: Path, yml: str, args: tuple[str, ...], message: str
+    emulator: Emulator, tmp_path: Path, extra: str, args: tuple[str, ...], message: str
 ) -> None:
-    app = copy_example(tmp_path)
-    app_yml(app, yml)
+    app = yml(extra)(copy_example(tmp_path))
     run = run_deploy(emulator, app, *args)
     assert run.returncode == 1, run.stderr
     assert message in run.stderr
     assert "Traceback" not in run.stderr
-    assert writes(emulator) == []
+    assert writes(emulator.requests()) == []
 
 
 def test_a_folder_name_that_is_not_a_worker_name_is_not_changed_silently(emulator: Emulator, tmp_path: Path) -> None:
@@ -78,7 +70,7 @@ def test_an_empty_public_folder_is_said_out_loud(emulator: Emulator, tmp_path: P
 
 def test_a_var_flag_overrides_one_var_and_keeps_the_others(emulator: Emulator, tmp_path: Path) -> None:
     app = copy_example(tmp_path)
-    app_yml(app, "vars: {GREETING: hello, MODE: production}")
+    yml("vars: {GREETING: hello, MODE: production}")(app)
     run = run_deploy(emulator, app, "--var", "MODE=staging")
     assert run.returncode == 0, run.stderr
     (upload,) = [e for e in emulator.requests() if e["method"] == "PUT"]
@@ -88,7 +80,7 @@ def test_a_var_flag_overrides_one_var_and_keeps_the_others(emulator: Emulator, t
 
 def test_with_json_logs_the_final_error_is_a_json_line_too(emulator: Emulator, tmp_path: Path) -> None:
     app = copy_example(tmp_path)
-    app_yml(app, "compatibility_date: 2999-01-01")
+    yml("compatibility_date: 2999-01-01")(app)
     run = run_deploy(emulator, app, "--json-logs")
     assert run.returncode == 1
     (line,) = [line for line in run.stderr.splitlines() if line.strip()]

@@ -10,15 +10,7 @@ import pytest
 from cfemu.launcher import Emulator
 from devkit.example import copy_example
 from tests.integration.deploying import run_deploy
-
-
-def _link(app: Path, relative: str, target: str) -> Path:
-    link = app / relative
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if link.exists():
-        link.unlink()
-    link.symlink_to(target)
-    return link
+from tests.reliability.catalogue import link
 
 
 @pytest.mark.parametrize(
@@ -36,11 +28,10 @@ def test_a_link_out_of_the_app_folder_stops_the_deploy_before_any_request(
 ) -> None:
     (tmp_path / "outside.sql").write_text("CREATE TABLE IF NOT EXISTS x (id INTEGER);\n")
     (tmp_path / "outside.yml").write_text("name: items-app\n")
-    app = copy_example(tmp_path)
-    link = _link(app, relative, target)
+    app = link(relative, target)(copy_example(tmp_path))
     run = run_deploy(emulator, app)
     assert run.returncode == 1, run.stderr
-    assert f"{link} leads outside the app folder" in run.stderr
+    assert f"{app / relative} leads outside the app folder" in run.stderr
     assert "Copy the file into the folder" in run.stderr
     assert emulator.requests() == []
 
@@ -49,7 +40,7 @@ def test_a_link_inside_the_app_folder_is_deployed(emulator: Emulator, tmp_path: 
     app = copy_example(tmp_path)
     (app / "shared").mkdir()
     (app / "shared" / "note.txt").write_text("shared note\n")
-    _link(app, "public/note.txt", "../shared/note.txt")
+    link("public/note.txt", "../shared/note.txt")(app)
     run = run_deploy(emulator, app)
     assert run.returncode == 0, run.stderr
     sessions = [e for e in emulator.requests() if str(e["path"]).endswith("/assets-upload-session")]

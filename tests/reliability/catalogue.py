@@ -44,7 +44,9 @@ def _write(relative: str, content: str | bytes) -> Make:
     return make
 
 
-def _yml(extra: str) -> Make:
+def yml(extra: str) -> Make:
+    """Append `extra` to the app's app.yml (a later key wins over an earlier one)."""
+
     def make(app: Path) -> Path:
         with (app / "app.yml").open("a", encoding="utf-8") as yml:
             yml.write("\n" + extra + "\n")
@@ -53,12 +55,15 @@ def _yml(extra: str) -> Make:
     return make
 
 
-def _link(relative: str, target: str) -> Make:
+def link(relative: str, target: str) -> Make:
+    """Replace `relative` in the app by a symlink to `target`."""
+
     def make(app: Path) -> Path:
-        link = app / relative
-        if link.is_symlink() or link.is_file():
-            link.unlink()
-        link.symlink_to(target)
+        path = app / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        path.symlink_to(target)
         return app
 
     return make
@@ -109,7 +114,7 @@ def _odd_folder_name(app: Path) -> Path:
 
 
 def _no_worker_name(app: Path) -> Path:
-    return _yml("name: Bad_Name")(app)
+    return yml("name: Bad_Name")(app)
 
 
 CATALOGUE: list[BadInput] = [
@@ -126,19 +131,19 @@ CATALOGUE: list[BadInput] = [
         "worker.js links outside the app folder",
         "worker.js leads outside the app folder",
         "Copy the file into the folder",
-        _link("worker.js", "/etc/hostname"),
+        link("worker.js", "/etc/hostname"),
     ),
     BadInput(
         "an asset links to the deployer's environment",
         "env.txt leads outside the app folder",
         "Copy the file into the folder",
-        _link("public/env.txt", "/proc/self/environ"),
+        link("public/env.txt", "/proc/self/environ"),
     ),
     BadInput(
         "an asset folder links outside",
         "keys leads outside the app folder",
         "Copy the file into the folder",
-        _link("public/keys", "/etc"),
+        link("public/keys", "/etc"),
     ),
     BadInput("a FIFO in public/", "pipe.txt is not a regular file", "Remove it", _fifo),
     BadInput(
@@ -172,7 +177,7 @@ CATALOGUE: list[BadInput] = [
         "a broken symlink in public/",
         "is a symlink to a file that does not exist",
         "Fix or remove the link",
-        _link("public/gone.txt", "missing.txt"),
+        link("public/gone.txt", "missing.txt"),
     ),
     BadInput(
         "schema.sql is not UTF-8",
@@ -184,7 +189,7 @@ CATALOGUE: list[BadInput] = [
         "schema.sql links outside the app folder",
         "schema.sql leads outside the app folder",
         "Copy the file into the folder",
-        _link("schema.sql", "/etc/hostname"),
+        link("schema.sql", "/etc/hostname"),
     ),
     BadInput(
         "schema.sql has an SQL error",
@@ -201,7 +206,7 @@ CATALOGUE: list[BadInput] = [
         _write("app.yml", "name: [unclosed\n"),
     ),
     BadInput("app.yml is a list", "must be a mapping of settings", "Known keys", _write("app.yml", "- name\n")),
-    BadInput("app.yml has a misspelt key", "unknown key 'nmae'", "Known keys", _yml("nmae: items-app")),
+    BadInput("app.yml has a misspelt key", "unknown key 'nmae'", "Known keys", yml("nmae: items-app")),
     BadInput(
         "app.yml is not UTF-8",
         "app.yml is not UTF-8 text",
@@ -212,7 +217,7 @@ CATALOGUE: list[BadInput] = [
         "app.yml links outside the app folder",
         "app.yml leads outside the app folder",
         "Copy the file into the folder",
-        _link("app.yml", "/etc/hostname"),
+        link("app.yml", "/etc/hostname"),
     ),
     BadInput(
         "a Worker name with capitals and '_'",
@@ -233,37 +238,37 @@ CATALOGUE: list[BadInput] = [
         "a compatibility date that is not a date",
         "'2025-13-01' is not a date in the form YYYY-MM-DD",
         "Fix the values named",
-        _yml("compatibility_date: '2025-13-01'"),
+        yml("compatibility_date: '2025-13-01'"),
     ),
     BadInput(
         "a compatibility date in the future",
         "2999-01-01 is in the future",
         "Fix the values named",
-        _yml("compatibility_date: '2999-01-01'"),
+        yml("compatibility_date: '2999-01-01'"),
     ),
     BadInput(
         "an unknown html_handling",
         "assets.html_handling (from app.yml key assets.html_handling)",
         "Fix the values named",
-        _yml("assets: {html_handling: sometimes}"),
+        yml("assets: {html_handling: sometimes}"),
     ),
     BadInput(
         "a run_worker_first rule without '/'",
         "rules must start with '/' or '!/': api/*",
         "Fix the values named",
-        _yml("assets: {run_worker_first: ['api/*']}"),
+        yml("assets: {run_worker_first: ['api/*']}"),
     ),
     BadInput(
         "a D1 name with a space",
         "d1.name (from app.yml key d1.name): use letters, digits",
         "Fix the values named",
-        _yml("d1: {name: 'my db'}"),
+        yml("d1: {name: 'my db'}"),
     ),
     BadInput(
         "a D1 binding that is not an identifier",
         "a binding name is a JavaScript identifier",
         "Fix the values named",
-        _yml("d1: {binding: my-db}"),
+        yml("d1: {binding: my-db}"),
     ),
     # vars and secrets
     BadInput(
@@ -285,7 +290,7 @@ CATALOGUE: list[BadInput] = [
         "a var and a secret with one name",
         "APP_PASSWORD is declared both as a var and as a secret",
         "Fix the values named",
-        _yml("vars: {APP_PASSWORD: x}"),
+        yml("vars: {APP_PASSWORD: x}"),
     ),
     BadInput(
         "a var named like the D1 binding",
@@ -303,19 +308,19 @@ CATALOGUE: list[BadInput] = [
         "a secret named after the API token",
         "CLOUDFLARE_API_TOKEN names the deployer's or the runner's own",
         "give the secret another name",
-        _yml("secrets: [CLOUDFLARE_API_TOKEN]"),
+        yml("secrets: [CLOUDFLARE_API_TOKEN]"),
     ),
     BadInput(
         "a secret name that is not an identifier",
         "secret names must be identifiers: api-key",
         "Fix the values named",
-        _yml("secrets: [api-key]"),
+        yml("secrets: [api-key]"),
     ),
     BadInput(
         "a secret whose value is the API token",
         "The value given for the secret API_KEY is this run's",
         "Give the secret its own value",
-        _yml("secrets: [APP_PASSWORD, SESSION_SECRET, API_KEY]"),
+        yml("secrets: [APP_PASSWORD, SESSION_SECRET, API_KEY]"),
         env={"API_KEY": "{token}"},
     ),
     BadInput(

@@ -197,16 +197,15 @@ API_ERROR = CloudflareAPIError("x", method="GET", path="/p", status=500, errors=
 
 async def test_a_persistent_5xx_says_it_is_on_cloudflares_side() -> None:
     """Every attempt answered 502: the message names the status and says the app is not at fault."""
-    calls = 0
+    seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        calls += 1
+        seen.append(request)
         return envelope_error(502, 7500, "upstream unavailable")
 
     with pytest.raises(CloudflareAPIError) as caught:
         await client_for(handler).call("POST", "/d1/database/x/query")
-    assert calls == 5
+    assert len(seen) == 5
     assert not isinstance(caught.value, SqlError)  # a 5xx is never "fix the SQL"
     assert "HTTP 502 on every attempt" in caught.value.message
     assert "on Cloudflare's side" in (caught.value.hint or "")

@@ -50,18 +50,21 @@ async def test_an_app_that_keeps_failing_fails_fast_with_its_status_and_body() -
 
 async def test_a_url_that_does_not_connect_yet_is_waited_for() -> None:
     """First-deploy DNS: connection errors are retried until the patience runs out, then named."""
-    attempts = 0
+    seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal attempts
-        attempts += 1
-        if attempts < 3:
+        seen.append(request)
+        if len(seen) < 3:
             raise httpx.ConnectError("Name or service not known")
         return httpx.Response(200)
 
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("Name or service not known")
+
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     assert await verify_url("https://app.demo.workers.dev", http=http, patience=10) == 200
-    never = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: (_ for _ in ()).throw(httpx.ConnectError("x"))))
+    assert len(seen) == 3
+    never = httpx.AsyncClient(transport=httpx.MockTransport(unreachable))
     with pytest.raises(VerifyError, match=r"did not answer within 0 s .*does not resolve"):
         await verify_url("https://app.demo.workers.dev", http=never, patience=0.3)
 
