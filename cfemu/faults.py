@@ -194,7 +194,7 @@ async def faults_endpoint(request: Request) -> Response:
         except (ValueError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         if rule.fault == "expire-tokens":
-            request.app.state.ctx.expired_tokens_to_issue = max(rule.times, 0) if rule.times != -1 else 10**9
+            request.app.state.ctx.expired_tokens_to_issue = rule.times if rule.times != -1 else 10**9
         return JSONResponse(asdict(rule), status_code=201)
     if request.method == "DELETE":
         faults.rules.clear()
