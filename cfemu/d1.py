@@ -7,7 +7,7 @@ Endpoints (under `/client/v4/accounts/{a}/d1/database`):
   GUESS: "a database name to search for" (SDK docs) is read as a case-insensitive substring match;
   `per_page` defaults to 1000 and is capped at 10000 (D1's documented bounds for this list, unverified).
 - `GET /{uuid-or-name}` (recent wrangler passes a name in this slot) → the D1 object, or HTTP 404 code 7404.
-- `DELETE /{uuid}` → result null; the database file is deleted too. Scripts bound to it keep their binding.
+- `DELETE /{uuid}` → result null; the database file and its Time Travel copies are deleted too. Scripts bound to it keep their binding.
 - `POST /{uuid}/query` and `POST /{uuid}/raw`: see `cfemu.d1sql`. SQL errors → HTTP 400 code 7500.
 
 Each database file is `d1_sqlite_path(data_dir, uuid)`: the very file miniflare (workerd) uses for that
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import shutil
 import sqlite3
 import uuid
 from pathlib import Path
@@ -34,7 +35,7 @@ from cfemu.d1sql import D1QueryError, Statement, bind_params, open_database, run
 from cfemu.envelope import ApiError, ok, read_json_object
 from cfemu.store import Store, now_iso
 
-__all__ = ["d1_sqlite_path", "database_exists", "routes"]
+__all__ = ["bookmark_dir", "d1_sqlite_path", "database_exists", "routes"]
 
 _LOCATIONS = {"wnam", "enam", "weur", "eeur", "apac", "oc"}
 _JURISDICTIONS = {"eu", "us", "fedramp"}
@@ -50,6 +51,11 @@ def d1_sqlite_path(data_dir: Path, database_id: str) -> Path:
     It is miniflare's file for that id with `d1Persist=<data_dir>/d1` (`MiniflareRuntime`'s default).
     """
     return d1_files.d1_sqlite_path(data_dir / "d1", database_id)
+
+
+def bookmark_dir(data_dir: Path, database_id: str) -> Path:
+    """Where the copies behind database `database_id`'s Time Travel bookmarks are kept (`cfemu.d1_time_travel`)."""
+    return data_dir / "d1-time-travel" / database_id
 
 
 def database_exists(store: Store, database_id: str) -> bool:
@@ -185,6 +191,8 @@ async def delete_database(request: Request) -> Response:
     path = d1_sqlite_path(ctx.config.data_dir, row["uuid"])
     for suffix in ("", "-wal", "-shm"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
+    shutil.rmtree(bookmark_dir(ctx.config.data_dir, row["uuid"]), ignore_errors=True)
+    ctx.store.db.execute("DELETE FROM d1_bookmarks WHERE uuid = ?", (row["uuid"],))
     return ok(None)
 
 

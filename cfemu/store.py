@@ -1,7 +1,7 @@
 """SQLite-backed state of the emulated account.
 
 One database file, `DATA_DIR/cfemu.sqlite`, holds everything that Cloudflare would remember: the account's
-workers.dev subdomain, D1 database records (each database's *data* is a separate SQLite file, see
+workers.dev subdomain, D1 database records and Time Travel bookmarks (each database's *data* is a separate SQLite file, see
 `cfemu.d1`), asset records (asset bytes are files under `DATA_DIR/assets/`), upload sessions, scripts,
 their versions, module bodies (deduplicated by SHA-256) and deployments. Reopening the same data dir
 restores all of it.
@@ -30,6 +30,12 @@ CREATE TABLE IF NOT EXISTS d1_databases (
     jurisdiction TEXT,
     primary_location_hint TEXT,
     read_replication_mode TEXT NOT NULL DEFAULT 'disabled'
+);
+CREATE TABLE IF NOT EXISTS d1_bookmarks (
+    uuid TEXT NOT NULL,
+    bookmark TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (uuid, bookmark)
 );
 CREATE TABLE IF NOT EXISTS assets (
     hash TEXT PRIMARY KEY,

@@ -5,9 +5,13 @@ An app folder holds:
 ```
 worker.js     the Worker, one ES module (required)
 public/       static assets served through the ASSETS binding (optional)
-schema.sql    idempotent SQL applied to the app's D1 database on every deploy (optional)
+schema.sql    the D1 schema of a new database, its baseline (optional)
+seed.sql      the first rows of a new database (optional)
+migrations/   every schema change after the baseline: NNNN_name.sql, wrangler's naming (optional)
 app.yml       deploy settings (optional, read by Settings)
 ```
+
+How the SQL files are applied, and when they are not: `deployer.database`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from deployer._files import contained, read_app_file
 from deployer.bindings import ASSETS_BINDING
 from deployer.errors import ConfigError
 from deployer.manifest import AssetManifest, build_manifest
+from deployer.migrations import Migration, SqlFile, load_migrations, load_sql_file
 
 __all__ = ["MAIN_MODULE", "MAX_WORKER_SIZE", "LocalApp", "load_app"]
 
@@ -36,9 +41,18 @@ class LocalApp:
     root: Path
     worker_code: bytes
     manifest: AssetManifest | None  # None: the app has no public/ folder
-    schema_path: Path | None
-    schema_sql: str | None  # None: no schema.sql, or one holding only whitespace
+    schema: SqlFile | None = None  # None: no schema.sql, or one holding only whitespace
+    seed: SqlFile | None = None
+    migrations: tuple[Migration, ...] = ()
     warnings: tuple[str, ...] = ()  # what a user should know but that does not stop the deploy
+
+    @property
+    def schema_sql(self) -> str | None:
+        return self.schema.sql if self.schema else None
+
+    @property
+    def schema_path(self) -> Path | None:
+        return self.schema.path if self.schema else None
 
 
 def load_app(root: Path) -> LocalApp:
@@ -79,25 +93,12 @@ def load_app(root: Path) -> LocalApp:
             f"{ASSETS_BINDING} binding (env.{ASSETS_BINDING} is undefined). Add files, or remove the folder."
         )
 
-    schema_path = root / "schema.sql"
-    schema_sql: str | None = None
-    data = read_app_file(schema_path, root)
-    if data is not None:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConfigError(
-                f"{schema_path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
-                hint="Save schema.sql as UTF-8.",
-                file=schema_path,
-            ) from None
-        # wrangler sends LF line endings to D1; so do we.
-        schema_sql = text.replace("\r\n", "\n") if text.strip() else None
     return LocalApp(
         root=root,
         worker_code=code,
         manifest=manifest,
-        schema_path=schema_path if schema_sql is not None else None,
-        schema_sql=schema_sql,
+        schema=load_sql_file(root / "schema.sql", root),
+        seed=load_sql_file(root / "seed.sql", root),
+        migrations=load_migrations(root),
         warnings=tuple(warnings),
     )

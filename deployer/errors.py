@@ -12,7 +12,8 @@ DeployError                   a deploy could not be done; the message says why a
 │       ├── ApiValidationError        10021: the upload was refused (bindings, startup, metadata)
 │       ├── UploadTokenError          an asset upload session's token was refused (it lives one hour)
 │       └── SqlError                  7500: D1 refused a statement
-├── SchemaError               schema.sql failed on D1 (a SqlError, with the file it came from)
+├── SchemaError               an SQL file (schema.sql, seed.sql, a migration) failed on D1: file and statement
+├── DataSafetyError           refused before any write: a destructive migration, or a switch to another database
 ├── VerifyError               the deployed app did not answer at its URL in time
 └── GitHubAPIError            the GitHub REST API refused a call (PR comment, deployment): status and message
 ```
@@ -24,7 +25,8 @@ Where the fix is written: for local input, at the raise site, which knows the in
 `deployer.app`, `deployer.manifest`); for Cloudflare, in the one place that maps error codes to these classes
 (`deployer.cloudflare.client`, `_api_error`: the token scopes, the subdomain claim, a refused upload); for
 GitHub, in `deployer.github.api` (the missing `permissions:` entry); for a failed schema or verification, in
-the command that raises it (`deployer.commands.deploy`, `deployer.commands._verify`).
+the command that raises it (`deployer.commands._database`, `deployer.commands._verify`); for a risk to the
+data, in `deployer.database`, which plans the database.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ __all__ = [
     "CloudflareAPIError",
     "CloudflareError",
     "ConfigError",
+    "DataSafetyError",
     "DeployError",
     "GitHubAPIError",
     "ManifestError",
@@ -163,9 +166,17 @@ class SqlError(CloudflareAPIError):
 
 
 class SchemaError(DeployError):
-    """The app's schema.sql failed on D1; nothing after the schema step was changed."""
+    """One of the app's SQL files (schema.sql, seed.sql, a migration) failed on D1. The file's request was
+    rolled back whole, and nothing after the database step was changed."""
 
-    title = "schema.sql failed"
+    title = "SQL failed"
+
+
+class DataSafetyError(DeployError):
+    """The deploy would lose or hide rows (a destructive migration, a switch to another database) and the
+    flag that allows exactly that was not given; found before any write."""
+
+    title = "Refused to risk the data"
 
 
 class VerifyError(DeployError):

@@ -1,0 +1,165 @@
+"""Steps 1-2 of a deploy, the database: read what it holds, refuse what would lose rows, take a Time Travel
+bookmark, then apply what `deployer.database.plan_database` decided, one file per request.
+
+The reads come first and write nothing (`read_database`), so a refusal (a destructive migration, a changed
+baseline, a switch to another database) leaves everything as it was. Each SQL file is one `/query` request,
+which D1 runs as one transaction (`deployer.migrations`): a failing file changes nothing, and its error names
+the file and the statement SQLite complained about. Files applied before it in the same deploy stay applied;
+the error says which, and gives the bookmark that undoes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from deployer._sql import Statement, statement_for_error
+from deployer.app import LocalApp
+from deployer.cloudflare import CloudflareClient
+from deployer.cloudflare import d1 as d1_api
+from deployer.database import EMPTY, BoundDatabase, DatabaseState, DatabaseWork
+from deployer.errors import CloudflareAPIError, SchemaError, SqlError
+from deployer.migrations import LEDGER_TABLE, SqlFile, migration_request
+from deployer.settings import Settings
+from deployer.state import RemoteState
+
+__all__ = ["DatabaseView", "Applied", "apply_work", "create_database", "read_database", "restore_hint"]
+
+log = structlog.get_logger("deployer")
+
+_MASTER = "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'index')"
+_LEDGER = f"SELECT name FROM {LEDGER_TABLE} ORDER BY id"
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseView:
+    """The database this deploy binds and what it holds, and the one the Worker is bound to now."""
+
+    target: d1_api.Database | None  # the database named in the settings (None: it does not exist yet)
+    bound: BoundDatabase | None  # the database the Worker is bound to now, if it still exists
+    state: DatabaseState  # what `target` holds (EMPTY when it does not exist)
+
+
+def bound_database_id(settings: Settings, remote: RemoteState) -> str | None:
+    """The database the Worker is bound to: through the settings' binding name, else its only D1 binding."""
+    bound = remote.database_id(settings.d1.binding)
+    if bound is None:
+        ids = set((remote.bindings.get("d1") or {}).values())
+        bound = ids.pop() if len(ids) == 1 else None
+    return bound or None
+
+
+async def read_database(client: CloudflareClient, settings: Settings, remote: RemoteState, *, find: bool) -> DatabaseView:
+    """Read, never write: the database named in the settings (looked up when `find`, else the bound one),
+    the bound one when it differs, and what the target holds."""
+    bound_id = bound_database_id(settings, remote)
+    if find or bound_id is None:
+        target = await d1_api.find_database(client, settings.database_name)
+    else:
+        target = d1_api.Database(uuid=bound_id, name=settings.database_name)
+    bound: BoundDatabase | None = None
+    if bound_id is not None:
+        if target is not None and target.uuid == bound_id:
+            bound = BoundDatabase(target.uuid, target.name)
+        elif (found := await d1_api.get_database(client, bound_id)) is not None:
+            bound = BoundDatabase(found.uuid, found.name)
+    state = await read_state(client, target.uuid) if target is not None else EMPTY
+    return DatabaseView(target, bound, state)
+
+
+async def read_state(client: CloudflareClient, database_id: str) -> DatabaseState:
+    """The tables, unique indexes and applied migrations of a database (one request; two with a ledger)."""
+    master = (await d1_api.query(client, database_id, _MASTER))[0].get("results") or []
+    has_ledger = any(row.get("type") == "table" and row.get("name") == LEDGER_TABLE for row in master)
+    ledger = (await d1_api.query(client, database_id, _LEDGER))[0].get("results") or [] if has_ledger else []
+    return DatabaseState.from_rows(master, ledger)
+
+
+async def create_database(client: CloudflareClient, name: str) -> d1_api.Database:
+    try:
+        return await d1_api.create_database(client, name)
+    except CloudflareAPIError as exc:
+        # 7502: created meanwhile (a concurrent deploy, or a retried create that had succeeded).
+        if 7502 in exc.codes:
+            existing = await d1_api.find_database(client, name)
+            if existing is not None:
+                return existing
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What step 2 did: the bookmark taken before it, and the files applied, in order."""
+
+    bookmark: str | None = None
+    files: tuple[str, ...] = ()
+    migrations: tuple[str, ...] = ()
+
+
+def restore_hint(client: CloudflareClient, database: d1_api.Database, bookmark: str) -> str:
+    """How to put the database back to `bookmark`: our command, wrangler's, and the API call itself."""
+    return (
+        f"To undo it: python -m deployer restore --bookmark {bookmark} (or: wrangler d1 time-travel restore "
+        f"{database.name} --bookmark={bookmark}; or the API: POST {client.base_url}{client.account_path}/d1/"
+        f"database/{database.uuid}/time_travel/restore?bookmark={bookmark})"
+    )
+
+
+async def apply_work(
+    client: CloudflareClient,
+    app: LocalApp,
+    database: d1_api.Database,
+    work: DatabaseWork,
+    *,
+    done: list[str],
+    note: Callable[[str], None],
+) -> Applied:
+    """Apply `work` to `database`: the bookmark first (when it holds data), then each file, one request each."""
+    bookmark: str | None = None
+    if work.bookmark:
+        bookmark = await d1_api.current_bookmark(client, database.uuid)
+        log.info("time travel bookmark", database=database.name, bookmark=bookmark)
+        note(f"D1 database {database.name} before this deploy: Time Travel bookmark {bookmark}. "
+             + restore_hint(client, database, bookmark))
+    files: list[str] = []
+    migrations: list[str] = []
+
+    async def run(sql_file: SqlFile, sql: str, what: str) -> None:
+        try:
+            await d1_api.query(client, database.uuid, sql)
+        except SqlError as exc:
+            raise _failed(app, database, sql_file, exc, bookmark) from exc
+        files.append(what)
+        done.append(f"applied {what} to {database.name}")
+
+    if (work.baseline or work.schema_again) and app.schema is not None:
+        await run(app.schema, app.schema.sql, "schema.sql")
+    for migration in work.pending:
+        await run(migration.file, migration_request(migration), f"migrations/{migration.name}")
+        migrations.append(migration.name)
+    if work.seed and app.seed is not None:
+        await run(app.seed, app.seed.sql, "seed.sql")
+    return Applied(bookmark, tuple(files), tuple(migrations))
+
+
+def _failed(
+    app: LocalApp, database: d1_api.Database, sql_file: SqlFile, exc: SqlError, bookmark: str | None
+) -> SchemaError:
+    statement: Statement | None = statement_for_error(sql_file.statements, exc.api_text)
+    where = f" line {statement.line}" if statement else ""
+    shown = f" in `{' '.join(statement.text.split())[:120]}`" if statement else ""
+    relative = sql_file.path.relative_to(app.root).as_posix()
+    hint = (
+        f"Fix {relative} and deploy again. D1 ran the file as one transaction, so none of it was kept (nor, for a "
+        "migration, its d1_migrations row); the Worker was not changed and the live app keeps serving."
+    )
+    if bookmark:
+        hint += f" The database's state before this deploy is Time Travel bookmark {bookmark}."
+    return SchemaError(
+        f"{relative}{where} failed on D1 database {database.name}{shown}: {exc.api_text}",
+        hint=hint,
+        file=sql_file.path,
+        line=statement.line if statement else None,
+    )
