@@ -7,7 +7,8 @@ Endpoints (under `/client/v4/accounts/{a}/d1/database`):
   GUESS: "a database name to search for" (SDK docs) is read as a case-insensitive substring match;
   `per_page` defaults to 1000 and is capped at 10000 (D1's documented bounds for this list, unverified).
 - `GET /{uuid-or-name}` (recent wrangler passes a name in this slot) → the D1 object, or HTTP 404 code 7404.
-- `DELETE /{uuid}` → result null; the database file and its Time Travel copies are deleted too. Scripts bound to it keep their binding.
+- `DELETE /{uuid}` → result null; the database file and its Time Travel copies are deleted too. Scripts
+  bound to it keep their binding.
 - `POST /{uuid}/query` and `POST /{uuid}/raw`: see `cfemu.d1sql`. SQL errors → HTTP 400 code 7500.
 
 Each database file is `d1_sqlite_path(data_dir, uuid)`: the very file miniflare (workerd) uses for that

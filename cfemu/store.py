@@ -1,8 +1,8 @@
 """SQLite-backed state of the emulated account.
 
 One database file, `DATA_DIR/cfemu.sqlite`, holds everything that Cloudflare would remember: the account's
-workers.dev subdomain, D1 database records and Time Travel bookmarks (each database's *data* is a separate SQLite file, see
-`cfemu.d1`), asset records (asset bytes are files under `DATA_DIR/assets/`), upload sessions, scripts,
+workers.dev subdomain, D1 database records and Time Travel bookmarks (each database's *data* is a separate
+SQLite file, see `cfemu.d1`), asset records (asset bytes are files under `DATA_DIR/assets/`), upload sessions, scripts,
 their versions, module bodies (deduplicated by SHA-256) and deployments. Reopening the same data dir
 restores all of it.
 

@@ -48,9 +48,7 @@ class Statement:
 
     def has(self, keyword: str, *, depth: int | None = 0) -> bool:
         """Whether the bare word `keyword` occurs (at parenthesis `depth`; None: at any depth)."""
-        return any(
-            not w.quoted and w.text == keyword and (depth is None or w.depth == depth) for w in self.words
-        )
+        return any(not w.quoted and w.text == keyword and (depth is None or w.depth == depth) for w in self.words)
 
     def after(self, *keywords: str) -> str | None:
         """The name that follows the words `keywords` (skipping `IF [NOT] EXISTS`), lower-cased unless quoted."""

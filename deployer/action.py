@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
-import re
 import signal
 import time
 import traceback
@@ -184,6 +183,9 @@ class ActionRun:
         options = Options(
             force=self._bool("force", default=False) if "force" in spec.flags else False,
             verify=self._bool("verify", default=True) if "verify" in spec.flags else False,
+            allow_destructive=self._bool("allow-destructive", default=False) if "data" in spec.flags else False,
+            allow_new_database=self._bool("allow-new-database", default=False) if "data" in spec.flags else False,
+            bookmark=self.runner.input("bookmark") or None if "bookmark" in spec.flags else None,
             hooks=Hooks(
                 mask=self.runner.mask, group=self.runner.group, on_plan=self._planned, warn=self.runner.warning
             ),
@@ -330,21 +332,4 @@ def _annotation_place(exc: DeployError) -> tuple[str | None, int | None]:
     path = exc.file
     with contextlib.suppress(ValueError):
         path = path.resolve().relative_to(Path.cwd().resolve())
-    line = exc.line
-    if line is None and path.name == "schema.sql":
-        line = _sql_error_line(exc.file, str(exc))
-    return path.as_posix(), line
-
-
-def _sql_error_line(schema: Path, message: str) -> int | None:
-    """The schema.sql line SQLite's `near "TOKEN"` points at, when that token is on exactly one line."""
-    found = re.search(r'near "([^"\n]+)"', message)
-    if found is None:
-        return None
-    try:
-        lines = schema.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return None
-    token = re.compile(rf"(?<!\w){re.escape(found.group(1))}(?!\w)")
-    hits = [number for number, text in enumerate(lines, start=1) if token.search(text)]
-    return hits[0] if len(hits) == 1 else None
+    return path.as_posix(), exc.line

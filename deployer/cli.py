@@ -45,8 +45,6 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--var", action="append", default=[], metavar="NAME=VALUE", help="a plain-text variable (repeatable)"
             )
-        if "name" in spec.flags:
-            command.add_argument("--name", required=True, help="the Worker's name")
         if "force" in spec.flags:
             command.add_argument("--force", action="store_true", help="everything, whatever the recorded state says")
         if "verify" in spec.flags:
@@ -56,6 +54,19 @@ def _parser() -> argparse.ArgumentParser:
                 default=True,
                 help="check the live app afterwards (default: on)",
             )
+        if "data" in spec.flags:
+            command.add_argument(
+                "--allow-destructive",
+                action="store_true",
+                help="apply migrations that can lose rows (DROP TABLE, DELETE with no WHERE, …) after a bookmark",
+            )
+            command.add_argument(
+                "--allow-new-database",
+                action="store_true",
+                help="let a changed d1.name bind the Worker to another database than the one holding its rows",
+            )
+        if "bookmark" in spec.flags:
+            command.add_argument("--bookmark", required=True, help="the D1 Time Travel bookmark to go back to")
         if "json" in spec.flags:
             command.add_argument("--json", action="store_true", help="print JSON instead of text")
         command.add_argument("--account-id", help="Cloudflare account id (env CLOUDFLARE_ACCOUNT_ID)")
@@ -87,6 +98,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         options = Options(
             force=bool(getattr(args, "force", False)),
             verify=bool(getattr(args, "verify", False)),
+            allow_destructive=bool(getattr(args, "allow_destructive", False)),
+            allow_new_database=bool(getattr(args, "allow_new_database", False)),
+            bookmark=getattr(args, "bookmark", None),
             hooks=Hooks(warn=_warner(environ)),
         )
         result = asyncio.run(execute(args.command, settings, options))

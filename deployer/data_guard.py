@@ -104,7 +104,9 @@ def _update_target(statement: Statement) -> str | None:
 def unique_indexes_created(statements: Iterable[Statement]) -> set[str]:
     """The unique indexes these statements create (`CREATE UNIQUE INDEX [IF NOT EXISTS] name …`)."""
     return {
-        name for s in statements if s.starts_with("CREATE", "UNIQUE", "INDEX") and (name := s.after("INDEX")) is not None
+        name
+        for s in statements
+        if s.starts_with("CREATE", "UNIQUE", "INDEX") and (name := s.after("INDEX")) is not None
     }
 
 

@@ -6,7 +6,8 @@
 | every digest equal                    | nothing (no upload, no session)                                  |
 | code / config / secrets differ        | Worker upload with `keep_assets: true`, no upload session         |
 | assets differ                         | upload session (Cloudflare asks only for new files) + Worker      |
-| schema differs                        | schema applied; with no other change, only the state tags updated |
+| SQL files differ (schema, seed, migrations) | the database is read and what it lacks applied (`deployer.database`); |
+|                                       | with no other change, only the state tags updated                |
 
 Secrets: values given for this deploy are sent only when they differ from the last ones sent (compared by
 HMAC, see `deployer.state`); secrets not sent are kept (`keep_bindings`). A declared secret the Worker lacks is
@@ -40,7 +41,7 @@ class Plan:
     changes: Changes
     find_database: bool
     database_id: str | None  # the database bound now (None: unknown, step 1 finds or creates it)
-    apply_schema: bool
+    apply_schema: bool  # step 2: read what the database holds and apply the SQL files it lacks
     upload_assets: bool
     keep_assets: bool  # upload the Worker with `keep_assets: true`
     upload_worker: bool
@@ -50,6 +51,7 @@ class Plan:
     generate_secrets: tuple[str, ...]  # names whose values are generated and sent
     tags: tuple[str, ...]  # the script tags to write: the new state plus tags that are not ours
     warnings: tuple[str, ...] = ()  # what the user should know; the deploy goes ahead
+    schema_changed: bool | None = None  # schema.sql differs from the deployed one (None: not known, or --force)
 
     @property
     def side_by_side(self) -> bool:
@@ -110,7 +112,7 @@ def make_plan(
             changes=Changes.first() if not remote.exists else Changes.forced(),
             find_database=True,
             database_id=None,
-            apply_schema=app.schema_sql is not None,
+            apply_schema=_has_sql(app),
             upload_assets=app.manifest is not None,
             keep_assets=False,
             upload_worker=True,
@@ -138,7 +140,7 @@ def make_plan(
         "code": local.code != previous.code,
         "assets": local.assets != previous.assets,
         "config": local.config != previous.config,
-        "schema": local.schema != previous.schema,
+        "schema": local.schema != previous.schema or local.migrations != previous.migrations,
         "secrets": secrets_changed or bool(generate),
     }
     changed |= {kind for kind, differ in differs.items() if differ}
@@ -151,7 +153,7 @@ def make_plan(
         changes=changes,
         find_database=database_id is None or "config" in changes,
         database_id=database_id,
-        apply_schema="schema" in changes and app.schema_sql is not None,
+        apply_schema="schema" in changes and _has_sql(app),
         upload_assets=upload_assets,
         keep_assets=upload_worker and app.manifest is not None and not upload_assets,
         upload_worker=upload_worker,
@@ -161,7 +163,12 @@ def make_plan(
         generate_secrets=generate,
         tags=_tags(remote, local, secrets_sent=secrets_changed),
         warnings=warnings,
+        schema_changed=local.schema != previous.schema,
     )
+
+
+def _has_sql(app: LocalApp) -> bool:
+    return app.schema is not None or app.seed is not None or bool(app.migrations)
 
 
 def _check_bindings(settings: Settings, app: LocalApp, remote: RemoteState, *, secrets: set[str]) -> tuple[str, ...]:
@@ -217,6 +224,7 @@ def _tags(remote: RemoteState, local: Digests, *, secrets_sent: bool) -> tuple[s
         config=local.config,
         schema=local.schema,
         secrets=local.secrets if secrets_sent else previous_secrets,
+        migrations=local.migrations,
     )
     ours = digests.as_tags()
     if len(remote.other_tags) + len(ours) > MAX_SCRIPT_TAGS:

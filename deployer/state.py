@@ -11,7 +11,8 @@ ds1-assets-<16 hex>    the asset files (path, hash, size) and the asset config i
 ds1-config-<16 hex>    everything else the Worker upload carries except secrets: compatibility date and flags,
                        the bindings whose kind counts a change as config (vars, the D1 binding) and the
                        database name
-ds1-schema-<16 hex>    schema.sql
+ds1-schema-<16 hex>-<12 hex>
+                       schema.sql, then seed.sql and migrations/ (names and contents)
 ds1-secrets-<16 hex>   HMAC-SHA256 of the secret values last sent, keyed with the API token
 ```
 
@@ -50,6 +51,9 @@ __all__ = ["STATE_TAG_PREFIX", "Digests", "RemoteState", "local_digests", "secre
 
 STATE_TAG_PREFIX = "ds1-"
 _DIGEST_LENGTH = 16
+# seed.sql and migrations/ share the schema tag, which stays within 40 characters (Cloudflare documents no tag
+# length limit, so ours stay short; a D1 bookmark, 59 characters, is therefore not recorded in a tag).
+_SQL_DIGEST_LENGTH = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +64,16 @@ class Digests:
     assets: str
     assets_count: int
     config: str
-    schema: str
+    schema: str  # schema.sql alone: a change of it on a database with tables must be harmless
     secrets: str | None  # None: no secret values given (the deployed ones are kept)
+    migrations: str = ""  # seed.sql and migrations/ ("" in tags written before migrations existed)
 
     def as_tags(self) -> list[str]:
         tags = [
             f"{STATE_TAG_PREFIX}code-{self.code}",
             f"{STATE_TAG_PREFIX}assets-{self.assets}-{self.assets_count}",
             f"{STATE_TAG_PREFIX}config-{self.config}",
-            f"{STATE_TAG_PREFIX}schema-{self.schema}",
+            f"{STATE_TAG_PREFIX}schema-{self.schema}-{self.migrations}",
         ]
         if self.secrets:
             tags.append(f"{STATE_TAG_PREFIX}secrets-{self.secrets}")
@@ -84,13 +89,15 @@ class Digests:
                 found[kind] = value
         try:
             assets, _, count = found["assets"].partition("-")
+            schema, _, migrations = found["schema"].partition("-")
             return cls(
                 code=found["code"],
                 assets=assets,
                 assets_count=int(count or 0),
                 config=found["config"],
-                schema=found["schema"],
+                schema=schema,
                 secrets=found.get("secrets"),
+                migrations=migrations,
             )
         except (KeyError, ValueError):
             return None
@@ -136,8 +143,8 @@ class RemoteState:
         return bool(self.bindings.get(AssetsBinding.key))
 
 
-def _digest(value: bytes) -> str:
-    return hashlib.sha256(value).hexdigest()[:_DIGEST_LENGTH]
+def _digest(value: bytes, length: int = _DIGEST_LENGTH) -> str:
+    return hashlib.sha256(value).hexdigest()[:length]
 
 
 def _canonical(value: Any) -> bytes:
@@ -178,4 +185,13 @@ def local_digests(settings: Settings, app: LocalApp, *, secret_values: Mapping[s
         config=_digest(_canonical(config)),
         schema=_digest((app.schema_sql or "").encode()),
         secrets=secrets_digest(secret_values, key=key),
+        migrations=_digest(
+            length=_SQL_DIGEST_LENGTH,
+            value=_canonical(
+                {
+                    "seed": app.seed.sql if app.seed else None,
+                    "migrations": [[m.name, m.file.sql] for m in app.migrations],
+                }
+            ),
+        ),
     )

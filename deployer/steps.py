@@ -20,7 +20,7 @@ class Step(enum.Enum):
 
     READ = (0, "read the deployed state and plan")
     DATABASE = (1, "find or create the D1 database")
-    SCHEMA = (2, "apply schema.sql")
+    SCHEMA = (2, "apply what the database lacks: schema.sql, migrations, seed.sql")
     ASSET_SESSION = (3, "open an asset upload session")
     ASSET_UPLOAD = (4, "upload the files Cloudflare lacks")
     WORKER = (5, "upload the Worker")

@@ -4,7 +4,8 @@
 |-----------|-------------------------------|-------------------------------------------------------------|
 | `deploy`  | `deployer.commands.deploy`    | the six steps, only what changed                            |
 | `plan`    | `deployer.commands.plan`      | what a deploy would do; changes nothing                     |
-| `inspect` | `deployer.commands.inspect`   | the deployed app: bindings, assets, D1 tables, URL          |
+| `inspect` | `deployer.commands.inspect`   | the deployed app: bindings, assets, D1 tables and migrations |
+| `restore` | `deployer.commands.restore`   | the D1 database back to a Time Travel bookmark              |
 
 Each module has `run(settings, client, options) -> CommandResult`. `COMMANDS` says how the front ends treat
 it: which flags the CLI offers, whether it needs credentials, which statuses it ends with, whether the action
@@ -36,7 +37,7 @@ __all__ = [
     "make_client",
 ]
 
-Flag = Literal["app", "name", "force", "json", "verify"]
+Flag = Literal["app", "force", "json", "verify", "data", "bookmark"]
 Runner = Callable[[Settings, CloudflareClient | None, Options], Awaitable[CommandResult]]
 
 
@@ -47,7 +48,9 @@ class CommandSpec:
     name: str
     summary: str  # the CLI's help, and `{name}: {summary}.` in action.yml's description of `command`
     statuses: tuple[Status, ...]  # what a successful run ends with
-    flags: frozenset[Flag]  # "app": reads an app folder (APP_DIR, --name, --var, …); "name": only --name
+    # "app": reads an app folder (APP_DIR, --name, --var, …); "data": --allow-destructive, --allow-new-database;
+    # "bookmark": --bookmark (required)
+    flags: frozenset[Flag]
     needs_credentials: bool = True  # False: runs its local part without a token (plan)
     records_deployment: bool = False  # the action records a GitHub Deployment for it
     comments: bool = False  # the action keeps the sticky PR comment for it
@@ -67,7 +70,7 @@ COMMANDS: dict[str, CommandSpec] = {
             "deploy",
             "deploy the app, only what changed",
             statuses=("deployed", "unchanged"),
-            flags=frozenset({"app", "force", "verify"}),
+            flags=frozenset({"app", "force", "verify", "data"}),
             records_deployment=True,
             comments=True,
         ),
@@ -75,14 +78,20 @@ COMMANDS: dict[str, CommandSpec] = {
             "plan",
             "show what a deploy would do and change nothing; the local checks need no token",
             statuses=("planned",),
-            flags=frozenset({"app", "force"}),
+            flags=frozenset({"app", "force", "data"}),
             needs_credentials=False,
         ),
         CommandSpec(
             "inspect",
-            "describe the deployed app: bindings, assets, D1 tables, URL",
+            "describe the deployed app: bindings, assets, D1 tables, applied and pending migrations, URL",
             statuses=("inspected",),
-            flags=frozenset({"name", "json"}),
+            flags=frozenset({"app", "json"}),
+        ),
+        CommandSpec(
+            "restore",
+            "put the app's D1 database back to a Time Travel bookmark (the one a deploy printed before migrating)",
+            statuses=("restored",),
+            flags=frozenset({"app", "bookmark"}),
         ),
     )
 }

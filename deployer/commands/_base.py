@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["CommandResult", "Hooks", "Options", "Status", "make_client"]
 
 # Every status a run can end with: the commands' own (see the registry) plus "failed" and "skipped".
-Status = Literal["deployed", "unchanged", "planned", "inspected", "failed", "skipped"]
+Status = Literal["deployed", "unchanged", "planned", "inspected", "restored", "failed", "skipped"]
 
 
 def _ignore(_: object) -> None:
@@ -54,6 +54,9 @@ class Options:
 
     force: bool = False  # deploy / plan: everything, whatever the recorded state says
     verify: bool = False  # deploy: check the live app afterwards (the CLI and the action switch it on by default)
+    allow_destructive: bool = False  # deploy / plan: apply a migration that can lose rows (after a bookmark)
+    allow_new_database: bool = False  # deploy / plan: bind the Worker to another database than its current one
+    bookmark: str | None = None  # restore: the Time Travel bookmark to go back to
     hooks: Hooks = field(default_factory=Hooks)
 
 

@@ -10,7 +10,6 @@ the error says which, and gives the bookmark that undoes them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -25,7 +24,15 @@ from deployer.migrations import LEDGER_TABLE, SqlFile, migration_request
 from deployer.settings import Settings
 from deployer.state import RemoteState
 
-__all__ = ["DatabaseView", "Applied", "apply_work", "create_database", "read_database", "restore_hint"]
+__all__ = [
+    "Applied",
+    "DatabaseView",
+    "apply_work",
+    "bound_database_id",
+    "create_database",
+    "read_database",
+    "restore_hint",
+]
 
 log = structlog.get_logger("deployer")
 
@@ -39,7 +46,8 @@ class DatabaseView:
 
     target: d1_api.Database | None  # the database named in the settings (None: it does not exist yet)
     bound: BoundDatabase | None  # the database the Worker is bound to now, if it still exists
-    state: DatabaseState  # what `target` holds (EMPTY when it does not exist)
+    state: DatabaseState  # what `target` holds (EMPTY when it does not exist, or was not read)
+    written: bool  # step 2 plans writes to `target` (its SQL files changed, or the Worker moves to it)
 
 
 def bound_database_id(settings: Settings, remote: RemoteState) -> str | None:
@@ -51,9 +59,12 @@ def bound_database_id(settings: Settings, remote: RemoteState) -> str | None:
     return bound or None
 
 
-async def read_database(client: CloudflareClient, settings: Settings, remote: RemoteState, *, find: bool) -> DatabaseView:
-    """Read, never write: the database named in the settings (looked up when `find`, else the bound one),
-    the bound one when it differs, and what the target holds."""
+async def read_database(
+    client: CloudflareClient, settings: Settings, remote: RemoteState, *, find: bool, sql_changed: bool
+) -> DatabaseView:
+    """Read, never write: the database named in the settings (looked up when `find`, else the bound one), the
+    bound one when it differs, and what the target holds when it is to be written (the app's SQL files
+    changed, or the Worker moves to it)."""
     bound_id = bound_database_id(settings, remote)
     if find or bound_id is None:
         target = await d1_api.find_database(client, settings.database_name)
@@ -65,8 +76,9 @@ async def read_database(client: CloudflareClient, settings: Settings, remote: Re
             bound = BoundDatabase(target.uuid, target.name)
         elif (found := await d1_api.get_database(client, bound_id)) is not None:
             bound = BoundDatabase(found.uuid, found.name)
-    state = await read_state(client, target.uuid) if target is not None else EMPTY
-    return DatabaseView(target, bound, state)
+    moves = bound is None or target is None or target.uuid != bound.uuid
+    state = await read_state(client, target.uuid) if target is not None and (sql_changed or moves) else EMPTY
+    return DatabaseView(target, bound, state, written=sql_changed or moves)
 
 
 async def read_state(client: CloudflareClient, database_id: str) -> DatabaseState:
@@ -96,6 +108,7 @@ class Applied:
     bookmark: str | None = None
     files: tuple[str, ...] = ()
     migrations: tuple[str, ...] = ()
+    restore: str = ""  # how to go back to `bookmark`
 
 
 def restore_hint(client: CloudflareClient, database: d1_api.Database, bookmark: str) -> str:
@@ -114,15 +127,15 @@ async def apply_work(
     work: DatabaseWork,
     *,
     done: list[str],
-    note: Callable[[str], None],
 ) -> Applied:
     """Apply `work` to `database`: the bookmark first (when it holds data), then each file, one request each."""
     bookmark: str | None = None
+    restore = ""
     if work.bookmark:
         bookmark = await d1_api.current_bookmark(client, database.uuid)
-        log.info("time travel bookmark", database=database.name, bookmark=bookmark)
-        note(f"D1 database {database.name} before this deploy: Time Travel bookmark {bookmark}. "
-             + restore_hint(client, database, bookmark))
+        restore = restore_hint(client, database, bookmark)
+        log.info("time travel bookmark taken before changing the database", database=database.name, bookmark=bookmark)
+        log.info(restore)
     files: list[str] = []
     migrations: list[str] = []
 
@@ -141,7 +154,7 @@ async def apply_work(
         migrations.append(migration.name)
     if work.seed and app.seed is not None:
         await run(app.seed, app.seed.sql, "seed.sql")
-    return Applied(bookmark, tuple(files), tuple(migrations))
+    return Applied(bookmark, tuple(files), tuple(migrations), restore)
 
 
 def _failed(
@@ -152,14 +165,16 @@ def _failed(
     shown = f" in `{' '.join(statement.text.split())[:120]}`" if statement else ""
     relative = sql_file.path.relative_to(app.root).as_posix()
     hint = (
-        f"Fix {relative} and deploy again. D1 ran the file as one transaction, so none of it was kept (nor, for a "
-        "migration, its d1_migrations row); the Worker was not changed and the live app keeps serving."
+        f"Fix the SQL in {relative} and deploy again. D1 ran the file as one transaction, so none of it was kept "
+        "(nor, for a migration, its d1_migrations row); the Worker was not changed and the live app keeps serving."
     )
     if bookmark:
         hint += f" The database's state before this deploy is Time Travel bookmark {bookmark}."
-    return SchemaError(
+    error = SchemaError(
         f"{relative}{where} failed on D1 database {database.name}{shown}: {exc.api_text}",
         hint=hint,
         file=sql_file.path,
         line=statement.line if statement else None,
     )
+    error.title = f"{relative} failed"
+    return error

@@ -24,13 +24,23 @@ class DeployResult(CommandResult):
     generated_secrets: tuple[str, ...]
     steps: tuple[Step, ...]
     checks: tuple[CheckResult, ...] = ()  # the live app's checks, when verified
+    bookmark: str | None = None  # the D1 Time Travel bookmark taken before changing a database with data
+    migrations_applied: tuple[str, ...] = ()
+    restore: str = ""  # how to go back to `bookmark`
 
     @property
     def details(self) -> str:
-        return ""
+        if not self.bookmark:
+            return ""
+        return f"D1 Time Travel bookmark before this deploy: `{self.bookmark}`\n\n{self.restore}"
 
     def outputs(self) -> dict[str, str]:
-        return {**super().outputs(), "database-id": self.database_id or ""}
+        return {
+            **super().outputs(),
+            "database-id": self.database_id or "",
+            "d1-bookmark": self.bookmark or "",
+            "migrations-applied": ",".join(self.migrations_applied),
+        }
 
     def changed_words(self) -> str:
         assert self.changes is not None
@@ -40,6 +50,8 @@ class DeployResult(CommandResult):
         details: list[str] = []
         if self.database_created:
             details.append("D1 database created")
+        if self.migrations_applied:
+            details.append(f"migrations applied: {', '.join(self.migrations_applied)}")
         if self.assets_uploaded:
             details.append(
                 f"{self.assets_uploaded} of {self.asset_files} files uploaded ({_size(self.asset_bytes_uploaded)})"

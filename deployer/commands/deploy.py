@@ -2,8 +2,10 @@
 
 0. Read and check the app folder (no network), read the deployed state in one round and plan
    (`deployer.commands.plan.prepare`).
-1. Find or create the D1 database (never a second one with the same name).
-2. Apply `schema.sql` (idempotent statements, one batch).
+1. Find or create the D1 database (never a second one with the same name, never silently another one).
+2. Apply what it lacks: `schema.sql` and `seed.sql` to a new database, pending migrations to one with data
+   (after a Time Travel bookmark; destructive ones only when allowed), one file per request
+   (`deployer.commands._database`, planned by `deployer.database`).
 3. Open an asset upload session with the manifest of `public/`.
 4. Upload only the buckets Cloudflare asks for, several at once.
    (1–2 and 3–4 run side by side: uploaded files change nothing that is served until step 5.)
@@ -16,7 +18,7 @@ Then, with `Options.verify`, the live app is checked (`deployer.commands._verify
 
 Each step is a function that returns what the next one needs. A failure a user can cause is found as early as
 possible: local checks before any call, the reads before any write, so a missing subdomain or a bad token
-changes nothing; a failed schema or a refused upload leaves the live Worker as it was.
+changes nothing; a failed migration or a refused upload leaves the live Worker as it was.
 """
 
 from __future__ import annotations
@@ -24,24 +26,25 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
 from deployer._concurrency import both, gather
-from deployer.app import MAIN_MODULE, LocalApp
+from deployer.app import MAIN_MODULE
 from deployer.bindings import SecretBinding, Wanted, metadata_bindings, wanted_bindings
 from deployer.cloudflare import CloudflareClient
-from deployer.cloudflare import d1 as d1_api
 from deployer.cloudflare import workers as workers_api
 from deployer.cloudflare.assets import UploadFile, open_upload_session, upload_bucket
 from deployer.cloudflare.multipart import FormPart
 from deployer.commands._base import Options
+from deployer.commands._database import Applied, apply_work, create_database, read_database
 from deployer.commands._deploy_result import DeployResult
 from deployer.commands._verify import CheckResult, verify_app
 from deployer.commands.plan import Prepared, prepare
-from deployer.errors import CloudflareAPIError, CloudflareError, DeployError, SchemaError, SqlError, UploadTokenError
+from deployer.database import BoundDatabase, DatabaseWork, check_switch, plan_database
+from deployer.errors import CloudflareError, DeployError, UploadTokenError
 from deployer.manifest import AssetFile, AssetManifest
 from deployer.settings import Settings
 from deployer.steps import SIDE_BY_SIDE_GROUP, Step
@@ -60,6 +63,7 @@ class _Database:
     id: str | None
     created: bool = False
     steps: tuple[Step, ...] = ()
+    applied: Applied = field(default_factory=Applied)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +110,8 @@ async def _write(
     if plan.find_database or plan.apply_schema or plan.upload_assets:
         with hooks.group(SIDE_BY_SIDE_GROUP):
             database, assets = await both(
-                _database_and_schema(client, settings, prepared, done), _assets(client, prepared, done, hooks.warn)
+                _database_and_schema(client, settings, prepared, options, done),
+                _assets(client, prepared, done, hooks.warn),
             )
     steps = (*database.steps, *assets.steps)
     if plan.upload_worker:
@@ -152,6 +157,9 @@ async def _write(
         generated_secrets=plan.generate_secrets,
         steps=steps,
         checks=checks,
+        bookmark=database.applied.bookmark,
+        migrations_applied=database.applied.migrations,
+        restore=database.applied.restore,
     )
 
 
@@ -176,65 +184,53 @@ def _secret_values(prepared: Prepared, *, mask: Callable[[str], None]) -> dict[s
     return values
 
 
-# --- 1.–2. the database -----------------------------------------------------------------------------------
+# --- 1.–2. the database (`deployer.commands._database`) --------------------------------------------------
 
 
 async def _database_and_schema(
-    client: CloudflareClient, settings: Settings, prepared: Prepared, done: list[str]
+    client: CloudflareClient, settings: Settings, prepared: Prepared, options: Options, done: list[str]
 ) -> _Database:
-    plan, app = prepared.plan, prepared.app
+    """Read the database (and the one bound now), refuse what would lose rows, create it if needed, apply."""
+    plan, app, hooks = prepared.plan, prepared.app, options.hooks
+    if not (plan.find_database or plan.apply_schema):
+        return _Database(plan.database_id)
     side_by_side = plan.side_by_side
-    database_id, created = plan.database_id, False
+    view = await read_database(
+        client, settings, prepared.remote, find=plan.find_database, sql_changed=plan.apply_schema
+    )
+    target = BoundDatabase(view.target.uuid, view.target.name) if view.target else None
+    switched = check_switch(
+        view.bound,
+        target,
+        name=settings.database_name,
+        binding=settings.d1.binding,
+        allow_new_database=options.allow_new_database,
+    )
+    work = DatabaseWork()
+    if view.written:
+        work = plan_database(
+            app,
+            view.state,
+            database=settings.database_name,
+            schema_changed=plan.schema_changed,
+            allow_destructive=options.allow_destructive,
+        )
+    for warning in (*([switched] if switched else []), *work.notes):
+        hooks.warn(warning)
+    database, created = view.target, False
+    if database is None:
+        database, created = await create_database(client, settings.database_name), True
+        done.append(f"created the D1 database {database.name} ({database.uuid})")
     steps: tuple[Step, ...] = ()
     if plan.find_database:
-        database = await d1_api.find_database(client, settings.database_name)
-        created = database is None
-        if database is None:
-            database = await _create_database(client, settings.database_name)
-            done.append(f"created the D1 database {database.name} ({database.uuid})")
-        database_id, steps = database.uuid, (Step.DATABASE,)
-        _log(
-            Step.DATABASE,
-            side_by_side,
-            id=database_id,
-            database=database.name,
-            created=created,
-        )
-    # A database the Worker was not bound to (new, or renamed in app.yml) gets the schema too.
-    if plan.apply_schema or (app.schema_sql is not None and database_id != plan.database_id):
-        assert database_id is not None
-        await _apply_schema(client, app, settings.database_name, database_id)
-        done.append(f"applied schema.sql to {settings.database_name}")
+        steps = (Step.DATABASE,)
+        _log(Step.DATABASE, side_by_side, id=database.uuid, database=database.name, created=created)
+    applied = Applied()
+    if work.writes:
+        applied = await apply_work(client, app, database, work, done=done)
         steps += (Step.SCHEMA,)
-        _log(Step.SCHEMA, side_by_side, file=str(app.schema_path))
-    return _Database(database_id, created, steps)
-
-
-async def _create_database(client: CloudflareClient, name: str) -> d1_api.Database:
-    try:
-        return await d1_api.create_database(client, name)
-    except CloudflareAPIError as exc:
-        # 7502: created meanwhile (a concurrent deploy, or a retried create that had succeeded).
-        if 7502 in exc.codes:
-            existing = await d1_api.find_database(client, name)
-            if existing is not None:
-                return existing
-        raise
-
-
-async def _apply_schema(client: CloudflareClient, app: LocalApp, database_name: str, database_id: str) -> None:
-    assert app.schema_sql is not None and app.schema_path is not None
-    try:
-        await d1_api.query(client, database_id, app.schema_sql)
-    except SqlError as exc:
-        raise SchemaError(
-            f"{app.schema_path} failed on D1 database {database_name}: {exc.api_text}",
-            hint=(
-                "Fix the SQL in schema.sql and deploy again; the live Worker was not changed. "
-                "Keep every statement idempotent (CREATE TABLE IF NOT EXISTS …)."
-            ),
-            file=app.schema_path,
-        ) from exc
+        _log(Step.SCHEMA, side_by_side, files=", ".join(applied.files), bookmark=applied.bookmark)
+    return _Database(database.uuid, created, steps, applied)
 
 
 # --- 3.–4. the assets -------------------------------------------------------------------------------------

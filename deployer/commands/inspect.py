@@ -1,7 +1,8 @@
 """`inspect`: land cold on a deployed app and learn everything about it in one command.
 
 Reads the Worker's settings (bindings by name and type, never values; the state tags), the D1 database behind
-its D1 binding (name, tables, applied migrations) and the workers.dev URL. Read-only. The report is a
+its D1 binding (name, tables, applied migrations, the pending ones when the app folder has `migrations/`, and
+its Time Travel bookmark now) and the workers.dev URL. Read-only. The report is a
 JSON-ready mapping (`--json`); `render_inspection` writes it for a person, each binding as its kind shows it.
 """
 
@@ -19,6 +20,7 @@ from deployer.cloudflare.client import none_if_missing
 from deployer.cloudflare.workers import workers_dev_url
 from deployer.commands._base import CommandResult, Options
 from deployer.errors import DeployError
+from deployer.migrations import load_migrations
 from deployer.settings import Settings
 from deployer.state import Digests
 
@@ -48,8 +50,11 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
     """Describe the deployed Worker `settings.script_name`."""
     assert client is not None, "inspect needs a client (the registry makes one)"
     script = settings.script_name
+    local = load_migrations(settings.app_dir) if settings.app_dir.is_dir() else ()
     with options.hooks.group(f"Inspect {script}"):
-        report = await inspect_app(client, script, api_base_url=settings.api_base_url)
+        report = await inspect_app(
+            client, script, api_base_url=settings.api_base_url, local_migrations=[m.name for m in local]
+        )
     return InspectResult(
         command="inspect",
         status="inspected",
@@ -60,8 +65,11 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
     )
 
 
-async def inspect_app(client: CloudflareClient, script: str, *, api_base_url: str) -> dict[str, Any]:
-    """A JSON-ready description of the deployed app `script`."""
+async def inspect_app(
+    client: CloudflareClient, script: str, *, api_base_url: str, local_migrations: list[str] | None = None
+) -> dict[str, Any]:
+    """A JSON-ready description of the deployed app `script`; with `local_migrations` (the app folder's), each
+    database also lists the ones it has not applied."""
     settings, subdomain, toggle = await asyncio.gather(
         workers_api.script_settings(client, script),
         none_if_missing(workers_api.account_subdomain(client)),
@@ -75,6 +83,14 @@ async def inspect_app(client: CloudflareClient, script: str, *, api_base_url: st
     bindings = [b for b in settings.get("bindings") or () if isinstance(b, dict)]
     digests = Digests.from_tags(str(tag) for tag in settings.get("tags") or ())
     databases = [await _describe_database(client, b) for b in bindings if b.get("type") in D1Binding.types]
+    for database in databases:
+        if "tables" in database:
+            # D1 keeps no list of bookmarks: this is the one for the contents now (a deploy that migrates prints
+            # the one it took before, and puts it in its outputs and summary).
+            database["bookmark_now"] = await d1_api.current_bookmark(client, database["id"])
+        if local_migrations and "tables" in database:
+            applied = set(database.get("migrations") or ())
+            database["pending_migrations"] = [name for name in local_migrations if name not in applied]
     enabled = bool(toggle and toggle.get("enabled"))
     return {
         "script": script,
@@ -143,4 +159,8 @@ def render_inspection(report: dict[str, Any]) -> str:
         lines.append(f"    tables: {', '.join(database['tables']) or '(none)'}")
         if "migrations" in database:
             lines.append(f"    migrations applied: {', '.join(database['migrations']) or '(none)'}")
+        if "pending_migrations" in database:
+            lines.append(f"    migrations pending: {', '.join(database['pending_migrations']) or '(none)'}")
+        if "bookmark_now" in database:
+            lines.append(f"    Time Travel bookmark now: {database['bookmark_now']}")
     return "\n".join(lines)

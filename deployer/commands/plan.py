@@ -16,6 +16,9 @@ from deployer.changes import Changes
 from deployer.cloudflare import CloudflareClient
 from deployer.cloudflare import workers as workers_api
 from deployer.commands._base import CommandResult, Options
+from deployer.commands._database import read_database
+from deployer.database import BoundDatabase, check_switch, plan_database
+from deployer.errors import DeployError
 from deployer.plan import Plan, make_plan
 from deployer.settings import Settings
 from deployer.state import RemoteState, local_digests
@@ -67,6 +70,47 @@ async def prepare(
     return Prepared(app, remote, plan, url, given)
 
 
+async def _describe_database(
+    client: CloudflareClient, settings: Settings, prepared: Prepared, options: Options
+) -> list[str]:
+    """What step 2 would do: read the database (never written) and plan it, marking what a deploy would refuse."""
+    plan = prepared.plan
+    view = await read_database(
+        client, settings, prepared.remote, find=plan.find_database, sql_changed=plan.apply_schema
+    )
+    name = settings.database_name
+    lines = [f"  database: {name} ({view.target.uuid if view.target else 'to be created'})"]
+    target = BoundDatabase(view.target.uuid, view.target.name) if view.target else None
+    switch = check_switch(view.bound, target, name=name, binding=settings.d1.binding, allow_new_database=True)
+    if switch:
+        refused = "" if options.allow_new_database else " (REFUSED without --allow-new-database)"
+        lines.append(f"    ! {switch}{refused}")
+    if not view.written:
+        return [*lines, "    unchanged: its SQL files are as deployed"]
+    try:
+        work = plan_database(
+            prepared.app,
+            view.state,
+            database=name,
+            schema_changed=prepared.plan.schema_changed,
+            allow_destructive=True,
+        )
+    except DeployError as exc:
+        return [*lines, f"    ! a deploy would stop here: {exc.message}"]
+    applied = [
+        f for f, wanted in (("schema.sql", work.baseline or work.schema_again), ("seed.sql", work.seed)) if wanted
+    ]
+    lines.append(f"    applies: {', '.join(applied) if applied else 'no schema.sql or seed.sql'}")
+    lines.append(f"    pending migrations: {', '.join(m.name for m in work.pending) or 'none'}")
+    for finding in work.destructive:
+        refused = "" if options.allow_destructive else " (REFUSED without --allow-destructive)"
+        lines.append(f"    ! destructive: {finding}{refused}")
+    if work.bookmark:
+        lines.append("    a Time Travel bookmark is taken first")
+    lines += [f"    note: {note}" for note in work.notes]
+    return lines
+
+
 async def run(settings: Settings, client: CloudflareClient | None, options: Options) -> PlanResult:
     """The local checks, then (with a client) the plan against the deployed state."""
     app = load_app(settings.app_dir)
@@ -75,8 +119,10 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
     if manifest is not None:
         digest = local_digests(settings, app, secret_values={}, key="").assets  # the digest `inspect` shows
         lines.append(f"  assets: {len(manifest.files)} files, {manifest.total_bytes:,} bytes, digest {digest}")
+    migrations = f"{len(app.migrations)} migrations" if app.migrations else "no migrations"
     lines.append(
-        f"  schema: {app.schema_path or 'none'}; D1 database {settings.database_name} as {settings.d1.binding}"
+        f"  SQL: {app.schema_path or 'no schema.sql'}, {migrations}{', seed.sql' if app.seed else ''}; "
+        f"D1 database {settings.database_name} as {settings.d1.binding}"
     )
     if client is None:
         for warning in app.warnings:
@@ -85,7 +131,10 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
         return PlanResult(command="plan", status="planned", script_name=settings.script_name, text="\n".join(lines))
     with options.hooks.group(f"Plan {settings.script_name}"):
         prepared = await prepare(settings, client=client, options=options, app=app)
-    lines += [*prepared.plan.describe(), f"url: {prepared.url}"]
+    lines += prepared.plan.describe()
+    if prepared.plan.find_database or prepared.plan.apply_schema:
+        lines += await _describe_database(client, settings, prepared, options)
+    lines.append(f"url: {prepared.url}")
     changes: Changes = prepared.plan.changes
     return PlanResult(
         command="plan",

@@ -20,6 +20,7 @@ STATUS_TEXT: dict[Status, str] = {
     "unchanged": "✅ Up to date",
     "planned": "📋 Planned",
     "inspected": "🔎 Inspected",
+    "restored": "⏪ Restored",
     "failed": "❌ Failed",
     "skipped": "⏭️ Skipped",
 }

@@ -56,6 +56,8 @@ async def test_a_first_deploy_takes_the_six_steps_and_says_what_it_did(emulator:
         "status": "deployed",
         "changed": "first-deploy",
         "database-id": outcome.database_id,
+        "d1-bookmark": "",  # a new database holds nothing to go back to
+        "migrations-applied": "",
     }
     bindings = {(b["type"], b["name"]): b for b in deployed_settings(emulator)["bindings"]}  # type: ignore[attr-defined]
     assert bindings[("d1", "DB")]["id"] == outcome.database_id
@@ -188,9 +190,12 @@ async def test_a_failing_schema_says_what_this_run_created(emulator: Emulator, a
     with pytest.raises(SchemaError) as caught:
         await deploy(emulator, app)
     assert caught.value.file == app / "schema.sql"
-    assert "schema.sql failed on D1 database items-app-db" in caught.value.message
+    assert caught.value.message.startswith("schema.sql line 1 failed on D1 database items-app-db")
+    assert caught.value.line == 1
     assert caught.value.hint is not None
-    assert caught.value.hint.startswith("Fix the SQL in schema.sql and deploy again; the live Worker was not changed.")
+    assert caught.value.hint.startswith(
+        "Fix the SQL in schema.sql and deploy again. D1 ran the file as one transaction"
+    )
     database = next(d["uuid"] for d in result_list(emulator) if d["name"] == "items-app-db")
     # The assets may or may not have gone up beside it: they run side by side.
     assert f"Changed before the failure: created the D1 database items-app-db ({database})" in caught.value.hint

@@ -44,9 +44,7 @@ def test_restoring_a_bookmark_brings_back_the_rows_and_tables_of_that_moment(api
     assert BOOKMARK.fullmatch(answer["bookmark"]) and answer["previous_bookmark"] != before
     # The restore can itself be undone: previous_bookmark is the moment just before it.
     result(api.post(f"/d1/database/{uuid}/time_travel/restore", params={"bookmark": answer["previous_bookmark"]}))
-    assert _query(api, uuid, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") == [
-        {"name": "extra"}
-    ]
+    assert _query(api, uuid, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") == [{"name": "extra"}]
 
 
 def test_an_unchanged_database_keeps_its_bookmark_and_a_write_gives_a_new_one(api: httpx.Client) -> None:

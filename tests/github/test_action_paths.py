@@ -144,7 +144,7 @@ def test_a_schema_error_points_at_its_line_and_still_writes_what_was_known(
     assert "CREAT" in result.outputs["error"]
     (comment,) = github.comments(7)
     assert "❌ Failed" in comment["body"]
-    assert "schema.sql failed" in comment["body"]
+    assert "schema.sql failed" in comment["body"]  # the error's title names the file
     (deployment,) = github.deployments()
     assert [s["state"] for s in github.statuses(int(deployment["id"]))] == ["in_progress", "failure"]
 
@@ -197,7 +197,8 @@ def test_plan_changes_nothing_and_reports_what_would_change(
     assert result.outputs["status"] == "planned"
     assert "would change: first-deploy" in result.summary
     assert "1. find or create the D1 database" in result.summary
-    assert [e["method"] for e in cf.requests()] == ["GET", "GET"]
+    # The Worker's settings and the account's subdomain, then the D1 lookup (the database would be created).
+    assert [e["method"] for e in cf.requests()] == ["GET", "GET", "GET"]
     assert github.calls == []
 
 

@@ -137,7 +137,7 @@ def test_bad_sql_in_schema_names_the_file_and_stops_before_the_worker(emulator: 
     (app / "schema.sql").write_text("CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY);\nCREAT TABLE x;\n")
     run = run_deploy(emulator, app)
     assert run.returncode == 1
-    assert f"{app / 'schema.sql'} failed on D1 database items-app-db" in run.stderr
+    assert "schema.sql line 2 failed on D1 database items-app-db in `CREAT TABLE x`" in run.stderr
     assert "SQLITE_ERROR" in run.stderr
     assert "code: 7500" in run.stderr
     log = emulator.requests()

@@ -108,14 +108,21 @@ def test_force_redeploys_everything(emulator: Emulator, tmp_path: Path) -> None:
 
 
 def test_a_schema_change_alone_applies_it_without_a_new_version(emulator: Emulator, tmp_path: Path) -> None:
-    """schema.sql changed: the schema is applied and the state recorded with no Worker upload."""
+    """A harmless schema.sql change: the database is read, a bookmark taken, the schema run again and the
+    state recorded, with no Worker upload."""
     app = copy_example(tmp_path)
     deploy_ok(emulator, app)
     schema = app / "schema.sql"
     schema.write_text(schema.read_text() + "\nCREATE INDEX IF NOT EXISTS items_by_name ON items (name);\n")
     log, outputs = deploy_ok(emulator, app)
     assert outputs["changed"] == "schema"
-    assert [e["method"] for e in log if e["method"] != "GET"] == ["POST", "PATCH"]
+    calls = [(e["method"], str(e["path"]).rsplit("/", 2)[-2:]) for e in log]
+    assert [call for call in calls if call[0] != "GET"] == [
+        ("POST", [outputs["database-id"], "query"]),  # what the database holds (a read)
+        ("POST", [outputs["database-id"], "query"]),  # schema.sql
+        ("PATCH", ["items-app", "script-settings"]),
+    ]
+    assert ("GET", ["time_travel", "bookmark"]) in calls and outputs["d1-bookmark"]
     again, outputs = deploy_ok(emulator, app)
     assert outputs["changed"] == "nothing"
     assert len(again) <= 2
@@ -174,14 +181,23 @@ def test_inspect_of_an_unknown_worker_says_so(emulator: Emulator) -> None:
     assert "No Worker named nope" in result.stderr
 
 
-def test_a_renamed_database_gets_the_schema(emulator: Emulator, tmp_path: Path) -> None:
-    """d1.name changed in app.yml: the new database is created, given the schema, and bound."""
+def test_a_renamed_database_is_refused_and_with_the_flag_gets_the_schema(emulator: Emulator, tmp_path: Path) -> None:
+    """d1.name changed in app.yml: refused (the rows are in the old database), nothing written; with
+    --allow-new-database the new database is created, given the schema, and bound."""
     app = copy_example(tmp_path)
-    deploy_ok(emulator, app)
+    _, first = deploy_ok(emulator, app)
     app_yml = app / "app.yml"
     app_yml.write_text(app_yml.read_text().replace("name: items-app-db", "name: items-app-data"))
-    _, outputs = deploy_ok(emulator, app)
-    assert outputs["changed"] == "config"
+    seq = emulator.last_seq()
+    refused = run_deploy(emulator, app)
+    assert refused.returncode == 1
+    assert (
+        f"the Worker's DB binding is D1 database items-app-db ({first['database-id']}), which holds its current rows"
+        in refused.stderr
+    )
+    assert [e for e in emulator.requests(since=seq) if e["method"] != "GET" and not _reads(e)] == []
+    _, outputs = deploy_ok(emulator, app, "--allow-new-database")
+    assert outputs["changed"] == "config" and outputs["database-id"] != first["database-id"]
     tables = api(
         emulator,
         "POST",
@@ -189,6 +205,13 @@ def test_a_renamed_database_gets_the_schema(emulator: Emulator, tmp_path: Path) 
         json={"sql": "SELECT name FROM sqlite_master WHERE type='table' AND name='items'"},
     )
     assert tables["result"][0]["results"] == [{"name": "items"}]
+
+
+def _reads(entry: dict[str, object]) -> bool:
+    """A D1 query that reads what the database holds (the deployer's only POST that writes nothing)."""
+    body = entry.get("json")
+    sql = str(body.get("sql", "")) if isinstance(body, dict) else ""
+    return str(entry["path"]).endswith("/query") and sql.lstrip().upper().startswith("SELECT")
 
 
 def test_a_setting_changed_elsewhere_is_put_back(emulator: Emulator, tmp_path: Path) -> None:

@@ -193,7 +193,7 @@ CATALOGUE: list[BadInput] = [
     ),
     BadInput(
         "schema.sql has an SQL error",
-        "schema.sql failed on D1 database items-app-db",
+        "schema.sql line 1 failed on D1 database items-app-db",
         "Fix the SQL in schema.sql",
         _write("schema.sql", "CREATE TABLE broken (\n"),
         after_writes=True,

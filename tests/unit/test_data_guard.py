@@ -61,7 +61,10 @@ def test_a_rebuild_that_forgets_to_copy_the_rows_is_destructive() -> None:
     ("sql", "expected"),
     [
         ("DROP TABLE items;", [(1, "drops table items and its rows without copying them to another table first")]),
-        ('DROP TABLE IF EXISTS "Items";', [(1, "drops table Items and its rows without copying them to another table first")]),
+        (
+            'DROP TABLE IF EXISTS "Items";',
+            [(1, "drops table Items and its rows without copying them to another table first")],
+        ),
         ("ALTER TABLE items DROP COLUMN legacy;", [(1, "drops column legacy of table items and its values")]),
         ("ALTER TABLE items DROP legacy;", [(1, "drops column legacy of table items and its values")]),
         ("DELETE FROM sessions;", [(1, "deletes every row of sessions (no WHERE)")]),
@@ -106,7 +109,11 @@ def test_unique_indexes_are_known_from_the_statements_that_create_them() -> None
     ("sql", "is_harmless"),
     [
         ("CREATE TABLE IF NOT EXISTS a (x); CREATE UNIQUE INDEX IF NOT EXISTS i ON a (x);", True),
-        ("create view if not exists v as select 1; CREATE TRIGGER IF NOT EXISTS t AFTER INSERT ON a BEGIN SELECT 1; END;", True),
+        (
+            "create view if not exists v as select 1; "
+            "CREATE TRIGGER IF NOT EXISTS t AFTER INSERT ON a BEGIN SELECT 1; END;",
+            True,
+        ),
         ("CREATE TABLE a (x);", False),
         ("CREATE TABLE IF NOT EXISTS a (x); INSERT INTO a VALUES (1);", False),
         ("CREATE TABLE IF NOT EXISTS a (x); DROP TABLE b;", False),

@@ -9,6 +9,7 @@ import pytest
 from deployer.app import LocalApp, load_app
 from deployer.database import EMPTY, BoundDatabase, DatabaseState, check_switch, plan_database
 from deployer.errors import ConfigError, DataSafetyError
+from deployer.migrations import Migration
 from tests.unit.test_migrations import app_folder
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, title TEXT NOT NULL);"
@@ -19,8 +20,8 @@ def app(tmp_path: Path, files: dict[str, str]) -> LocalApp:
     return load_app(app_folder(tmp_path, files))
 
 
-def names(work_pending: tuple[object, ...]) -> list[str]:
-    return [getattr(m, "name") for m in work_pending]
+def names(pending: tuple[Migration, ...]) -> list[str]:
+    return [m.name for m in pending]
 
 
 def test_a_new_database_gets_the_baseline_every_migration_and_the_seed(tmp_path: Path) -> None:
@@ -121,7 +122,7 @@ def test_a_ledger_entry_without_its_file_is_noted(tmp_path: Path) -> None:
 
 
 def test_the_state_of_a_database_leaves_out_sqlite_d1_and_the_ledger() -> None:
-    master = [
+    master: list[dict[str, object]] = [
         {"type": "table", "name": "items", "sql": "CREATE TABLE items (x)"},
         {"type": "table", "name": "sqlite_sequence", "sql": "CREATE TABLE sqlite_sequence(name,seq)"},
         {"type": "table", "name": "_cf_KV", "sql": "CREATE TABLE _cf_KV (key)"},
@@ -140,7 +141,10 @@ OLD = BoundDatabase("uuid-old", "items-db")
 
 @pytest.mark.parametrize(
     ("target", "becomes"),
-    [(None, "a new, empty database renamed-db"), (BoundDatabase("uuid-new", "renamed-db"), "the other database renamed-db (uuid-new)")],
+    [
+        (None, "a new, empty database renamed-db"),
+        (BoundDatabase("uuid-new", "renamed-db"), "the other database renamed-db (uuid-new)"),
+    ],
 )
 def test_binding_the_worker_to_another_database_is_refused_unless_allowed(
     target: BoundDatabase | None, becomes: str

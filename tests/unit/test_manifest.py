@@ -455,9 +455,7 @@ SITE: dict[str, bytes | str] = {"index.html": "<h1>hi</h1>", "css/app.css": "bod
 
 def assets_digest(public: Path) -> str:
     """The assets digest a deploy records (`deployer.state`) for an app whose `public/` is `public`."""
-    app = LocalApp(
-        root=public.parent, worker_code=b"", manifest=build_manifest(public), schema_path=None, schema_sql=None
-    )
+    app = LocalApp(root=public.parent, worker_code=b"", manifest=build_manifest(public))
     settings = Settings.load(cli={"app_dir": public.parent}, environ={})
     return local_digests(settings, app, secret_values={}, key="").assets
 

@@ -254,7 +254,7 @@ def test_the_plan_reads_as_the_steps_it_takes(app_dir: Path) -> None:
     assert first.describe() == [
         "shop: first deploy (first-deploy)",
         "  1. find or create the D1 database (beside 3-4)",
-        "  2. apply schema.sql (beside 3-4)",
+        "  2. apply what the database lacks: schema.sql, migrations, seed.sql (beside 3-4)",
         "  3. open an asset upload session (beside 1-2)",
         "  4. upload the files Cloudflare lacks (beside 1-2)",
         "  5. upload the Worker",
