@@ -143,10 +143,7 @@ _NAMED_IN_ERROR: tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...] = (
 
 def statement_for_error(statements: tuple[Statement, ...] | list[Statement], message: str) -> Statement | None:
     """The statement SQLite's `message` is about: the first one holding the name or token the message quotes
-    (`near "FROM"`, `no such table: items`, `duplicate column name: done`, …). None when it names nothing
-    found; a file of one statement needs no search."""
-    if len(statements) == 1:
-        return statements[0]
+    (`near "FROM"`, `no such table: items`, `duplicate column name: done`, …), or None."""
     for pattern, verbs in _NAMED_IN_ERROR:
         match = pattern.search(message)
         if match is None:

@@ -7,12 +7,15 @@ wrangler's model, which this follows (wrangler 4.86, `src/d1/migrations/helpers.
   number has no defined place: such a name is refused here, with the name to use.
 - The ledger is the table `d1_migrations` (`id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at
   TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL`), one row per applied file, holding the file name.
-- One file is applied by one `/query` request: the file's text, then `INSERT INTO d1_migrations (name) values
-  ('<file name>');`. D1 splits a multi-statement request on the server and runs it as one batch, and D1
-  documents batched statements as one SQL transaction ("if a statement in the sequence fails … it aborts or
-  rolls back the entire sequence", D1 Worker API, batch statements); wrangler relies on the same for its
-  ledger. So a failing file leaves neither part of its changes nor its ledger row. cfemu does the same
-  (`cfemu.d1sql`: every statement of one request in one SQLite transaction).
+- wrangler applies one file per `/query` request: the file's text, then `INSERT INTO d1_migrations (name)
+  values ('<file name>');` (`migration_request`). D1 splits a multi-statement request on the server and runs
+  it as one batch, and D1 documents batched statements as one SQL transaction ("if a statement in the
+  sequence fails … it aborts or rolls back the entire sequence", D1 Worker API, batch statements); wrangler
+  relies on the same for its ledger. So a failing file leaves neither part of its changes nor its ledger row.
+  The deployer goes one step further and sends every file of a deploy in one request (each migration still
+  followed by its ledger row): a failure then leaves the database exactly as it was, and a new database
+  either gets its baseline, migrations and seed or stays empty. cfemu does the same (`cfemu.d1sql`: every
+  statement of one request in one SQLite transaction).
 
 File names are untrusted (a fork's pull request chooses them) and end up inside an SQL string: only
 `[A-Za-z0-9_.-]` is accepted, and `'` could not appear anyway.
@@ -36,10 +39,12 @@ __all__ = [
     "MIGRATIONS_DIR",
     "Migration",
     "SqlFile",
+    "ledger_insert",
     "load_migrations",
     "load_sql_file",
     "migration_request",
     "next_migration_name",
+    "terminated",
 ]
 
 MIGRATIONS_DIR = "migrations"
@@ -123,14 +128,24 @@ def load_migrations(root: Path) -> tuple[Migration, ...]:
     return tuple(sorted(migrations, key=lambda m: (m.number, m.name)))
 
 
-def migration_request(migration: Migration) -> str:
-    """The SQL of one `/query` request that applies `migration` and records it in the ledger, or neither."""
-    escaped = migration.name.replace("'", "''")
-    body = migration.file.sql.rstrip()
-    statements = migration.file.statements
+def terminated(sql_file: SqlFile) -> str:
+    """The file's SQL, its last statement ended with `;` so that more SQL can follow it in one request."""
+    body = sql_file.sql.rstrip()
+    statements = sql_file.statements
     if statements and not body[: statements[-1].span[1]].endswith(";"):
-        body += "\n;"  # a last statement without `;` would run into the ledger's INSERT
-    return f"{CREATE_LEDGER}\n{body}\nINSERT INTO {LEDGER_TABLE} (name) values ('{escaped}');"
+        body += "\n;"
+    return body
+
+
+def ledger_insert(migration: Migration) -> str:
+    """wrangler's ledger row for `migration`."""
+    escaped = migration.name.replace("'", "''")
+    return f"INSERT INTO {LEDGER_TABLE} (name) values ('{escaped}');"
+
+
+def migration_request(migration: Migration) -> str:
+    """The SQL that applies `migration` and records it in the ledger, or neither (as wrangler sends it)."""
+    return f"{CREATE_LEDGER}\n{terminated(migration.file)}\n{ledger_insert(migration)}"
 
 
 def next_migration_name(migrations: tuple[Migration, ...] | list[Migration], topic: str) -> str:

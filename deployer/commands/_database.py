@@ -20,7 +20,7 @@ from deployer.cloudflare import CloudflareClient
 from deployer.cloudflare import d1 as d1_api
 from deployer.database import EMPTY, BoundDatabase, DatabaseState, DatabaseWork
 from deployer.errors import CloudflareAPIError, SchemaError, SqlError
-from deployer.migrations import LEDGER_TABLE, SqlFile, migration_request
+from deployer.migrations import LEDGER_TABLE, SqlFile, migration_request, terminated
 from deployer.settings import Settings
 from deployer.state import RemoteState
 
@@ -128,7 +128,7 @@ async def apply_work(
     *,
     done: list[str],
 ) -> Applied:
-    """Apply `work` to `database`: the bookmark first (when it holds data), then each file, one request each."""
+    """Apply `work` to `database`: the bookmark first (when it holds data), then every file in one request."""
     bookmark: str | None = None
     restore = ""
     if work.bookmark:
@@ -136,37 +136,34 @@ async def apply_work(
         restore = restore_hint(client, database, bookmark)
         log.info("time travel bookmark taken before changing the database", database=database.name, bookmark=bookmark)
         log.info(restore)
-    files: list[str] = []
-    migrations: list[str] = []
-
-    async def run(sql_file: SqlFile, sql: str, what: str) -> None:
-        try:
-            await d1_api.query(client, database.uuid, sql)
-        except SqlError as exc:
-            raise _failed(app, database, sql_file, exc, bookmark) from exc
-        files.append(what)
-        done.append(f"applied {what} to {database.name}")
-
+    files: list[tuple[str, SqlFile, str]] = []  # (what, file, its SQL in the request)
     if (work.baseline or work.schema_again) and app.schema is not None:
-        await run(app.schema, app.schema.sql, "schema.sql")
+        files.append(("schema.sql", app.schema, terminated(app.schema)))
     for migration in work.pending:
-        await run(migration.file, migration_request(migration), f"migrations/{migration.name}")
-        migrations.append(migration.name)
+        files.append((f"migrations/{migration.name}", migration.file, migration_request(migration)))
     if work.seed and app.seed is not None:
-        await run(app.seed, app.seed.sql, "seed.sql")
-    return Applied(bookmark, tuple(files), tuple(migrations), restore)
+        files.append(("seed.sql", app.seed, terminated(app.seed)))
+    try:
+        await d1_api.query(client, database.uuid, "\n".join(sql for _, _, sql in files))
+    except SqlError as exc:
+        raise _failed(app, database, [sql_file for _, sql_file, _ in files], exc, bookmark) from exc
+    what = tuple(name for name, _, _ in files)
+    done.append(f"applied {', '.join(what)} to {database.name}")
+    return Applied(bookmark, what, tuple(m.name for m in work.pending), restore)
 
 
 def _failed(
-    app: LocalApp, database: d1_api.Database, sql_file: SqlFile, exc: SqlError, bookmark: str | None
+    app: LocalApp, database: d1_api.Database, sql_files: list[SqlFile], exc: SqlError, bookmark: str | None
 ) -> SchemaError:
-    statement: Statement | None = statement_for_error(sql_file.statements, exc.api_text)
+    """The error for a failed request: the file and statement SQLite complained about, when it can be told."""
+    sql_file, statement = _culprit(sql_files, exc.api_text)
     where = f" line {statement.line}" if statement else ""
     shown = f" in `{' '.join(statement.text.split())[:120]}`" if statement else ""
     relative = sql_file.path.relative_to(app.root).as_posix()
     hint = (
-        f"Fix the SQL in {relative} and deploy again. D1 ran the file as one transaction, so none of it was kept "
-        "(nor, for a migration, its d1_migrations row); the Worker was not changed and the live app keeps serving."
+        f"Fix the SQL in {relative} and deploy again. D1 ran this deploy's SQL as one transaction, so none of it "
+        "was kept (no migration, no d1_migrations row): the database is as it was, the Worker was not changed and "
+        "the live app keeps serving."
     )
     if bookmark:
         hint += f" The database's state before this deploy is Time Travel bookmark {bookmark}."
@@ -178,3 +175,13 @@ def _failed(
     )
     error.title = f"{relative} failed"
     return error
+
+
+def _culprit(sql_files: list[SqlFile], message: str) -> tuple[SqlFile, Statement | None]:
+    """The file and statement `message` is about; the first file (and no statement) when none can be told."""
+    for sql_file in sql_files:
+        found = statement_for_error(sql_file.statements, message)
+        if found is not None:
+            return sql_file, found
+    only = sql_files[0]
+    return only, only.statements[0] if len(sql_files) == 1 and len(only.statements) == 1 else None

@@ -194,7 +194,7 @@ async def test_a_failing_schema_says_what_this_run_created(emulator: Emulator, a
     assert caught.value.line == 1
     assert caught.value.hint is not None
     assert caught.value.hint.startswith(
-        "Fix the SQL in schema.sql and deploy again. D1 ran the file as one transaction"
+        "Fix the SQL in schema.sql and deploy again. D1 ran this deploy's SQL as one transaction"
     )
     database = next(d["uuid"] for d in result_list(emulator) if d["name"] == "items-app-db")
     # The assets may or may not have gone up beside it: they run side by side.

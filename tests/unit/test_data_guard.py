@@ -171,4 +171,3 @@ def test_the_statement_sqlite_complained_about_is_found_from_its_message(message
 def test_a_message_that_names_nothing_in_the_file_points_nowhere() -> None:
     statements = split_statements("CREATE TABLE a (x);\nCREATE TABLE b (y);")
     assert statement_for_error(statements, "database is locked: SQLITE_BUSY") is None
-    assert statement_for_error(statements[:1], "database is locked: SQLITE_BUSY") == statements[0]
