@@ -19,8 +19,8 @@ from deployer.cloudflare import workers as workers_api
 from deployer.cloudflare.client import none_if_missing
 from deployer.cloudflare.workers import workers_dev_url
 from deployer.commands._base import CommandResult, Options
-from deployer.errors import DeployError
-from deployer.migrations import load_migrations
+from deployer.errors import ConfigError, DeployError
+from deployer.migrations import Migration, load_migrations
 from deployer.settings import Settings
 from deployer.state import Digests
 
@@ -50,7 +50,11 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
     """Describe the deployed Worker `settings.script_name`."""
     assert client is not None, "inspect needs a client (the registry makes one)"
     script = settings.script_name
-    local = load_migrations(settings.app_dir) if settings.app_dir.is_dir() else ()
+    local: tuple[Migration, ...] = ()
+    try:
+        local = load_migrations(settings.app_dir) if settings.app_dir.is_dir() else ()
+    except ConfigError as exc:  # inspect reads the app folder only for the pending migrations
+        options.hooks.warn(f"pending migrations not shown: {exc.message}")
     with options.hooks.group(f"Inspect {script}"):
         report = await inspect_app(
             client, script, api_base_url=settings.api_base_url, local_migrations=[m.name for m in local]

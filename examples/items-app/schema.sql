@@ -1,4 +1,4 @@
--- items-app schema. Idempotent: safe to run on every deploy.
+-- items-app schema: the baseline of a new database (changes after the first deploy go in migrations/).
 CREATE TABLE IF NOT EXISTS items (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   name TEXT NOT NULL,

@@ -27,7 +27,7 @@ WRANGLER = REPO / "node_modules" / ".bin" / "wrangler"
 PASSWORD = "wrangler deployed this"
 
 
-def _wrangler(app: Path, emulator: Emulator, *args: str) -> subprocess.CompletedProcess[str]:
+def run_wrangler(app: Path, emulator: Emulator, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(app.parent / "home"),
@@ -43,7 +43,7 @@ def _wrangler(app: Path, emulator: Emulator, *args: str) -> subprocess.Completed
     )
 
 
-def _app_copy(tmp_path: Path, database_id: str) -> Path:
+def wrangler_app(tmp_path: Path, database_id: str) -> Path:
     app = tmp_path / "items-app"
     shutil.copytree(EXAMPLE_APP, app)
     toml = app / "wrangler.toml"
@@ -66,9 +66,9 @@ def test_wrangler_deploys_the_example_app_and_it_answers(emulator_with_workers: 
     emulator = emulator_with_workers
     with account_client(emulator) as api:
         database_id = create_database(api, "items-app-db")
-    app = _app_copy(tmp_path, database_id)
+    app = wrangler_app(tmp_path, database_id)
 
-    schema = _wrangler(
+    schema = run_wrangler(
         app,
         emulator,
         "d1",
@@ -79,7 +79,7 @@ def test_wrangler_deploys_the_example_app_and_it_answers(emulator_with_workers: 
         "--command=" + (app / "schema.sql").read_text(),
     )
     assert schema.returncode == 0, schema.stdout + schema.stderr
-    deployed = _wrangler(app, emulator, "deploy", "--secrets-file", str(tmp_path / "secrets.json"))
+    deployed = run_wrangler(app, emulator, "deploy", "--secrets-file", str(tmp_path / "secrets.json"))
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     assert "https://items-app.demo.workers.dev" in deployed.stdout
 

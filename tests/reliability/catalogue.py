@@ -192,6 +192,24 @@ CATALOGUE: list[BadInput] = [
         link("schema.sql", "/etc/hostname"),
     ),
     BadInput(
+        "a migration file is not named NNNN_name.sql",
+        "add_done.sql: a migration's file name is its number",
+        "Rename the file",
+        _write("migrations/add_done.sql", "ALTER TABLE items ADD COLUMN done INTEGER;"),
+    ),
+    BadInput(
+        "a migration opens its own transaction",
+        "D1 runs each SQL file as one transaction and refuses transaction statements",
+        "Remove them",
+        _write("migrations/0001_add_done.sql", "SAVEPOINT a;\nALTER TABLE items ADD COLUMN done INTEGER;\n"),
+    ),
+    BadInput(
+        "a migration file links outside the app folder",
+        "0001_steal.sql leads outside the app folder",
+        "Copy the file into the folder",
+        link("migrations/0001_steal.sql", "/etc/hostname"),
+    ),
+    BadInput(
         "schema.sql has an SQL error",
         "schema.sql line 1 failed on D1 database items-app-db",
         "Fix the SQL in schema.sql",
