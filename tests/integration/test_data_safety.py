@@ -60,8 +60,8 @@ def test_a_schema_that_drops_and_seeds_runs_once_and_force_loses_nothing(emulato
     before = snapshot(emulator, database_id)
 
     forced = deployed(emulator, app, "--force")
-    assert forced["migrations-applied"] == ""
     assert snapshot(emulator, database_id) == before
+    assert forced["migrations-applied"] == ""
 
     (app / "schema.sql").write_text((app / "schema.sql").read_text() + "CREATE INDEX by_name ON items (name);\n")
     seq = emulator.last_seq()
