@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
+
+import pytest
 
 from deployer.bindings import (
     KINDS,
+    Bindings,
     Wanted,
+    check_unique,
     deployed_bindings,
     drifted_kinds,
     kind_of,
     metadata_bindings,
+    unbound_references,
     wanted_bindings,
 )
+from deployer.errors import ConfigError
 from deployer.settings import Settings
 
 
@@ -83,3 +90,60 @@ def test_each_kind_shows_itself_for_inspect() -> None:
         "assets": "NAME: assets",
     }
     assert next(kind for kind in KINDS if kind.key == "d1").show("DB", "") == "DB: d1"
+
+
+def test_distinct_names_across_kinds_pass_the_uniqueness_check() -> None:
+    """Kinds missing from the mapping, or empty, are fine; so is the same value under different names."""
+    check_unique({"d1": {"DB": "db-1"}, "vars": {"A": "db-1"}, "assets": {}})
+    check_unique({})
+
+
+@pytest.mark.parametrize(
+    ("bindings", "described"),
+    [
+        pytest.param({"d1": {"DB": "db-1"}, "vars": {"DB": "x"}}, "DB (d1 and plain_text)", id="var-named-like-d1"),
+        pytest.param(
+            {"vars": {"S": "1", "ASSETS": "2", "OK": "3"}, "secrets": {"S": "s"}, "assets": {"ASSETS": ""}},
+            "ASSETS (plain_text and assets); S (plain_text and secret_text)",
+            id="two-clashes-sorted-by-name",
+        ),
+        pytest.param(
+            {"secrets": {"X": "s"}, "d1": {"X": "db"}, "vars": {"X": "v"}},
+            "X (d1 and plain_text and secret_text)",
+            id="three-kinds-in-sending-order",
+        ),
+    ],
+)
+def test_a_name_bound_twice_is_refused_with_every_clash(bindings: Bindings, described: str) -> None:
+    """Each clashing name is listed once, with the binding types it is used for."""
+    with pytest.raises(ConfigError) as caught:
+        check_unique(bindings)
+    assert type(caught.value) is ConfigError
+    assert (caught.value.message, caught.value.hint) == (
+        f"A binding name is used twice: {described}",
+        "Each name on env must be one binding: rename the var or secret (app.yml vars, secrets, d1.binding).",
+    )
+
+
+WORKER_SOURCE = b"""
+export default {
+  async fetch(request, env) {
+    const a = env.ZETA + env . SPACED + env.WITH_1;
+    const b = env["quoted"] + env[ 'Single_2' ] + env.DB;
+    const c = env.lowercase + myenv.NOT_ENV + env[name] + \xff;
+  },
+};
+"""
+
+
+@pytest.mark.parametrize(
+    ("bound", "expected"),
+    [
+        pytest.param((), ["DB", "SPACED", "Single_2", "WITH_1", "ZETA", "quoted"], id="nothing-bound"),
+        pytest.param({"DB", "quoted", "UNUSED"}, ["SPACED", "Single_2", "WITH_1", "ZETA"], id="some-bound"),
+    ],
+)
+def test_env_reads_no_binding_carries_are_found_and_sorted(bound: Collection[str], expected: list[str]) -> None:
+    """`env.NAME` (upper-case) and `env["name"]` count; lower-case dotted names, other objects and computed keys
+    do not; bytes that are not UTF-8 do not stop the scan."""
+    assert unbound_references(WORKER_SOURCE, bound) == expected
