@@ -23,9 +23,9 @@ from deployer.errors import ConfigError
 from deployer.settings import Settings
 
 
-def wanted(tmp_path: Path, **secrets: str) -> Wanted:
+def wanted(tmp_path: Path, *, has_assets: bool = True, **secrets: str) -> Wanted:
     settings = Settings.load(cli={"app_dir": tmp_path, "vars": {"B": "2", "A": "1"}}, environ={})
-    return Wanted(settings=settings, has_assets=True, database_id="db-1", secret_values=secrets)
+    return Wanted(settings=settings, has_assets=has_assets, database_id="db-1", secret_values=secrets)
 
 
 def test_the_metadata_lists_kinds_in_order_and_names_sorted(tmp_path: Path) -> None:
@@ -47,6 +47,13 @@ def test_what_was_sent_reads_back_as_the_same_bindings_without_secret_values(tmp
     read = deployed_bindings([*shown, {"type": "kv_namespace", "name": "OTHER", "namespace_id": "x"}])
     assert read == {"d1": {"DB": "db-1"}, "vars": {"A": "1", "B": "2"}, "secrets": {"S": ""}, "assets": {"ASSETS": ""}}
     assert drifted_kinds(wanted_bindings(wanted(tmp_path, S="s")), read) == set()
+    assert wanted_bindings(wanted(tmp_path)) == {**read, "secrets": {}}
+
+
+def test_an_app_without_assets_sends_no_assets_binding(tmp_path: Path) -> None:
+    want = wanted_bindings(wanted(tmp_path, has_assets=False))
+    assert want["assets"] == {}
+    assert [entry["type"] for entry in metadata_bindings(want)] == ["d1", "plain_text", "plain_text"]
 
 
 def test_each_kind_of_drift_counts_as_its_change(tmp_path: Path) -> None:
@@ -70,12 +77,12 @@ def test_each_kind_reads_back_what_the_settings_show() -> None:
     """The D1 id may come as `id` or `database_id`; a missing text reads as ""; odd entries are left out."""
     read = deployed_bindings(
         [
+            {"type": "plain_text"},
+            "not a binding",
             {"type": "d1", "name": "DB", "database_id": "db-2"},
             {"type": "d1", "name": "OTHER"},
             {"type": "plain_text", "name": "EMPTY"},
             {"type": "secret_key", "name": "KEY"},
-            {"type": "plain_text"},
-            "not a binding",
         ]
     )
     assert read == {"d1": {"DB": "db-2", "OTHER": ""}, "vars": {"EMPTY": ""}, "secrets": {"KEY": ""}, "assets": {}}

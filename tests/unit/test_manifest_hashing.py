@@ -102,6 +102,7 @@ def test_hash_file_ignores_a_wrong_size_hint(tmp_path: Path, hint: int) -> None:
         pytest.param("page.html", ".txt", "txt", id="given-with-dot"),
         pytest.param("archive.tar.GZ", None, "GZ", id="last-extension-case-kept"),
         pytest.param("dir.v2/LICENSE", None, "", id="none"),
+        pytest.param(".htaccess", None, "", id="leading-dot-is-no-extension"),
     ],
 )
 def test_hash_file_hashes_with_the_extension_given_or_of_the_name(
