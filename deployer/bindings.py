@@ -206,7 +206,7 @@ def unbound_references(code: bytes, bound: Collection[str]) -> list[str]:
 
     A heuristic over the source text (upper-case names after `env.`), so its findings are warnings.
     """
-    text = code.decode("utf-8", errors="replace")
+    text = code.decode(errors="replace")
     names = {dotted or quoted for dotted, quoted in _ENV_REFERENCE.findall(text)}
     return sorted(names - set(bound))
 

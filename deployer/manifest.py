@@ -106,7 +106,7 @@ def _hash_reads(read: Callable[[int], bytes], extension: str, *, first: int, chu
     while chunk := read(want):
         total += len(chunk)
         full = len(chunk) == want
-        pending = pending + chunk if pending else chunk
+        pending += chunk  # no copy while nothing is pending: b"" + chunk is chunk itself
         if full:
             whole = len(pending) - len(pending) % 3
             hasher.update(b2a_base64(memoryview(pending)[:whole], newline=False))
@@ -183,7 +183,7 @@ because the walk makes one per file and this is the hot loop."""
 def _read_text(path: Path, boundary: Path) -> str | None:
     """Read a root metafile as UTF-8 (bad bytes become U+FFFD, like Node), or None when it is absent."""
     data = read_app_file(path, boundary, error=ManifestError)
-    return None if data is None else data.decode("utf-8", errors="replace")
+    return None if data is None else data.decode(errors="replace")
 
 
 def _walk(root: Path, matcher: IgnoreMatcher, boundary: Path) -> Iterator[_Found]:
@@ -303,9 +303,8 @@ def _check_count(found: list[_Found], root: Path, max_files: int) -> None:
 def _asset_file(found: _Found, root: Path, max_file_size: int) -> AssetFile:
     """Hash one found file into its `AssetFile`; the size limit is checked again on the bytes read."""
     rel, source, size_hint = found
-    file_hash, size = hash_file(source, extension_of(rel), size_hint=size_hint)
-    if size > max_file_size:  # the file grew after the walk looked at it
-        _check_sizes([(rel, source, size)], root, max_file_size)
+    file_hash, size = hash_file(source, size_hint=size_hint)  # `source` has the name (and extension) of `rel`
+    _check_sizes([(rel, source, size)], root, max_file_size)  # again: the file may have grown since the walk
     return AssetFile(path="/" + rel, source=source, hash=file_hash, size=size, content_type=content_type(rel))
 
 

@@ -1,36 +1,23 @@
-"""Tests for deployer.manifest (and deployer._mime): building the static-assets manifest like wrangler."""
+"""Tests for deployer.manifest: which files of the assets directory a deploy uploads, under which keys, plus the
+routing files. How files are hashed is in test_manifest_hashing.py, what is refused in test_manifest_refusals.py."""
 
 from __future__ import annotations
 
-import io
-import os
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from deployer import manifest as manifest_module
-from deployer._mime import content_type, extension_of
 from deployer.app import LocalApp
 from deployer.errors import ManifestError
 from deployer.manifest import (
-    HASH_CHUNK_SIZE,
     MAX_ASSET_SIZE,
     AssetFile,
     AssetManifest,
     asset_hash,
     build_manifest,
-    hash_file,
 )
 from deployer.settings import Settings
 from deployer.state import local_digests
-
-# From wrangler's packages/wrangler/src/__tests__/deploy/assets.test.ts.
-WRANGLER_VECTORS = [
-    pytest.param(b"Content of file-1", "0de3dd5df907418e9730fd2bd747bd5e", id="file-1"),
-    pytest.param(b"Content of file-2", "7574a8cd3094a050388ac9663af1c1d6", id="file-2"),
-    pytest.param(b"Content of file-3", "ff5016e92f039aa743a4ff7abb3180fa", id="file-3"),
-]
 
 
 def make_tree(root: Path, files: dict[str, bytes | str]) -> Path:
@@ -46,78 +33,6 @@ def make_tree(root: Path, files: dict[str, bytes | str]) -> Path:
 def keys(manifest: AssetManifest) -> list[str]:
     """The manifest keys in order."""
     return [f.path for f in manifest.files]
-
-
-@pytest.mark.parametrize(("data", "expected"), WRANGLER_VECTORS)
-def test_asset_hash_matches_wrangler(data: bytes, expected: str) -> None:
-    """`asset_hash` reproduces wrangler's test vectors for `.txt` files."""
-    assert asset_hash(data, "txt") == expected
-
-
-@pytest.mark.parametrize(("data", "expected"), WRANGLER_VECTORS)
-def test_build_manifest_hash_matches_wrangler(tmp_path: Path, data: bytes, expected: str) -> None:
-    """A file in the manifest gets wrangler's hash and its byte size."""
-    manifest = build_manifest(make_tree(tmp_path / "public", {"file.txt": data}))
-    assert manifest.as_upload_manifest() == {"/file.txt": {"hash": expected, "size": len(data)}}
-
-
-@pytest.mark.parametrize(
-    ("ext_a", "ext_b", "same"),
-    [
-        pytest.param(".txt", "txt", True, id="dot-optional"),
-        pytest.param("TXT", "txt", False, id="case-kept"),
-        pytest.param("html", "txt", False, id="extension-counts"),
-    ],
-)
-def test_asset_hash_extension(ext_a: str, ext_b: str, same: bool) -> None:
-    """The extension enters the hash without its dot and with its case, so equal bytes can differ."""
-    assert (asset_hash(b"<p>hi</p>", ext_a) == asset_hash(b"<p>hi</p>", ext_b)) is same
-
-
-@pytest.mark.parametrize(
-    "size", [pytest.param(n, id=f"{n}-bytes") for n in (0, 1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 18, 19, 20)]
-)
-@pytest.mark.parametrize("chunk_size", [pytest.param(6, id="chunk-6"), pytest.param(7, id="chunk-7")])
-def test_hashing_in_small_chunks_equals_one_shot(size: int, chunk_size: int) -> None:
-    """Streaming in small chunks gives the one-shot hash for sizes around the chunk boundaries."""
-    data = os.urandom(size)
-    read = io.BytesIO(data).read
-    got = manifest_module._hash_reads(read, "js", first=chunk_size, chunk_size=chunk_size)
-    assert got == (asset_hash(data, "js"), size)
-
-
-@pytest.mark.parametrize("limit", [pytest.param(n, id=f"max-{n}") for n in (1, 2, 4, 5)])
-def test_hashing_handles_short_reads(limit: int) -> None:
-    """Short reads (at most `limit` bytes each) that split base64 groups still give the one-shot hash."""
-    data = io.BytesIO(os.urandom(101))
-    got = manifest_module._hash_reads(lambda size: data.read(min(size, limit)), "css", first=9, chunk_size=9)
-    assert got == (asset_hash(data.getvalue(), "css"), 101)
-
-
-@pytest.mark.parametrize(
-    "size",
-    [
-        pytest.param(HASH_CHUNK_SIZE - 1, id="chunk-minus-1"),
-        pytest.param(HASH_CHUNK_SIZE, id="chunk"),
-        pytest.param(HASH_CHUNK_SIZE + 1, id="chunk-plus-1"),
-        pytest.param(2 * HASH_CHUNK_SIZE + 2, id="two-chunks-plus-2"),
-    ],
-)
-def test_hash_file_equals_one_shot_around_chunk_size(tmp_path: Path, size: int) -> None:
-    """`hash_file` with the real chunk size matches `asset_hash` around the chunk boundaries."""
-    data = os.urandom(size)
-    target = tmp_path / "blob.wasm"
-    target.write_bytes(data)
-    assert hash_file(target) == (asset_hash(data, "wasm"), size)
-
-
-@pytest.mark.parametrize("hint", [pytest.param(0, id="too-small"), pytest.param(10_000, id="too-large")])
-def test_hash_file_ignores_a_wrong_size_hint(tmp_path: Path, hint: int) -> None:
-    """A stale size hint changes how the file is read, never the result."""
-    data = os.urandom(3001)
-    target = tmp_path / "a.bin"
-    target.write_bytes(data)
-    assert hash_file(target, "bin", size_hint=hint) == (asset_hash(data, "bin"), 3001)
 
 
 @pytest.mark.parametrize(
@@ -192,36 +107,18 @@ def test_headers_and_redirects_are_captured_not_uploaded(tmp_path: Path) -> None
     assert (keys(manifest), manifest.headers, manifest.redirects) == (["/index.html"], headers, redirects)
 
 
+def test_routing_files_are_read_as_utf8_with_bad_bytes_replaced(tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 become U+FFFD, as Node reads them, instead of failing the deploy."""
+    root = make_tree(tmp_path / "public", {"_headers": b"/*\n  X-Name: caf\xe9\n", "_redirects": b"/\xff /b 301\n"})
+    manifest = build_manifest(root)
+    assert (manifest.headers, manifest.redirects) == ("/*\n  X-Name: caf\ufffd\n", "/\ufffd /b 301\n")
+
+
 def test_nested_headers_file_is_an_ordinary_asset(tmp_path: Path) -> None:
     """Only the root `_headers` is special; one in a subdirectory is uploaded."""
     root = make_tree(tmp_path / "public", {"sub/_headers": "x"})
     manifest = build_manifest(root)
     assert (keys(manifest), manifest.headers) == (["/sub/_headers"], None)
-
-
-def test_routing_file_that_is_a_directory_is_refused(tmp_path: Path) -> None:
-    """A `_redirects` directory cannot be read as routing rules and is reported."""
-    root = make_tree(tmp_path / "public", {"_redirects/x": "x"})
-    with pytest.raises(ManifestError, match="_redirects is a directory"):
-        build_manifest(root)
-
-
-@pytest.mark.parametrize(
-    ("files", "kind"),
-    [
-        pytest.param({"_worker.js": "export default {}"}, "file", id="file"),
-        pytest.param({"_worker.js/index.js": "export default {}"}, "directory", id="directory"),
-    ],
-)
-def test_worker_js_is_refused_without_assetsignore(tmp_path: Path, files: dict[str, str], kind: str) -> None:
-    """A Pages `_worker.js` file or directory stops the build, naming it and the fix."""
-    root = make_tree(tmp_path / "public", {"index.html": "i", **files})
-    with pytest.raises(ManifestError, match=f"Pages {kind} _worker.js") as caught:
-        build_manifest(root)
-    assert caught.value.file == root / "_worker.js"
-    assert caught.value.hint is not None
-    assert ".assetsignore" in caught.value.hint
-    assert "move the server code out" in caught.value.hint
 
 
 @pytest.mark.parametrize(
@@ -244,75 +141,11 @@ def test_nested_worker_js_is_not_guarded(tmp_path: Path) -> None:
     assert keys(build_manifest(root)) == ["/lib/_worker.js"]
 
 
-# name -> type, checked against npm mime@4.0.7 plus wrangler's charset rule.
-CONTENT_TYPES = """
-index.html text/html; charset=utf-8
-INDEX.HTM text/html; charset=utf-8
-style.css text/css; charset=utf-8
-app.js text/javascript; charset=utf-8
-app.cjs application/node
-data.json application/json
-app.js.map application/json
-notes.txt text/plain; charset=utf-8
-logo.svg image/svg+xml
-a.png image/png
-favicon.ico image/vnd.microsoft.icon
-f.woff2 font/woff2
-m.wasm application/wasm
-README.md text/markdown; charset=utf-8
-site.webmanifest application/manifest+json
-a.unknownext application/null
-LICENSE application/null
-.htaccess application/null
-dir.v2/file application/null
-"""
-
-
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [pytest.param(*line.split(" ", 1), id=line.split(" ")[0]) for line in CONTENT_TYPES.strip().splitlines()],
-)
-def test_content_type(name: str, expected: str) -> None:
-    """Content types follow npm `mime`, with a utf-8 charset on text types and `application/null` otherwise."""
-    assert content_type(name) == expected
-
-
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        pytest.param("a.txt", "txt", id="simple"),
-        pytest.param("a.tar.gz", "gz", id="last-only"),
-        pytest.param("A.TXT", "TXT", id="case-kept"),
-        pytest.param(".htaccess", "", id="leading-dot"),
-        pytest.param("..a", "a", id="two-leading-dots"),
-        pytest.param("a.", "", id="trailing-dot"),
-        pytest.param("noext", "", id="none"),
-        pytest.param("x.y/z", "", id="dot-in-parent"),
-    ],
-)
-def test_extension_of_matches_node_extname(name: str, expected: str) -> None:
-    """The hashed extension is what Node's `path.extname` returns, without the dot."""
-    assert extension_of(name) == expected
-
-
 def make_sparse(path: Path, size: int) -> None:
     """Create a sparse file of `size` bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
         f.truncate(size)
-
-
-def test_file_over_25_mib_is_refused(tmp_path: Path) -> None:
-    """A file one byte over 25 MiB stops the build with its name, size and the limit."""
-    big = tmp_path / "public" / "video" / "big.mp4"
-    make_sparse(big, MAX_ASSET_SIZE + 1)
-    with pytest.raises(ManifestError) as caught:
-        build_manifest(tmp_path / "public")
-    message = str(caught.value)
-    assert str(big) in message
-    assert "26,214,401 bytes" in message
-    assert "25 MiB limit" in message
-    assert caught.value.file == big
 
 
 def test_file_of_exactly_25_mib_is_accepted(tmp_path: Path) -> None:
@@ -322,41 +155,10 @@ def test_file_of_exactly_25_mib_is_accepted(tmp_path: Path) -> None:
     assert only.size == MAX_ASSET_SIZE
 
 
-def test_limit_checks_run_before_any_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The size check fails the build before any file is hashed."""
-    make_tree(tmp_path / "public", {"a.txt": "a"})
-    make_sparse(tmp_path / "public" / "z.bin", MAX_ASSET_SIZE + 1)
-
-    def no_hashing(*args: object, **kwargs: object) -> tuple[str, int]:
-        raise AssertionError("a file was read before the checks finished")
-
-    monkeypatch.setattr(manifest_module, "hash_file", no_hashing)
-    with pytest.raises(ManifestError, match="over the 25 MiB limit"):
-        build_manifest(tmp_path / "public")
-
-
-def test_too_many_files_are_refused(tmp_path: Path) -> None:
-    """More files than `max_files` stops the build with the count and the limit."""
-    root = make_tree(tmp_path / "public", {"a.txt": "a", "b.txt": "b", "c/d.txt": "d"})
-    with pytest.raises(ManifestError, match=r"holds 3 files .* limit of 2 files"):
-        build_manifest(root, max_files=2)
-
-
 def test_file_count_at_the_limit_is_accepted(tmp_path: Path) -> None:
     """Exactly `max_files` files are accepted, and ignored files do not count."""
     root = make_tree(tmp_path / "public", {"a.txt": "a", "b.txt": "b", "c.log": "c", ".assetsignore": "*.log"})
     assert len(build_manifest(root, max_files=2).files) == 2
-
-
-@pytest.mark.parametrize("kind", [pytest.param("missing", id="missing"), pytest.param("file", id="file")])
-def test_public_dir_must_be_a_directory(tmp_path: Path, kind: str) -> None:
-    """A missing assets directory, or a file in its place, is reported by name."""
-    public = tmp_path / "public"
-    if kind == "file":
-        public.write_text("not a dir")
-    with pytest.raises(ManifestError, match=r"The assets directory .*public") as caught:
-        build_manifest(public)
-    assert caught.value.file == public
 
 
 def test_manifest_error_carries_the_common_fields() -> None:
@@ -380,67 +182,21 @@ def test_symlinks_inside_the_app_folder_are_followed(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "target",
+    ("ignore", "link", "target_is_directory"),
     [
-        pytest.param("/proc/self/environ", id="the-deployers-environment"),
-        pytest.param("/etc/passwd", id="a-system-file"),
-        pytest.param("../../secret.txt", id="a-file-beside-the-app"),
+        pytest.param("leak.txt\n", "leak.txt", False, id="file-link-by-name"),
+        pytest.param("keys/\n", "keys", True, id="directory-link-by-directory-pattern"),
     ],
 )
-def test_a_symlink_out_of_the_app_folder_is_refused(tmp_path: Path, target: str) -> None:
-    """A link that resolves outside the app folder would publish what the runner can read: refused, named."""
-    (tmp_path / "secret.txt").write_text("token")
-    root = make_tree(tmp_path / "app" / "public", {"a.txt": "a"})
-    (root / "leak.txt").symlink_to(target)
-    with pytest.raises(ManifestError, match=r"leak\.txt leads outside the app folder") as caught:
-        build_manifest(root, boundary=tmp_path / "app")
-    assert caught.value.file == root / "leak.txt"
-
-
-def test_a_directory_symlink_out_of_the_app_folder_is_refused(tmp_path: Path) -> None:
-    make_tree(tmp_path / "home" / ".ssh", {"id_ed25519": "private key"})
-    root = make_tree(tmp_path / "app" / "public", {"a.txt": "a"})
-    (root / "keys").symlink_to(tmp_path / "home" / ".ssh", target_is_directory=True)
-    with pytest.raises(ManifestError, match="keys leads outside the app folder"):
-        build_manifest(root, boundary=tmp_path / "app")
-
-
-def broken_link(root: Path) -> None:
-    """Add a symlink to nothing."""
-    (root / "gone.txt").symlink_to(root / "nowhere")
-
-
-def link_loop(root: Path) -> None:
-    """Add a directory symlink pointing back at the root."""
-    (root / "sub").mkdir()
-    (root / "sub" / "loop").symlink_to(root, target_is_directory=True)
-
-
-def fifo(root: Path) -> None:
-    """Add a named pipe."""
-    os.mkfifo(root / "pipe")
-
-
-def non_utf8_name(root: Path) -> None:
-    """Add a file whose name is not valid UTF-8."""
-    os.close(os.open(os.fsencode(root) + b"/bad-\xff.txt", os.O_CREAT | os.O_WRONLY))
-
-
-@pytest.mark.parametrize(
-    ("make", "message"),
-    [
-        pytest.param(broken_link, r"gone\.txt is a symlink to a file that does not exist", id="broken-symlink"),
-        pytest.param(link_loop, "symlink loop", id="symlink-loop"),
-        pytest.param(fifo, "not a regular file", id="fifo"),
-        pytest.param(non_utf8_name, "not valid UTF-8", id="non-utf8-name"),
-    ],
-)
-def test_unusable_entries_are_reported(tmp_path: Path, make: Callable[[Path], None], message: str) -> None:
-    """An entry that cannot become an asset stops the build with a message naming the problem."""
-    root = make_tree(tmp_path / "public", {"a.txt": "a"})
-    make(root)
-    with pytest.raises(ManifestError, match=message):
-        build_manifest(root)
+def test_an_ignored_symlink_out_of_the_app_folder_is_never_followed(
+    tmp_path: Path, ignore: str, link: str, target_is_directory: bool
+) -> None:
+    """A link that `.assetsignore` leaves out is not resolved, so where it leads does not matter."""
+    outside = make_tree(tmp_path / "home", {"secret.txt": "token"})
+    root = make_tree(tmp_path / "app" / "public", {"a.txt": "a", ".assetsignore": ignore})
+    target = outside if target_is_directory else outside / "secret.txt"
+    (root / link).symlink_to(target, target_is_directory=target_is_directory)
+    assert keys(build_manifest(root, boundary=tmp_path / "app")) == ["/a.txt"]
 
 
 def test_ignored_broken_symlink_is_skipped(tmp_path: Path) -> None:
@@ -483,26 +239,3 @@ def test_digest_changes_with_content(tmp_path: Path, change: dict[str, str | Non
     before = assets_digest(make_tree(tmp_path / "one" / "public", SITE))
     changed: dict[str, bytes | str] = {k: v for k, v in {**SITE, **change}.items() if v is not None}
     assert assets_digest(make_tree(tmp_path / "two" / "public", changed)) != before
-
-
-def test_unreadable_file_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An OSError while reading becomes a `ManifestError` naming the file."""
-    root = make_tree(tmp_path / "public", {"secret.txt": "s"})
-
-    def denied(path: Path, *args: object, **kwargs: object) -> tuple[str, int]:
-        raise PermissionError(13, "Permission denied", str(path))
-
-    monkeypatch.setattr(manifest_module, "hash_file", denied)
-    with pytest.raises(ManifestError, match=r"Could not read .*secret\.txt: Permission denied") as caught:
-        build_manifest(root)
-    assert caught.value.file == root / "secret.txt"
-
-
-@pytest.mark.parametrize("name", ["a\\b.txt", "tab\there.txt", "bell\x07.txt"])
-def test_a_name_no_url_can_reach_is_refused(tmp_path: Path, name: str) -> None:
-    """A backslash (browsers read it as '/') or a control character: named, before any upload."""
-    root = make_tree(tmp_path / "public", {"ok.txt": "ok"})
-    (root / name).write_text("x")
-    with pytest.raises(ManifestError, match="so no URL can reach it") as caught:
-        build_manifest(root)
-    assert caught.value.file == root / name
