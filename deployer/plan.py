@@ -135,7 +135,7 @@ def make_plan(
         drift.add("config")
     # A given secret is re-sent when its value differs from the last one sent, or when the Worker lost it.
     secrets_changed = bool(given_secrets) and (local.secrets != previous.secrets or "secrets" in drift)
-    changed: set[ChangeKind] = drift - {"secrets"}
+    changed: set[ChangeKind] = drift  # a "secrets" drift implies given secrets, so `secrets_changed` too
     differs: dict[ChangeKind, bool] = {
         "code": local.code != previous.code,
         "assets": local.assets != previous.assets,

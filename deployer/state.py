@@ -165,7 +165,7 @@ def local_digests(settings: Settings, app: LocalApp, *, secret_values: Mapping[s
     # is known, so nothing is uploaded) rather than relying on `keep_assets` to take a new config.
     assets = {
         "files": files,
-        "config": settings.assets.model_dump(mode="json") if app.manifest else None,
+        "config": settings.assets.model_dump() if app.manifest else None,  # JSON types only
         "headers": app.manifest.headers if app.manifest else None,
         "redirects": app.manifest.redirects if app.manifest else None,
     }

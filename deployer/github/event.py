@@ -83,8 +83,8 @@ def load_event(environ: Mapping[str, str], *, pull_request_number: int | None = 
     A missing or unreadable payload file is a `ConfigError` only when `GITHUB_EVENT_PATH` names one.
     """
     name = environ.get("GITHUB_EVENT_NAME", "")
-    payload = _read_payload(environ.get("GITHUB_EVENT_PATH", ""))
-    repository = environ.get("GITHUB_REPOSITORY", "") or _get(payload, "repository", "full_name") or ""
+    payload = _read_payload(environ.get("GITHUB_EVENT_PATH") or "")
+    repository = environ.get("GITHUB_REPOSITORY") or _get(payload, "repository", "full_name") or ""
     sha = environ.get("GITHUB_SHA", "")
     pull_request: PullRequest | None = None
     if name in PULL_REQUEST_EVENTS and isinstance(payload.get("pull_request"), dict):
@@ -103,14 +103,14 @@ def load_event(environ: Mapping[str, str], *, pull_request_number: int | None = 
             head_repository=repository or None,
             base_repository=repository or None,
         )
-    server_url = environ.get("GITHUB_SERVER_URL", "") or "https://github.com"
+    server_url = environ.get("GITHUB_SERVER_URL") or "https://github.com"
     return Event(
         name=name,
         repository=repository,
         sha=sha,
         pull_request=pull_request,
         server_url=server_url.rstrip("/"),
-        api_url=(environ.get("GITHUB_API_URL", "") or "https://api.github.com").rstrip("/"),
+        api_url=(environ.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
         run_id=environ.get("GITHUB_RUN_ID", ""),
         run_attempt=environ.get("GITHUB_RUN_ATTEMPT", ""),
     )

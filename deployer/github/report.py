@@ -78,7 +78,7 @@ def summary_markdown(report: RunReport) -> str:
 
 def comment_marker(app_dir: str) -> str:
     """The hidden first line that identifies this app's comment (the app folder, URL-quoted)."""
-    return f"{MARKER_PREFIX}{quote(app_dir, safe='/._~')} -->"
+    return f"{MARKER_PREFIX}{quote(app_dir)} -->"
 
 
 def comment_body(report: RunReport) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 
 import pytest
 
@@ -137,3 +138,47 @@ def test_the_summary_and_the_comment_word_for_word() -> None:
         "<sub>cf-stateful-deployer edits this comment on every run of `apps/items` for this pull request.</sub>"
     )
     assert comment_marker("apps/my app+x") == "<!-- cf-stateful-deployer:comment app=apps/my%20app%2Bx -->"
+
+
+def test_the_comment_of_a_deploy_word_for_word() -> None:
+    """Every row of a successful deploy's comment: the URL and the commit as links, the logs link."""
+    assert comment_body(REPORT) == (
+        "<!-- cf-stateful-deployer:comment app=apps/items -->\n"
+        "### ✅ Deployed: `items-app`\n\n| | |\n|---|---|\n"
+        "| **Status** | ✅ Deployed |\n"
+        "| **URL** | [https://items-app.demo.workers.dev](https://items-app.demo.workers.dev) |\n"
+        "| **Commit** | [`6dcb09b`](https://github.com/o/r/commit/6dcb09b5b57875f334f61aebed695e2e4193db5e) |\n"
+        "| **What changed** | code \\| assets |\n"
+        "| **Updated (UTC)** | 2026-11-25 09:41:07 |\n"
+        "| **Logs** | [workflow run](https://github.com/o/r/actions/runs/1) |\n\n"
+        "<sub>cf-stateful-deployer edits this comment on every run of `apps/items` for this pull request.</sub>"
+    )
+
+
+def test_the_comment_time_is_utc_whatever_the_runners_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A finish time in another zone, on a runner set to yet another, is shown in UTC."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        finished = dt.datetime(2026, 11, 25, 11, 41, 7, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+        body = comment_body(dataclasses.replace(REPORT, finished=finished))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert "| **Updated (UTC)** | 2026-11-25 09:41:07 |" in body
+
+
+def test_a_commit_without_a_link_is_shown_short_and_plain() -> None:
+    """No commit URL (outside Actions): the first seven characters, as code, not a link."""
+    row = summary_markdown(dataclasses.replace(REPORT, commit_url="")).splitlines()[4]
+    assert "| `6dcb09b` |" in row
+
+
+def test_line_breaks_in_a_cell_become_br_and_blank_lines_in_a_quote_stay_quoted() -> None:
+    """CRLF or LF inside a table cell is one `<br>`; an empty line of the error or the hint is a bare `>`."""
+    failed = dataclasses.replace(
+        REPORT, status="failed", changed="code\r\nassets\nschema", error="First.\n\nThird.", hint="Fix.\n\nAgain."
+    )
+    lines = summary_markdown(failed).splitlines()
+    assert lines[4].endswith("| code<br>assets<br>schema | 2.3 s |")
+    assert lines[6:] == ["> First.", ">", "> Third.", ">", "> Fix.", ">", "> Again."]

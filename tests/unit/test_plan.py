@@ -16,8 +16,8 @@ from deployer.state import STATE_TAG_PREFIX, Digests, RemoteState, local_digests
 TOKEN = "api-token"
 
 
-@pytest.fixture
-def app_dir(tmp_path: Path) -> Path:
+def write_shop(tmp_path: Path) -> Path:
+    """The app these tests deploy: worker.js, one asset, a schema, two declared secrets."""
     root = tmp_path / "shop"
     (root / "public").mkdir(parents=True)
     (root / "worker.js").write_text("export default { fetch() { return new Response('v1') } }")
@@ -25,6 +25,11 @@ def app_dir(tmp_path: Path) -> Path:
     (root / "schema.sql").write_text("CREATE TABLE IF NOT EXISTS t (id INTEGER);")
     (root / "app.yml").write_text("secrets: [APP_PASSWORD, SESSION_SECRET]\n")
     return root
+
+
+@pytest.fixture
+def app_dir(tmp_path: Path) -> Path:
+    return write_shop(tmp_path)
 
 
 def settings_for(app_dir: Path, **environ: str) -> Settings:

@@ -1,0 +1,112 @@
+"""The deploy state's digests: stable across releases, and each moved only by the input it covers."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from deployer.app import load_app
+from deployer.settings import Settings
+from deployer.state import Digests, local_digests, secrets_digest
+
+KEY = "api-token"
+FULL_APP_YML = (
+    "compatibility_date: 2025-01-01\ncompatibility_flags: [nodejs_compat]\n"
+    "vars: {MODE: 'prod – café'}\nsecrets: [APP_PASSWORD]\n"
+)
+
+
+def write_app(tmp_path: Path) -> Path:
+    """An app with every input: worker.js, an asset with _headers and _redirects, a schema, flags, a var."""
+    root = tmp_path / "shop"
+    (root / "public").mkdir(parents=True)
+    (root / "worker.js").write_text("export default {}")
+    (root / "public" / "index.html").write_text("<h1>shop</h1>")
+    (root / "public" / "_headers").write_text("/*\n  X-Frame-Options: DENY\n")
+    (root / "public" / "_redirects").write_text("/old /new 301\n")
+    (root / "schema.sql").write_text("CREATE TABLE t (id INTEGER);")
+    (root / "app.yml").write_text(FULL_APP_YML)
+    return root
+
+
+def digests_of(root: Path, secret_values: dict[str, str] | None = None) -> Digests:
+    settings = Settings.load(cli={"app_dir": root}, environ={"CLOUDFLARE_API_TOKEN": KEY})
+    return local_digests(settings, load_app(root), secret_values=secret_values or {}, key=KEY)
+
+
+def test_the_digests_of_an_app_are_the_same_in_every_release(tmp_path: Path) -> None:
+    """Digests recorded by an earlier release must match: a change of how they are computed redeploys every app.
+
+    Non-ASCII text (a var, a secret) is hashed as UTF-8, keys in sorted order.
+    """
+    root = write_app(tmp_path)
+    assert digests_of(root, {"APP_PASSWORD": "pässwörd"}) == Digests(
+        code="9aeb8d59b4d483ca",
+        assets="c9f80ce491612c42",
+        assets_count=1,
+        config="3286316640c532ca",
+        schema="3a87be158f3115dd",
+        secrets="bc1805fca7821734",
+    )
+    shutil.rmtree(root / "public")
+    (root / "schema.sql").unlink()
+    (root / "app.yml").write_text("compatibility_date: 2025-01-01\n")
+    assert digests_of(root) == Digests(
+        code="9aeb8d59b4d483ca",
+        assets="ced785adb0403b25",
+        assets_count=0,
+        config="eeed3bf766cf24d7",
+        schema="e3b0c44298fc1c14",  # the digest of no bytes: no schema is an empty one
+        secrets=None,
+    )
+
+
+def edit(root: Path, relative: str, text: str) -> None:
+    (root / relative).write_text(text)
+
+
+def with_app_yml(extra: str) -> str:
+    return FULL_APP_YML + extra
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "moved"),
+    [
+        pytest.param("worker.js", "export default { fetch() {} }", {"code"}, id="worker"),
+        pytest.param("public/index.html", "<h1>shop v2</h1>", {"assets"}, id="asset-content"),
+        pytest.param("public/about.html", "<p>about</p>", {"assets", "assets_count"}, id="asset-added"),
+        pytest.param("public/_headers", "/*\n  X-Frame-Options: SAMEORIGIN\n", {"assets"}, id="headers"),
+        pytest.param("public/_redirects", "/old /newer 302\n", {"assets"}, id="redirects"),
+        pytest.param("app.yml", with_app_yml("assets: {html_handling: none}\n"), {"assets"}, id="asset-config"),
+        pytest.param("app.yml", FULL_APP_YML.replace("café", "cafe"), {"config"}, id="var"),
+        pytest.param("app.yml", FULL_APP_YML.replace("2025-01-01", "2025-02-01"), {"config"}, id="date"),
+        pytest.param("app.yml", FULL_APP_YML.replace("[nodejs_compat]", "[]"), {"config"}, id="flags"),
+        pytest.param("app.yml", with_app_yml("d1: {name: other-db}\n"), {"config"}, id="database-name"),
+        pytest.param("app.yml", with_app_yml("d1: {binding: DATA}\n"), {"config"}, id="database-binding"),
+        pytest.param("schema.sql", "CREATE TABLE t (id INTEGER, name TEXT);", {"schema"}, id="schema"),
+    ],
+)
+def test_each_input_moves_only_its_own_digest(tmp_path: Path, path: str, text: str, moved: set[str]) -> None:
+    """A change of one input changes the digests that cover it and no other (so only that step runs)."""
+    root = write_app(tmp_path)
+    before = digests_of(root, {"APP_PASSWORD": "pw"})
+    edit(root, path, text)
+    after = digests_of(root, {"APP_PASSWORD": "pw"})
+    fields = ("code", "assets", "assets_count", "config", "schema", "secrets")
+    assert {name for name in fields if getattr(before, name) != getattr(after, name)} == moved
+
+
+def test_the_secret_digest_is_an_hmac_of_every_value_under_the_token() -> None:
+    """Another value, another name or another token each give another digest; no values give none."""
+    base = secrets_digest({"A": "1", "B": "2"}, key=KEY)
+    assert base is not None and len(base) == 16
+    assert secrets_digest({"B": "2", "A": "1"}, key=KEY) == base
+    others = [
+        secrets_digest({"A": "1", "B": "3"}, key=KEY),
+        secrets_digest({"A": "1", "C": "2"}, key=KEY),
+        secrets_digest({"A": "1", "B": "2"}, key="another-token"),
+    ]
+    assert base not in others and len(set(others)) == 3
+    assert secrets_digest({}, key=KEY) is None
