@@ -73,7 +73,7 @@ class Digests:
             f"{STATE_TAG_PREFIX}code-{self.code}",
             f"{STATE_TAG_PREFIX}assets-{self.assets}-{self.assets_count}",
             f"{STATE_TAG_PREFIX}config-{self.config}",
-            f"{STATE_TAG_PREFIX}schema-{self.schema}-{self.migrations}",
+            f"{STATE_TAG_PREFIX}schema-{self.schema}" + (f"-{self.migrations}" if self.migrations else ""),
         ]
         if self.secrets:
             tags.append(f"{STATE_TAG_PREFIX}secrets-{self.secrets}")
@@ -185,13 +185,14 @@ def local_digests(settings: Settings, app: LocalApp, *, secret_values: Mapping[s
         config=_digest(_canonical(config)),
         schema=_digest((app.schema_sql or "").encode()),
         secrets=secrets_digest(secret_values, key=key),
-        migrations=_digest(
-            length=_SQL_DIGEST_LENGTH,
-            value=_canonical(
-                {
-                    "seed": app.seed.sql if app.seed else None,
-                    "migrations": [[m.name, m.file.sql] for m in app.migrations],
-                }
-            ),
-        ),
+        migrations=_sql_digest(app),
     )
+
+
+def _sql_digest(app: LocalApp) -> str:
+    """seed.sql and migrations/; "" without either, as in the tags written before they existed (so an app
+    without them is not redeployed by an upgrade)."""
+    if app.seed is None and not app.migrations:
+        return ""
+    files = {"seed": app.seed.sql if app.seed else None, "migrations": [[m.name, m.file.sql] for m in app.migrations]}
+    return _digest(_canonical(files), length=_SQL_DIGEST_LENGTH)

@@ -187,6 +187,7 @@ def test_a_code_change_plan_field_by_field(app_dir: Path) -> None:
         find_database=False,
         database_id="db-1",
         apply_schema=False,
+        schema_changed=False,
         upload_assets=False,
         keep_assets=True,
         upload_worker=True,

@@ -110,3 +110,23 @@ def test_the_secret_digest_is_an_hmac_of_every_value_under_the_token() -> None:
     ]
     assert base not in others and len(set(others)) == 3
     assert secrets_digest({}, key=KEY) is None
+
+
+def test_seed_and_migrations_share_the_schema_tag_and_an_app_without_them_keeps_its_old_tag(tmp_path: Path) -> None:
+    """seed.sql and migrations/ ride in the schema tag after a `-` (12 hex), within 40 characters; an app with
+    neither writes the tag as releases before migrations did, so upgrading redeploys nothing."""
+    root = write_app(tmp_path)
+    plain = digests_of(root)
+    assert plain.migrations == ""
+    assert f"ds1-schema-{plain.schema}" in plain.as_tags()
+    edit(root, "seed.sql", "INSERT INTO t VALUES (1);")
+    seeded = digests_of(root)
+    (root / "migrations").mkdir()
+    edit(root, "migrations/0001_a.sql", "ALTER TABLE t ADD COLUMN a INT;")
+    migrated = digests_of(root)
+    assert len({seeded.migrations, migrated.migrations}) == 2
+    assert all(len(d.migrations) == 12 and d.schema == plain.schema for d in (seeded, migrated))
+    tag = f"ds1-schema-{migrated.schema}-{migrated.migrations}"
+    assert tag in migrated.as_tags() and len(tag) <= 40
+    assert Digests.from_tags(migrated.as_tags()) == migrated
+    assert Digests.from_tags(plain.as_tags()) == plain
