@@ -130,7 +130,7 @@ class CloudflareClient:
         self._token = api_token
         self._http = http or httpx.AsyncClient(
             timeout=httpx.Timeout(60.0, connect=15.0),
-            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
+            limits=httpx.Limits(max_connections=16),  # idle connections kept: as many (httpcore caps them)
             headers={"User-Agent": "cf-stateful-deployer/0.1"},
         )
         self._owns_http = http is None

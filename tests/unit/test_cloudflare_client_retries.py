@@ -113,6 +113,7 @@ class StopBeforeSleeping(Exception):
     [
         pytest.param("2", 2.0, 2.0, id="seconds"),
         pytest.param("0.2", 1.0, 1.0, id="at-least-a-second"),
+        pytest.param("60", 60.0, 60.0, id="a-minute-is-still-waited"),
         pytest.param(30.0, 28.0, 30.0, id="an-http-date"),
         pytest.param(-30.0, 1.0, 1.0, id="an-http-date-gone-by"),
         pytest.param("soon", 1.0, 1.0, id="neither-is-one-second"),
@@ -147,9 +148,12 @@ async def test_an_http_date_over_a_minute_away_fails_at_once() -> None:
 async def test_a_5xx_backs_off_from_half_a_second_with_up_to_a_second_of_jitter(
     waits: list[stamina.instrumentation.RetryDetails],
 ) -> None:
-    with pytest.raises(StopBeforeSleeping):
-        await client_for(lambda request: envelope_error(502, 0, "bad gateway")).call("GET", "/p")
-    assert 0.5 <= waits[0].wait_for <= 1.5
+    client = client_for(lambda request: envelope_error(502, 0, "bad gateway"))
+    for _ in range(20):
+        with pytest.raises(StopBeforeSleeping):
+            await client.call("GET", "/p")
+    assert min(wait.wait_for for wait in waits) >= 0.5
+    assert max(wait.wait_for for wait in waits) <= 1.5
 
 
 async def test_a_client_tries_five_times_by_default() -> None:
@@ -209,8 +213,8 @@ async def test_only_trailing_slashes_are_dropped_from_the_base_url() -> None:
         seen.append(request)
         return httpx.Response(200, json={"success": True, "result": None})
 
-    await client_for(handler, base_url="https://gateway.test/PROXY//").call("GET", "/p")
-    assert str(seen[0].url) == "https://gateway.test/PROXY/p"
+    await client_for(handler, base_url="https://gateway.test/CFX//").call("GET", "/p")
+    assert str(seen[0].url) == "https://gateway.test/CFX/p"
 
 
 async def test_the_clients_own_connection_pool_and_timeouts() -> None:
