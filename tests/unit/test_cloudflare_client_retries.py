@@ -223,3 +223,29 @@ async def test_the_clients_own_connection_pool_and_timeouts() -> None:
         assert client._http.timeout == httpx.Timeout(60.0, connect=15.0)
         pool = client._http._transport._pool  # type: ignore[attr-defined]
         assert (pool._max_connections, pool._max_keepalive_connections) == (16, 16)
+
+
+class Clock:
+    """The retry loop's clock, moved on by the server: each answer takes a minute and a quarter of a second."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+async def test_retries_stop_once_two_minutes_have_gone_by(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second answer comes 120.5 s after the start: past the two-minute budget, so no third attempt."""
+    clock = Clock()
+    monkeypatch.setattr("tenacity.time", clock)
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        clock.now += 60.25
+        return envelope_error(429, 971, "slow down", {"retry-after": "0"})  # waits one real second
+
+    with stamina.set_testing(False):
+        await final_error(handler)
+    assert len(calls) == 2
