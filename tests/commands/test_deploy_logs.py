@@ -179,3 +179,17 @@ async def test_a_verified_deploy_checks_the_password_gate_and_logs_each_check(ap
     assert [checks[0], checks[2]] == GATED_CHECKS
     assert checks[1][1].startswith("HTTP 200, <!doctype html>")
     assert [(e["check"], e["seen"]) for e in logs if e["event"] == "checked"] == checks
+
+
+async def test_an_upload_in_several_buckets_logs_its_progress_as_running_totals(emulator: Emulator, app: Path) -> None:
+    """Cloudflare asks for at most 1000 files per bucket: one line per bucket, counting up to every file."""
+    for number in range(1000):
+        (app / "public" / f"file-{number}.txt").write_text(f"{number}\n")
+    size = public_bytes(app)
+    lines = step_lines(await deploy_logged(emulator, app))
+    session = next(line for line in lines if line["event"] == "step 3/6 open an asset upload session")
+    assert (session["to_upload"], session["buckets"], session["bytes"]) == (1003, 2, size)
+    progress = [line for line in lines if line["event"] == "step 4/6 upload the files Cloudflare lacks"]
+    assert len(progress) == 2
+    assert {line["files"] for line in progress} & {"1000/1003", "3/1003"}
+    assert (progress[-1]["files"], progress[-1]["bytes"]) == ("1003/1003", size)
