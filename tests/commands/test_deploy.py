@@ -9,6 +9,7 @@ import pytest
 
 from cfemu.launcher import Emulator
 from deployer.commands import Hooks, Options, execute
+from deployer.commands import deploy as deploy_command
 from deployer.commands.deploy import DeployResult
 from deployer.commands.plan import Prepared
 from deployer.errors import ConfigError, SchemaError
@@ -120,7 +121,7 @@ async def test_the_hooks_see_the_plan_first_every_secret_and_every_group(emulato
         Step.SUBDOMAIN.group,
     ]
     assert masked[0] == "given password"
-    assert len(masked) == 2 and len(masked[1]) >= 64  # the generated SESSION_SECRET
+    assert len(masked) == 2 and len(masked[1]) == 64  # the generated SESSION_SECRET: 48 random bytes
 
 
 async def test_without_credentials_nothing_is_called(emulator: Emulator, app: Path) -> None:
@@ -191,10 +192,13 @@ async def test_a_failing_schema_says_what_this_run_created(emulator: Emulator, a
         await deploy(emulator, app)
     assert caught.value.file == app / "schema.sql"
     assert caught.value.message.startswith("schema.sql line 1 failed on D1 database items-app-db")
+    assert caught.value.message.endswith("[code: 7500]")  # D1's own words, with their code
     assert caught.value.line == 1
     assert caught.value.hint is not None
-    assert caught.value.hint.startswith(
-        "Fix the SQL in schema.sql and deploy again. D1 ran this deploy's SQL as one transaction"
+    assert caught.value.hint.splitlines()[0] == (
+        "Fix the SQL in schema.sql and deploy again. D1 ran this deploy's SQL as one transaction, so none of it "
+        "was kept (no migration, no d1_migrations row): the database is as it was, the Worker was not changed and "
+        "the live app keeps serving."
     )
     database = next(d["uuid"] for d in result_list(emulator) if d["name"] == "items-app-db")
     # The assets may or may not have gone up beside it: they run side by side.
@@ -205,3 +209,26 @@ def result_list(emulator: Emulator) -> list[dict[str, str]]:
     with account_client(emulator) as api:
         databases: list[dict[str, str]] = result(api.get("/d1/database"))
     return databases
+
+
+async def test_a_renamed_database_is_created_and_gets_the_schema(emulator: Emulator, app: Path) -> None:
+    """The Worker moves to the database app.yml now names; that one is new, so schema.sql is applied to it."""
+    first = await deploy(emulator, app)
+    (app / "app.yml").write_text((app / "app.yml").read_text().replace("name: items-app-db", "name: items-v2-db"))
+    moved = await deploy(emulator, app)
+    assert moved.database_created and moved.database_id != first.database_id
+    assert {Step.DATABASE, Step.SCHEMA} <= set(moved.steps)
+    with account_client(emulator) as api:
+        tables = result(api.post(f"/d1/database/{moved.database_id}/query", json={"sql": "SELECT * FROM items"}))
+    assert tables[0]["success"] is True
+
+
+async def test_a_deploy_without_verify_checks_nothing_and_shows_the_url(emulator: Emulator, app: Path) -> None:
+    outcome = await deploy(emulator, app)
+    assert outcome.checks == ()
+    assert outcome.text == outcome.url == emulator.workers_url(EXAMPLE_SCRIPT)
+
+
+async def test_deploy_is_run_with_the_client_the_registry_makes(app: Path) -> None:
+    with pytest.raises(AssertionError, match=r"^deploy needs a client \(the registry makes one\)$"):
+        await deploy_command.run(settings_for(None, app), None, Options())
