@@ -229,7 +229,8 @@ async def _database_and_schema(
     if work.writes:
         applied = await apply_work(client, app, database, work, done=done)
         steps += (Step.SCHEMA,)
-        _log(Step.SCHEMA, side_by_side, files=", ".join(applied.files), bookmark=applied.bookmark)
+        bookmark = {"bookmark": applied.bookmark} if applied.bookmark else {}
+        _log(Step.SCHEMA, side_by_side, files=", ".join(applied.files), **bookmark)
     return _Database(database.uuid, created, steps, applied)
 
 

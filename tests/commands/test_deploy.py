@@ -212,10 +212,11 @@ def result_list(emulator: Emulator) -> list[dict[str, str]]:
 
 
 async def test_a_renamed_database_is_created_and_gets_the_schema(emulator: Emulator, app: Path) -> None:
-    """The Worker moves to the database app.yml now names; that one is new, so schema.sql is applied to it."""
+    """Allowed to move (`allow_new_database`), the Worker moves to the database app.yml now names; that one is
+    new, so schema.sql is applied to it."""
     first = await deploy(emulator, app)
     (app / "app.yml").write_text((app / "app.yml").read_text().replace("name: items-app-db", "name: items-v2-db"))
-    moved = await deploy(emulator, app)
+    moved = await deploy(emulator, app, Options(allow_new_database=True))
     assert moved.database_created and moved.database_id != first.database_id
     assert {Step.DATABASE, Step.SCHEMA} <= set(moved.steps)
     with account_client(emulator) as api:

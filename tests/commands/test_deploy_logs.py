@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from tests.emulator.helpers import account_client, result
 FIRST_PLAN = [
     {"event": "plan", "script": EXAMPLE_SCRIPT, "changed": "first-deploy"},
     {"event": "plan step", "step": "1. find or create the D1 database (beside 3-4)"},
-    {"event": "plan step", "step": "2. apply schema.sql (beside 3-4)"},
+    {"event": "plan step", "step": "2. apply what the database lacks: schema.sql, migrations, seed.sql (beside 3-4)"},
     {"event": "plan step", "step": "3. open an asset upload session (beside 1-2)"},
     {"event": "plan step", "step": "4. upload the files Cloudflare lacks (beside 1-2)"},
     {"event": "plan step", "step": "5. upload the Worker"},
@@ -71,7 +72,10 @@ async def test_a_first_deploy_logs_its_plan_then_every_step_with_what_it_did(emu
             "created": True,
             "beside": "3-4",
         },
-        "step 2/6 apply schema.sql": {"file": str(app / "schema.sql"), "beside": "3-4"},
+        "step 2/6 apply what the database lacks: schema.sql, migrations, seed.sql": {
+            "files": "schema.sql",
+            "beside": "3-4",
+        },
         "step 3/6 open an asset upload session": {
             "files": 3,
             "to_upload": 3,
@@ -139,7 +143,12 @@ async def test_a_step_that_runs_alone_is_logged_without_beside(emulator: Emulato
         schema.write("\nCREATE INDEX IF NOT EXISTS items_by_id ON items (id);\n")
     lines = await deploy_logged(emulator, app)
     assert step_lines(lines) == [
-        {"event": "step 2/6 apply schema.sql", "file": str(app / "schema.sql")},
+        # A database with data: a Time Travel bookmark first (its value is D1's).
+        {
+            "event": "step 2/6 apply what the database lacks: schema.sql, migrations, seed.sql",
+            "files": "schema.sql",
+            "bookmark": lines_bookmark(lines),
+        },
         {"event": "step 5/6 record the new state on the Worker (no new version)", "script": EXAMPLE_SCRIPT},
     ]
 
@@ -193,3 +202,10 @@ async def test_an_upload_in_several_buckets_logs_its_progress_as_running_totals(
     assert len(progress) == 2
     assert {line["files"] for line in progress} & {"1000/1003", "3/1003"}
     assert (progress[-1]["files"], progress[-1]["bytes"]) == ("1003/1003", size)
+
+
+def lines_bookmark(lines: list[dict[str, object]]) -> str:
+    """The bookmark the deploy logged taking (a D1 bookmark's shape), to compare the step's line with."""
+    (taken,) = [line["bookmark"] for line in lines if str(line.get("event")).startswith("time travel bookmark")]
+    assert isinstance(taken, str) and re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}", taken)
+    return taken
