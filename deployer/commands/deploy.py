@@ -125,15 +125,15 @@ async def _write(
     elif plan.update_tags_only:
         await workers_api.set_script_tags(client, plan.script, list(plan.tags))
         done.append("recorded the new state on the Worker")
-        _log(Step.WORKER_TAGS, False, script=plan.script)
+        _log(Step.WORKER_TAGS, script=plan.script)
         steps += (Step.WORKER_TAGS,)
     if plan.enable_subdomain:
         with hooks.group(Step.SUBDOMAIN.group):
             await workers_api.enable_script_subdomain(client, plan.script)
             done.append(f"enabled {prepared.url}")
-            _log(Step.SUBDOMAIN, False, url=prepared.url)
+            _log(Step.SUBDOMAIN, url=prepared.url)
             await workers_api.set_script_tags(client, plan.script, list(plan.tags))
-            _log(Step.RECORD_STATE, False, script=plan.script)
+            _log(Step.RECORD_STATE, script=plan.script)
         steps += (Step.SUBDOMAIN, Step.RECORD_STATE)
     checks: tuple[CheckResult, ...] = ()
     if options.verify:
@@ -347,7 +347,6 @@ async def _upload_worker(
     uploaded = await workers_api.upload_script(client, plan.script, metadata=metadata, modules=[module])
     _log(
         Step.WORKER,
-        False,
         script=plan.script,
         etag=uploaded.get("etag"),
         keep_assets=plan.keep_assets,
@@ -368,8 +367,9 @@ def _asset_config(settings: Settings, manifest: AssetManifest) -> dict[str, Any]
     return config
 
 
-def _log(step: Step, side_by_side: bool, **details: object) -> None:
-    """One log line for `step`: `step 3/6 open an asset upload session`, marked when it runs beside others."""
+def _log(step: Step, side_by_side: bool = False, **details: object) -> None:
+    """One log line for `step`: `step 3/6 open an asset upload session`, marked when it runs beside others
+    (only steps 1-4 can; steps 5 and 6 always run alone)."""
     if side_by_side and step.beside:
         details["beside"] = step.beside
     log.info(f"{step.label} {step.title}", **details)
