@@ -53,14 +53,13 @@ class Statement:
     def after(self, *keywords: str) -> str | None:
         """The name that follows the words `keywords` (skipping `IF [NOT] EXISTS`), lower-cased unless quoted."""
         texts = [w.text if not w.quoted else "" for w in self.words]
-        size = len(keywords)
-        for start in range(len(texts) - size + 1):
-            if tuple(texts[start : start + size]) == keywords:
-                rest = list(self.words[start + size :])
+        for start in range(len(texts)):
+            if tuple(texts[start : start + len(keywords)]) == keywords:
+                rest = list(self.words[start + len(keywords) :])
                 while rest and not rest[0].quoted and rest[0].text in {"IF", "NOT", "EXISTS"}:
                     rest.pop(0)
                 return rest[0].name if rest else None
-        return None
+        return None  # (a keyword's text is never "": a quoted identifier cannot be taken for one)
 
 
 def split_statements(sql: str) -> list[Statement]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from deployer._sql import Statement, Word, split_statements
@@ -64,16 +65,15 @@ def destructive_statements(
                 created.add(table)
             continue
         if statement.starts_with("INSERT") or statement.starts_with("REPLACE"):
-            pairs = zip(statement.words, statement.words[1:], strict=False)
-            copied |= {word.name for prev, word in pairs if _is(prev, "FROM")}
+            copied |= {word.name for prev, word in pairwise(statement.words) if _is(prev, "FROM")}
             continue
         if statement.starts_with("DROP", "TABLE"):
-            table = statement.after("DROP", "TABLE")
+            table = statement.after("TABLE")
             if table is not None and table not in created and table not in copied:
                 find(statement, f"drops table {table} and its rows without copying them to another table first")
-        elif statement.starts_with("ALTER", "TABLE") and statement.has("DROP"):
-            column = statement.after("DROP", "COLUMN") or statement.after("DROP")
-            find(statement, f"drops column {column} of table {statement.after('ALTER', 'TABLE')} and its values")
+        elif statement.starts_with("ALTER") and statement.has("DROP"):  # only ALTER TABLE can follow ALTER
+            column = statement.after("COLUMN") or statement.after("DROP")
+            find(statement, f"drops column {column} of table {statement.after('TABLE')} and its values")
         elif statement.starts_with("DELETE") and not statement.has("WHERE"):
             table = statement.after("FROM")
             if table not in created:
@@ -83,7 +83,7 @@ def destructive_statements(
             if table not in created:
                 find(statement, f"overwrites a column in every row of {table} (no WHERE)")
         elif statement.starts_with("DROP", "INDEX"):
-            index = statement.after("DROP", "INDEX")
+            index = statement.after("INDEX")
             if index in unique:
                 find(statement, f"drops the unique index {index}, which lets duplicate rows in")
     return findings
@@ -93,12 +93,12 @@ def _is(word: Word, keyword: str) -> bool:
     return not word.quoted and word.text == keyword
 
 
-def _update_target(statement: Statement) -> str | None:
-    """The table of `UPDATE [OR …] t SET …`."""
+def _update_target(statement: Statement) -> str:
+    """The table of `UPDATE [OR …] t SET …` ("?" for an `UPDATE` that names none, which SQLite refuses)."""
     words = list(statement.words[1:])
     if words and _is(words[0], "OR"):
         words = words[2:]
-    return words[0].name if words else None
+    return words[0].name if words else "?"
 
 
 def unique_indexes_created(statements: Iterable[Statement]) -> set[str]:
@@ -116,10 +116,10 @@ def harmless(statements: Sequence[Statement]) -> bool:
 
 
 def _creates_if_missing(statement: Statement) -> bool:
-    head = [word.text for word in statement.words[:6] if not word.quoted]
-    if not head or head[0] != "CREATE":
-        return False
-    return any(head[i : i + 3] == ["IF", "NOT", "EXISTS"] for i in range(len(head)))
+    """`CREATE [UNIQUE|TEMP|VIRTUAL] TABLE|INDEX|VIEW|TRIGGER IF NOT EXISTS …`: the clause starts at the third
+    or fourth word."""
+    texts = ["" if word.quoted else word.text for word in statement.words[:6]]
+    return texts[0] == "CREATE" and (texts[2:5] == ["IF", "NOT", "EXISTS"] or texts[3:6] == ["IF", "NOT", "EXISTS"])
 
 
 def without_transaction(path: Path, sql: str) -> tuple[str, list[Statement]]:

@@ -47,7 +47,7 @@ class DatabaseState:
         tables: set[str] = set()
         unique: set[str] = set()
         for row in master:
-            name, sql = str(row.get("name") or ""), str(row.get("sql") or "")
+            name, sql = str(row.get("name")), str(row.get("sql"))  # an automatic index has no sql: "None"
             if row.get("type") == "table" and not _internal(name):
                 tables.add(name)
             elif row.get("type") == "index" and sql.upper().startswith("CREATE UNIQUE INDEX"):

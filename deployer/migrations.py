@@ -138,9 +138,8 @@ def terminated(sql_file: SqlFile) -> str:
 
 
 def ledger_insert(migration: Migration) -> str:
-    """wrangler's ledger row for `migration`."""
-    escaped = migration.name.replace("'", "''")
-    return f"INSERT INTO {LEDGER_TABLE} (name) values ('{escaped}');"
+    """wrangler's ledger row for `migration` (its name holds no quote: `load_migrations` accepts none)."""
+    return f"INSERT INTO {LEDGER_TABLE} (name) values ('{migration.name}');"
 
 
 def migration_request(migration: Migration) -> str:

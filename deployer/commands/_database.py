@@ -129,13 +129,12 @@ async def apply_work(
     done: list[str],
 ) -> Applied:
     """Apply `work` to `database`: the bookmark first (when it holds data), then every file in one request."""
-    bookmark: str | None = None
-    restore = ""
+    applied = Applied()
     if work.bookmark:
         bookmark = await d1_api.current_bookmark(client, database.uuid)
-        restore = restore_hint(client, database, bookmark)
+        applied = Applied(bookmark, restore=restore_hint(client, database, bookmark))
         log.info("time travel bookmark taken before changing the database", database=database.name, bookmark=bookmark)
-        log.info(restore)
+        log.info(applied.restore)
     files: list[tuple[str, SqlFile, str]] = []  # (what, file, its SQL in the request)
     if (work.baseline or work.schema_again) and app.schema is not None:
         files.append(("schema.sql", app.schema, terminated(app.schema)))
@@ -146,42 +145,49 @@ async def apply_work(
     try:
         await d1_api.query(client, database.uuid, "\n".join(sql for _, _, sql in files))
     except SqlError as exc:
-        raise _failed(app, database, [sql_file for _, sql_file, _ in files], exc, bookmark) from exc
+        raise _failed(app, database, [sql_file for _, sql_file, _ in files], exc, applied.bookmark) from exc
     what = tuple(name for name, _, _ in files)
     done.append(f"applied {', '.join(what)} to {database.name}")
-    return Applied(bookmark, what, tuple(m.name for m in work.pending), restore)
+    return Applied(applied.bookmark, what, tuple(m.name for m in work.pending), applied.restore)
 
 
 def _failed(
     app: LocalApp, database: d1_api.Database, sql_files: list[SqlFile], exc: SqlError, bookmark: str | None
 ) -> SchemaError:
-    """The error for a failed request: the file and statement SQLite complained about, when it can be told."""
-    sql_file, statement = _culprit(sql_files, exc.api_text)
-    where = f" line {statement.line}" if statement else ""
-    shown = f" in `{' '.join(statement.text.split())[:120]}`" if statement else ""
-    relative = sql_file.path.relative_to(app.root).as_posix()
+    """The error for a failed request: the file and statement SQLite complained about, when they can be told
+    (SQLite's message names no statement; `deployer._sql.statement_for_error` finds it by what it quotes)."""
+    found = _culprit(sql_files, exc.api_text)
+    names = [sql_file.path.relative_to(app.root).as_posix() for sql_file in sql_files]
+    if found is None:
+        what = names[0] if len(names) == 1 else f"the SQL of this deploy ({', '.join(names)})"
+        fix, file, line, shown = what, sql_files[0].path if len(names) == 1 else None, None, ""
+    else:
+        sql_file, statement = found
+        what = fix = sql_file.path.relative_to(app.root).as_posix()
+        file, line = sql_file.path, statement.line
+        what += f" line {statement.line}"
+        shown = f" in `{' '.join(statement.text.split())[:120]}`"
     hint = (
-        f"Fix the SQL in {relative} and deploy again. D1 ran this deploy's SQL as one transaction, so none of it "
+        f"Fix the SQL in {fix} and deploy again. D1 ran this deploy's SQL as one transaction, so none of it "
         "was kept (no migration, no d1_migrations row): the database is as it was, the Worker was not changed and "
         "the live app keeps serving."
     )
     if bookmark:
         hint += f" The database's state before this deploy is Time Travel bookmark {bookmark}."
     error = SchemaError(
-        f"{relative}{where} failed on D1 database {database.name}{shown}: {exc.api_text}",
-        hint=hint,
-        file=sql_file.path,
-        line=statement.line if statement else None,
+        f"{what} failed on D1 database {database.name}{shown}: {exc.api_text}", hint=hint, file=file, line=line
     )
-    error.title = f"{relative} failed"
+    error.title = f"{fix if file else 'SQL'} failed"
     return error
 
 
-def _culprit(sql_files: list[SqlFile], message: str) -> tuple[SqlFile, Statement | None]:
-    """The file and statement `message` is about; the first file (and no statement) when none can be told."""
+def _culprit(sql_files: list[SqlFile], message: str) -> tuple[SqlFile, Statement] | None:
+    """The file and statement `message` is about, or None when it cannot be told."""
     for sql_file in sql_files:
         found = statement_for_error(sql_file.statements, message)
         if found is not None:
             return sql_file, found
     only = sql_files[0]
-    return only, only.statements[0] if len(sql_files) == 1 and len(only.statements) == 1 else None
+    if len(sql_files) == 1 and len(only.statements) == 1:
+        return only, only.statements[0]
+    return None

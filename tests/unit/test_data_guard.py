@@ -171,3 +171,41 @@ def test_the_statement_sqlite_complained_about_is_found_from_its_message(message
 def test_a_message_that_names_nothing_in_the_file_points_nowhere() -> None:
     statements = split_statements("CREATE TABLE a (x);\nCREATE TABLE b (y);")
     assert statement_for_error(statements, "database is locked: SQLITE_BUSY") is None
+
+
+def test_a_finding_shows_its_statement_on_one_line_shortened_to_80_characters() -> None:
+    long_name = "x" * 90
+    (finding,) = destructive_statements(MIGRATION, split_statements(f"DELETE\n  FROM   {long_name};"))
+    shown = str(finding)
+    assert shown.startswith(f"0002_change.sql line 1: deletes every row of {long_name} (no WHERE) (DELETE FROM xxx")
+    assert shown.endswith("…)") and len(shown.split(" (no WHERE) (")[1]) == 80 + 1  # 79 characters, "…", ")"
+    (exact,) = destructive_statements(MIGRATION, split_statements("DELETE FROM " + "y" * 68))
+    assert str(exact).endswith(f"(DELETE FROM {'y' * 68})")  # 80 characters: shown whole
+
+
+def test_rows_copied_by_replace_or_by_an_earlier_insert_count_as_copied() -> None:
+    sql = (
+        "CREATE TABLE a2 (x); CREATE TABLE b2 (x);\n"
+        "INSERT INTO a2 SELECT x FROM a;\n"
+        "REPLACE INTO b2 SELECT x FROM b;\n"
+        "DROP TABLE a;\nDROP TABLE b;"
+    )
+    assert whys(sql) == []
+
+
+def test_a_statement_after_a_create_is_still_judged() -> None:
+    assert whys("CREATE TABLE log (x);\nDELETE FROM items;") == [(2, "deletes every row of items (no WHERE)")]
+
+
+def test_odd_statements_are_judged_without_failing() -> None:
+    assert whys("UPDATE;") == [(1, "overwrites a column in every row of ? (no WHERE)")]
+    assert split_statements("DROP TABLE")[0].after("TABLE") is None
+    assert not harmless(split_statements('"items";'))
+
+
+def test_names_in_messages_are_found_whatever_their_case_and_punctuation_only_where_it_stands() -> None:
+    statements = split_statements("CREATE TABLE a (x TEXT);\nSELECT ( );\nINSERT INTO missing VALUES (1);")
+    found = statement_for_error(statements, "no such table: MISSING: SQLITE_ERROR")
+    assert found is not None and found.line == 3
+    paren = statement_for_error(statements, 'near ")": syntax error: SQLITE_ERROR')
+    assert paren is not None and paren.line == 1  # a ")" right after a word is still the token

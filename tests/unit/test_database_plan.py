@@ -163,3 +163,16 @@ def test_binding_the_worker_to_another_database_is_refused_unless_allowed(
 def test_the_same_database_or_none_bound_is_no_switch() -> None:
     assert check_switch(OLD, OLD, name="items-db", binding="DB", allow_new_database=False) is None
     assert check_switch(None, None, name="items-db", binding="DB", allow_new_database=False) is None
+
+
+def test_a_unique_index_from_schema_sql_counts_and_every_destructive_migration_is_listed(tmp_path: Path) -> None:
+    local = app(
+        tmp_path,
+        {
+            "schema.sql": "CREATE TABLE items (t TEXT);\nCREATE UNIQUE INDEX by_t ON items (t);",
+            "migrations/0001_a.sql": "DROP INDEX by_t;",
+            "migrations/0002_b.sql": "DELETE FROM items;",
+        },
+    )
+    work = plan_database(local, HOLDS_ITEMS, database="db", schema_changed=False, allow_destructive=True)
+    assert [(f.file.name, f.line) for f in work.destructive] == [("0001_a.sql", 1), ("0002_b.sql", 1)]

@@ -109,3 +109,15 @@ def test_the_app_reads_schema_seed_and_migrations(tmp_path: Path) -> None:
 def test_a_blank_seed_or_schema_is_none(tmp_path: Path) -> None:
     app = load_app(app_folder(tmp_path, {"schema.sql": "  \n", "seed.sql": ""}))
     assert app.schema is None and app.seed is None
+
+
+@pytest.mark.parametrize(
+    ("topic", "name"),
+    [
+        (" Add done? ", "migrations/0001_Add_done.sql"),
+        ("fix X", "migrations/0001_fix_X.sql"),
+        ("!!!", "migrations/0001_change.sql"),
+    ],
+)
+def test_the_suggested_name_keeps_letters_digits_and_underscores(topic: str, name: str) -> None:
+    assert next_migration_name((), topic) == name
