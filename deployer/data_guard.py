@@ -103,11 +103,8 @@ def _update_target(statement: Statement) -> str:
 
 def unique_indexes_created(statements: Iterable[Statement]) -> set[str]:
     """The unique indexes these statements create (`CREATE UNIQUE INDEX [IF NOT EXISTS] name …`)."""
-    return {
-        name
-        for s in statements
-        if s.starts_with("CREATE", "UNIQUE", "INDEX") and (name := s.after("INDEX")) is not None
-    }
+    # UNIQUE right after CREATE can only begin CREATE UNIQUE INDEX.
+    return {name for s in statements if s.starts_with("CREATE", "UNIQUE") and (name := s.after("INDEX")) is not None}
 
 
 def harmless(statements: Sequence[Statement]) -> bool:
@@ -116,10 +113,8 @@ def harmless(statements: Sequence[Statement]) -> bool:
 
 
 def _creates_if_missing(statement: Statement) -> bool:
-    """`CREATE [UNIQUE|TEMP|VIRTUAL] TABLE|INDEX|VIEW|TRIGGER IF NOT EXISTS …`: the clause starts at the third
-    or fourth word."""
-    texts = ["" if word.quoted else word.text for word in statement.words[:6]]
-    return texts[0] == "CREATE" and (texts[2:5] == ["IF", "NOT", "EXISTS"] or texts[3:6] == ["IF", "NOT", "EXISTS"])
+    """`CREATE … IF NOT EXISTS name …` (of a table, index, view or trigger)."""
+    return statement.starts_with("CREATE") and statement.after("IF", "NOT", "EXISTS") is not None
 
 
 def without_transaction(path: Path, sql: str) -> tuple[str, list[Statement]]:

@@ -209,3 +209,8 @@ def test_names_in_messages_are_found_whatever_their_case_and_punctuation_only_wh
     assert found is not None and found.line == 3
     paren = statement_for_error(statements, 'near ")": syntax error: SQLITE_ERROR')
     assert paren is not None and paren.line == 1  # a ")" right after a word is still the token
+
+
+def test_rows_copied_out_do_not_end_the_judging_of_the_file() -> None:
+    sql = "INSERT INTO archive SELECT * FROM items;\nDELETE FROM sessions;"
+    assert whys(sql) == [(2, "deletes every row of sessions (no WHERE)")]

@@ -176,3 +176,49 @@ def test_a_unique_index_from_schema_sql_counts_and_every_destructive_migration_i
     )
     work = plan_database(local, HOLDS_ITEMS, database="db", schema_changed=False, allow_destructive=True)
     assert [(f.file.name, f.line) for f in work.destructive] == [("0001_a.sql", 1), ("0002_b.sql", 1)]
+
+
+def test_the_messages_of_the_database_plan_word_for_word(tmp_path: Path) -> None:
+    harmless = app(tmp_path / "a", {"schema.sql": SCHEMA})
+    work = plan_database(harmless, HOLDS_ITEMS, database="db", schema_changed=True, allow_destructive=False)
+    assert work.notes == (
+        "schema.sql changed and is run again (only CREATE … IF NOT EXISTS): it creates what is missing and does not "
+        "change tables that exist; change those with a migration",
+    )
+    changed = app(tmp_path / "b", {"schema.sql": "CREATE TABLE items (x);"})
+    with pytest.raises(ConfigError) as refused:
+        plan_database(changed, HOLDS_ITEMS, database="db", schema_changed=True, allow_destructive=False)
+    assert refused.value.message == (
+        f"{tmp_path / 'b' / 'schema.sql'} changed, but D1 database db already holds tables, and running it again "
+        "could drop or duplicate rows (it has statements other than CREATE … IF NOT EXISTS)"
+    )
+    assert refused.value.hint == (
+        "Put back the schema.sql that was deployed (it stays the baseline of new databases) and write the change as "
+        "a migration: migrations/0001_describe_the_change.sql."
+    )
+    two = app(tmp_path / "c", {"migrations/0001_a.sql": "DELETE FROM a;", "migrations/0002_b.sql": "DELETE FROM b;"})
+    with pytest.raises(DataSafetyError) as destructive:
+        plan_database(two, HOLDS_ITEMS, database="db", schema_changed=False, allow_destructive=False)
+    assert destructive.value.message == (
+        "Refusing to apply a migration that can lose rows of D1 database db:\n"
+        "  0001_a.sql line 1: deletes every row of a (no WHERE) (DELETE FROM a)\n"
+        "  0002_b.sql line 1: deletes every row of b (no WHERE) (DELETE FROM b)"
+    )
+    assert destructive.value.hint == (
+        "If that is intended, deploy with --allow-destructive (action input allow-destructive: true); a Time Travel "
+        "bookmark is taken first, so the data can be restored. Otherwise change the migration (copy the rows into "
+        "the new table before dropping the old one; give DELETE/UPDATE a WHERE)."
+    )
+    with pytest.raises(DataSafetyError) as switch:
+        check_switch(OLD, None, name="renamed-db", binding="DB", allow_new_database=False)
+    assert switch.value.hint == (
+        "To keep the data, set d1.name back to 'items-db'. To switch on purpose, deploy with --allow-new-database "
+        "(action input allow-new-database: true); the old database is kept."
+    )
+
+
+def test_a_ledger_entry_without_its_file_is_noted_for_a_database_without_tables_too(tmp_path: Path) -> None:
+    local = app(tmp_path, {"schema.sql": SCHEMA})
+    state = DatabaseState(frozenset(), frozenset(), ("0001_gone.sql",))
+    work = plan_database(local, state, database="db", schema_changed=None, allow_destructive=False)
+    assert work.baseline and len(work.notes) == 1 and "0001_gone.sql" in work.notes[0]

@@ -7,9 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from deployer._sql import split_statements
 from deployer.app import load_app
 from deployer.errors import ConfigError
-from deployer.migrations import CREATE_LEDGER, load_migrations, migration_request, next_migration_name
+from deployer.migrations import (
+    CREATE_LEDGER,
+    SqlFile,
+    load_migrations,
+    migration_request,
+    next_migration_name,
+    terminated,
+)
 
 
 def app_folder(root: Path, files: dict[str, str]) -> Path:
@@ -121,3 +129,17 @@ def test_a_blank_seed_or_schema_is_none(tmp_path: Path) -> None:
 )
 def test_the_suggested_name_keeps_letters_digits_and_underscores(topic: str, name: str) -> None:
     assert next_migration_name((), topic) == name
+
+
+@pytest.mark.parametrize(
+    ("sql", "sent"),
+    [
+        ("SELECT 1;", "SELECT 1;"),
+        ("\n\nSELECT 1  \n", "\n\nSELECT 1\n;"),
+        ("SELECT 1 -- the last one", "SELECT 1 -- the last one\n;"),
+        ("SELECT 1; -- done\n", "SELECT 1; -- done"),
+        ("-- only a comment\n", "-- only a comment"),
+    ],
+)
+def test_a_file_is_ended_with_a_semicolon_so_more_sql_can_follow_it(tmp_path: Path, sql: str, sent: str) -> None:
+    assert terminated(SqlFile(tmp_path / "x.sql", sql, tuple(split_statements(sql)))) == sent
