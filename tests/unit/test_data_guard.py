@@ -214,3 +214,23 @@ def test_names_in_messages_are_found_whatever_their_case_and_punctuation_only_wh
 def test_rows_copied_out_do_not_end_the_judging_of_the_file() -> None:
     sql = "INSERT INTO archive SELECT * FROM items;\nDELETE FROM sessions;"
     assert whys(sql) == [(2, "deletes every row of sessions (no WHERE)")]
+
+
+def test_begin_end_is_a_wrapping_pair_too() -> None:
+    sent, statements = without_transaction(Path("m.sql"), "BEGIN;\nCREATE TABLE a (x);\nEND TRANSACTION;\n")
+    assert "END" not in sent and [s.line for s in statements] == [2]
+
+
+def test_the_refusal_of_a_transaction_statement_word_for_word() -> None:
+    path = Path("migrations/0001_x.sql")
+    name = "a_savepoint_whose_name_is_longer_than_forty_characters"
+    with pytest.raises(ConfigError) as caught:
+        without_transaction(path, f"ROLLBACK;\nSELECT 1;\nSAVEPOINT {name};")
+    assert caught.value.message == (
+        "migrations/0001_x.sql line 1: `ROLLBACK`: D1 runs each SQL file as one transaction and refuses transaction "
+        "statements (BEGIN, COMMIT, ROLLBACK, SAVEPOINT) inside it"
+    )
+    assert caught.value.hint == "Remove them: every statement of the file is applied together, or none is."
+    with pytest.raises(ConfigError) as long:
+        without_transaction(path, f"SELECT 1;\nSAVEPOINT {name};\nSELECT 2;")
+    assert f"line 2: `SAVEPOINT {name}"[:48] + "…`" in long.value.message  # 39 characters and "…"

@@ -130,3 +130,15 @@ def test_seed_and_migrations_share_the_schema_tag_and_an_app_without_them_keeps_
     assert tag in migrated.as_tags() and len(tag) <= 40
     assert Digests.from_tags(migrated.as_tags()) == migrated
     assert Digests.from_tags(plain.as_tags()) == plain
+
+
+def test_the_sql_digest_of_an_app_is_the_same_in_every_release(tmp_path: Path) -> None:
+    """seed.sql and each migration (name and text) move the digest; its values are pinned like the others'."""
+    root = write_app(tmp_path)
+    edit(root, "seed.sql", "INSERT INTO t VALUES (1);")
+    assert digests_of(root).migrations == "75db515634b5"
+    (root / "migrations").mkdir()
+    edit(root, "migrations/0001_a.sql", "ALTER TABLE t ADD COLUMN a INT;")
+    assert digests_of(root).migrations == "ed01080a6b4d"
+    (root / "seed.sql").unlink()
+    assert digests_of(root).migrations == "d3d9b53d2971"
