@@ -143,3 +143,21 @@ def test_the_suggested_name_keeps_letters_digits_and_underscores(topic: str, nam
 )
 def test_a_file_is_ended_with_a_semicolon_so_more_sql_can_follow_it(tmp_path: Path, sql: str, sent: str) -> None:
     assert terminated(SqlFile(tmp_path / "x.sql", sql, tuple(split_statements(sql)))) == sent
+
+
+def test_an_sql_file_that_is_not_utf8_is_refused_and_crlf_becomes_lf(tmp_path: Path) -> None:
+    root = app_folder(tmp_path, {"seed.sql": "INSERT INTO t VALUES (1);\r\nINSERT INTO t VALUES (2);\r\n"})
+    app = load_app(root)
+    assert app.seed is not None and app.seed.sql == "INSERT INTO t VALUES (1);\nINSERT INTO t VALUES (2);\n"
+    (root / "schema.sql").write_bytes(b"CREATE TABLE t (x TEXT DEFAULT '\xff');")
+    with pytest.raises(ConfigError) as caught:
+        load_app(root)
+    assert caught.value.message == f"{root / 'schema.sql'} is not UTF-8 text (invalid start byte at byte 32)"
+    assert (caught.value.hint, caught.value.file) == ("Save schema.sql as UTF-8.", root / "schema.sql")
+
+
+def test_a_transaction_statement_is_refused_naming_its_file(tmp_path: Path) -> None:
+    root = app_folder(tmp_path, {"migrations/0001_a.sql": "SELECT 1;\nSAVEPOINT s;\n"})
+    with pytest.raises(ConfigError) as caught:
+        load_migrations(root)
+    assert caught.value.message.startswith(f"{root / 'migrations' / '0001_a.sql'} line 2: `SAVEPOINT s`")
