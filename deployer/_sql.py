@@ -75,7 +75,7 @@ def split_statements(sql: str) -> list[Statement]:
         ch = sql[i]
         if ch in _QUOTES:
             end = sql.find(_QUOTES[ch], i + 1)
-            end = n - 1 if end < 0 else end
+            end = n if end < 0 else end  # an unclosed quote runs to the end
             if ch != "'":
                 words.append(Word(sql[i + 1 : end], depth, quoted=True))
             first = i if first is None else first

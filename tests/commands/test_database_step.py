@@ -130,3 +130,21 @@ async def test_a_new_database_gets_schema_migrations_and_seed_in_that_order(emul
     assert outcome.migrations_applied == ("0001_add_done.sql",) and outcome.bookmark is None
     rows = query(emulator, str(outcome.database_id), "SELECT name, done FROM items")
     assert rows == [{"name": "seeded", "done": 1}]
+
+
+async def test_seed_sql_is_not_applied_again_to_a_database_with_tables(emulator: Emulator, app: Path) -> None:
+    (app / "seed.sql").write_text("INSERT INTO items (name) VALUES ('seeded');\n")
+    first = await deploy(emulator, app)
+    migration(app, "0001_add_done.sql", ADD_DONE)
+    await deploy(emulator, app)
+    assert query(emulator, str(first.database_id), "SELECT count(*) AS n FROM items") == [{"n": 1}]
+
+
+async def test_a_long_failing_statement_is_shown_by_its_first_120_characters(emulator: Emulator, app: Path) -> None:
+    await deploy(emulator, app)
+    values = ", ".join(f"('{n:03d}')" for n in range(40))
+    migration(app, "0001_long.sql", f"SELECT 1;\nINSERT INTO nowhere (name) VALUES {values};\n")
+    with pytest.raises(SchemaError) as caught:
+        await deploy(emulator, app)
+    shown = f"INSERT INTO nowhere (name) VALUES {values}"[:120]
+    assert f"in `{shown}`: no such table: nowhere" in caught.value.message

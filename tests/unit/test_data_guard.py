@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deployer._sql import split_statements, statement_for_error
+from deployer._sql import Word, split_statements, statement_for_error
 from deployer.data_guard import destructive_statements, harmless, unique_indexes_created, without_transaction
 from deployer.errors import ConfigError
 
@@ -234,3 +234,17 @@ def test_the_refusal_of_a_transaction_statement_word_for_word() -> None:
     with pytest.raises(ConfigError) as long:
         without_transaction(path, f"SELECT 1;\nSAVEPOINT {name};\nSELECT 2;")
     assert f"line 2: `SAVEPOINT {name}"[:48] + "…`" in long.value.message  # 39 characters and "…"
+
+
+def test_quotes_empty_or_unclosed_do_not_swallow_what_follows() -> None:
+    assert [s.text for s in split_statements("SELECT ''; SELECT 2")] == ["SELECT ''", "SELECT 2"]
+    assert split_statements('SELECT "abc')[0].words[1] == Word("abc", 0, quoted=True)
+
+
+def test_a_wrapping_begin_is_blanked_from_its_first_character() -> None:
+    sent, _ = without_transaction(Path("m.sql"), "BEGIN;\nSELECT 1;\nCOMMIT;")
+    assert sent == "      \nSELECT 1;\n       "
+
+
+def test_not_exists_without_if_is_not_create_if_missing() -> None:
+    assert not harmless(split_statements("CREATE VIEW v AS SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM t);"))
