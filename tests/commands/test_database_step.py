@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 
 from cfemu.launcher import Emulator
 from deployer.commands import Options
-from deployer.errors import SchemaError
+from deployer.errors import DeployError, SchemaError
 from tests.commands.test_deploy import deploy
 from tests.emulator.helpers import account_client, result
 
@@ -148,3 +148,23 @@ async def test_a_long_failing_statement_is_shown_by_its_first_120_characters(emu
         await deploy(emulator, app)
     shown = f"INSERT INTO nowhere (name) VALUES {values}"[:120]
     assert f"in `{shown}`: no such table: nowhere" in caught.value.message
+
+
+async def test_each_uploaded_file_carries_its_content_type(emulator: Emulator, app: Path) -> None:
+    await deploy(emulator, app)
+    uploads = [e for e in emulator.requests() if str(e["path"]).endswith("/workers/assets/upload")]
+    parts = [part for entry in uploads for part in entry["form"]["parts"]]
+    assert sorted(part["content_type"] for part in parts) == [
+        "text/html; charset=utf-8",
+        "text/html; charset=utf-8",
+        "text/javascript; charset=utf-8",
+    ]
+
+
+async def test_a_failure_after_the_sql_says_which_files_were_applied(emulator: Emulator, app: Path) -> None:
+    (app / "seed.sql").write_text("INSERT INTO items (name) VALUES ('x');\n")
+    emulator.add_fault("500", method="POST", path="*/subdomain", times=-1)
+    with pytest.raises(DeployError) as caught:
+        await deploy(emulator, app)
+    assert "Changed before the failure: created the D1 database items-app-db (" in str(caught.value.hint)
+    assert "; applied schema.sql, seed.sql to items-app-db; " in str(caught.value.hint)
