@@ -20,7 +20,7 @@ from deployer.cloudflare.client import none_if_missing
 from deployer.cloudflare.workers import workers_dev_url
 from deployer.commands._base import CommandResult, Options
 from deployer.errors import ConfigError, DeployError
-from deployer.migrations import Migration, load_migrations
+from deployer.migrations import LEDGER_TABLE, Migration, load_migrations
 from deployer.settings import Settings
 from deployer.state import Digests
 
@@ -30,7 +30,6 @@ _TABLES_SQL = (
     "SELECT name FROM sqlite_master WHERE type='table' "
     "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name"
 )
-_MIGRATIONS_TABLE = "d1_migrations"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,8 +135,8 @@ async def _describe_database(client: CloudflareClient, binding: dict[str, Any]) 
     tables_result = await d1_api.query(client, database_id, _TABLES_SQL)
     tables = [str(row["name"]) for row in tables_result[0].get("results") or ()] if tables_result else []
     described["tables"] = tables
-    if _MIGRATIONS_TABLE in tables:
-        rows = await d1_api.query(client, database_id, f"SELECT name FROM {_MIGRATIONS_TABLE} ORDER BY id")
+    if LEDGER_TABLE in tables:
+        rows = await d1_api.query(client, database_id, f"SELECT name FROM {LEDGER_TABLE} ORDER BY id")
         described["migrations"] = [str(row["name"]) for row in rows[0].get("results") or ()] if rows else []
     return described
 
