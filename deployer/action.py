@@ -24,6 +24,7 @@ import signal
 import time
 import traceback
 from collections.abc import Awaitable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn, TextIO, TypeVar
@@ -32,13 +33,17 @@ import structlog
 
 from deployer._logging import configure_logging
 from deployer.commands import COMMANDS, PLANNED, CommandResult, CommandSpec, Hooks, Options, execute
+from deployer.commands._previews import preview_target
 from deployer.commands.plan import Prepared
+from deployer.commands.sweep import SweepResult
+from deployer.commands.teardown import TeardownResult
 from deployer.errors import ConfigError, DeployError, GitHubAPIError
 from deployer.github.api import GitHubClient
 from deployer.github.event import PULL_REQUEST_EVENTS, Event, load_event
-from deployer.github.publish import Deployment, upsert_comment
+from deployer.github.publish import Deployment, retire_environment, state_reader, update_comment, upsert_comment
 from deployer.github.report import RunReport, Status, comment_body, comment_marker, summary_markdown
 from deployer.github.runner import Runner
+from deployer.previews import parse_age
 from deployer.settings import Settings, parse_secret_names, worker_name_from
 
 __all__ = ["main"]
@@ -169,34 +174,82 @@ class ActionRun:
     # --- the command ----------------------------------------------------------------------------------------
 
     async def _command(self, spec: CommandSpec, settings: Settings, event: Event) -> int:
+        options = self._options(spec, event)
+        # A preview's Deployments go to its own environment (preview/pr-N), which teardown retires.
+        preview = preview_target(settings, options, spec.name) if "pr" in spec.flags else None
         if spec.records_deployment and self.github and event.sha and self._bool("github-deployment", default=True):
             self.deployment = Deployment(
                 self.github,
                 ref=event.sha,
-                environment=self.runner.input("environment", "production"),
-                production=True,
+                environment=preview.environment if preview else self.runner.input("environment", "production"),
+                production=preview is None,
                 log_url=event.run_url,
             )
+            script = preview.script if preview else settings.script_name
             self.deployment_started = asyncio.create_task(
-                self._quietly("GitHub Deployment", self.deployment.start(f"Deploying {settings.script_name}"))
+                self._quietly("GitHub Deployment", self.deployment.start(f"Deploying {script}"))
             )
-        options = Options(
-            force=self._bool("force", default=False) if "force" in spec.flags else False,
-            verify=self._bool("verify", default=True) if "verify" in spec.flags else False,
-            allow_destructive=self._bool("allow-destructive", default=False) if "data" in spec.flags else False,
-            allow_new_database=self._bool("allow-new-database", default=False) if "data" in spec.flags else False,
-            bookmark=self.runner.input("bookmark") or None if "bookmark" in spec.flags else None,
-            hooks=Hooks(
-                mask=self.runner.mask, group=self.runner.group, on_plan=self._planned, warn=self.runner.warning
-            ),
-        )
         result = await execute(spec.name, settings, options)
         self.url = result.url
         self.runner.set_outputs({name: value for name, value in result.outputs().items() if name != "status"})
         if result.details:
             print(result.details, file=self.runner.stdout, flush=True)
-        await self._publish(self._report(result.status, changed=result.changed_words()), success=True, result=result)
+        report = self._report(result.status, changed=result.changed_words(), rows=result.report_rows())
+        await self._publish(report, success=True, result=result)
+        if isinstance(result, TeardownResult):
+            await self._retire(result.environment)
+        elif isinstance(result, SweepResult):
+            await self._retire_swept(result)
         return 0
+
+    def _options(self, spec: CommandSpec, event: Event) -> Options:
+        """The command's switches from the inputs (only those its flags name) and the event."""
+        flags = spec.flags
+        mode = self.runner.input("preview-database", "isolated").lower()
+        if "preview" in flags and mode not in ("isolated", "shared"):
+            raise ConfigError(
+                f"Input preview-database must be isolated or shared, not {mode!r}",
+                hint="isolated: a D1 database per preview; shared: one for all of the app's previews.",
+            )
+        github = self.github
+        return Options(
+            force=self._bool("force", default=False) if "force" in flags else False,
+            verify=self._bool("verify", default=True) if "verify" in flags else False,
+            allow_destructive=self._bool("allow-destructive", default=False) if "data" in flags else False,
+            allow_new_database=self._bool("allow-new-database", default=False) if "data" in flags else False,
+            bookmark=self.runner.input("bookmark") or None if "bookmark" in flags else None,
+            pull_request=event.pull_request.number if "pr" in flags and event.pull_request else None,
+            preview_database="shared" if "preview" in flags and mode == "shared" else "isolated",
+            dry_run=self._bool("dry-run", default=False) if "sweep" in flags else False,
+            max_age=self._max_age() if "sweep" in flags else None,
+            pull_request_state=state_reader(github, warn=self.runner.warning) if github and "sweep" in flags else None,
+            hooks=Hooks(
+                mask=self.runner.mask, group=self.runner.group, on_plan=self._planned, warn=self.runner.warning
+            ),
+        )
+
+    async def _retire(self, environment: str) -> None:
+        """A removed preview's Deployments become inactive, so GitHub stops linking to its URL."""
+        if self.github and self._bool("github-deployment", default=True):
+            await self._quietly(
+                "GitHub Deployment", retire_environment(self.github, environment, description="Preview removed")
+            )
+
+    async def _retire_swept(self, result: SweepResult) -> None:
+        """For each preview a sweep removed: its Deployments inactive, and its pull request's comment edited."""
+        for removal in result.removals:
+            await self._retire(f"preview/pr-{removal.number}")
+            if self.github and self._bool("pr-comment", default=True):
+                report = replace(self._report("removed", changed=removal.words()), url="", commit="", commit_url="")
+                await self._quietly(
+                    "PR comment",
+                    update_comment(
+                        self.github,
+                        removal.number,
+                        marker=comment_marker(self.app_dir),
+                        body=self.runner.scrub(comment_body(report)),
+                    ),
+                )
 
     def _planned(self, prepared: Prepared) -> None:
         """Outputs known before the first write are written at once, so a later failure still has them."""
@@ -253,7 +306,9 @@ class ActionRun:
             self.runner.warning(str(exc), title=f"{what} not recorded")
             return None
 
-    def _report(self, status: Status, *, changed: str, error: str = "", hint: str = "") -> RunReport:
+    def _report(
+        self, status: Status, *, changed: str, error: str = "", hint: str = "", rows: tuple[tuple[str, str], ...] = ()
+    ) -> RunReport:
         event = self.event
         app = self.settings.script_name if self.settings else (self.runner.input("name") or self.app_dir)
         return RunReport(
@@ -270,6 +325,7 @@ class ActionRun:
             finished=dt.datetime.now(dt.UTC),
             error=error,
             hint=hint,
+            rows=rows,
         )
 
     # --- inputs ---------------------------------------------------------------------------------------------
@@ -315,6 +371,15 @@ class ActionRun:
                 hint="Write true or false (YAML 1.2 booleans: true, True, TRUE, false, False, FALSE).",
             )
         return value
+
+    def _max_age(self) -> dt.timedelta | None:
+        raw = self.runner.input("max-age")
+        if not raw:
+            return None
+        try:
+            return parse_age(raw)
+        except ValueError as exc:
+            raise ConfigError(f"Input max-age: {exc}", hint="Write a number and a unit: 7d, 36h or 90m.") from None
 
     def _pull_request_input(self) -> int | None:
         raw = self.runner.input("pull-request")

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import os
 import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,10 @@ import structlog
 from deployer._logging import configure_logging
 from deployer.commands import COMMANDS, CommandResult, Hooks, Options, execute
 from deployer.errors import DeployError
+from deployer.github.api import GitHubClient
+from deployer.github.publish import state_reader
 from deployer.github.runner import error_command, is_runner, workflow_command, write_outputs
+from deployer.previews import parse_age
 from deployer.settings import Settings, parse_var_flags
 
 __all__ = ["main"]
@@ -67,6 +72,20 @@ def _parser() -> argparse.ArgumentParser:
             )
         if "bookmark" in spec.flags:
             command.add_argument("--bookmark", required=True, help="the D1 Time Travel bookmark to go back to")
+        if "pr" in spec.flags:
+            command.add_argument("--pr", type=int, required=True, metavar="N", help="the pull request's number")
+        if "preview" in spec.flags:
+            command.add_argument(
+                "--preview-database",
+                choices=("isolated", "shared"),
+                default="isolated",
+                help="a D1 database per preview (default), or one shared by every preview of the app",
+            )
+        if "sweep" in spec.flags:
+            command.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
+            command.add_argument(
+                "--max-age", type=_age, metavar="AGE", help="also remove previews not deployed for longer (7d, 36h)"
+            )
         if "json" in spec.flags:
             command.add_argument("--json", action="store_true", help="print JSON instead of text")
         command.add_argument("--account-id", help="Cloudflare account id (env CLOUDFLARE_ACCOUNT_ID)")
@@ -101,9 +120,13 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             allow_destructive=bool(getattr(args, "allow_destructive", False)),
             allow_new_database=bool(getattr(args, "allow_new_database", False)),
             bookmark=getattr(args, "bookmark", None),
+            pull_request=getattr(args, "pr", None),
+            preview_database=getattr(args, "preview_database", "isolated"),
+            dry_run=bool(getattr(args, "dry_run", False)),
+            max_age=getattr(args, "max_age", None),
             hooks=Hooks(warn=_warner(environ)),
         )
-        result = asyncio.run(execute(args.command, settings, options))
+        result = asyncio.run(_execute(args.command, settings, options, environ))
         _report_success(result, environ, as_json=bool(getattr(args, "json", False)))
     except DeployError as exc:
         _report_error(exc, environ, as_json=bool(args.json_logs))
@@ -116,6 +139,24 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         traceback.print_exc()
         return 3
     return 0
+
+
+def _age(text: str) -> dt.timedelta:
+    try:
+        return parse_age(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+async def _execute(command: str, settings: Settings, options: Options, environ: Mapping[str, str]) -> CommandResult:
+    """Run `command`; `sweep` reads pull requests through GitHub when GITHUB_TOKEN and GITHUB_REPOSITORY are set."""
+    token, repository = environ.get("GITHUB_TOKEN"), environ.get("GITHUB_REPOSITORY")
+    if "sweep" not in COMMANDS[command].flags or not (token and repository):
+        return await execute(command, settings, options)
+    api_url = environ.get("GITHUB_API_URL") or "https://api.github.com"
+    async with GitHubClient(token=token, repository=repository, api_url=api_url) as github:
+        reader = state_reader(github, warn=options.hooks.warn)
+        return await execute(command, settings, replace(options, pull_request_state=reader))
 
 
 def _report_success(result: CommandResult, environ: Mapping[str, str], *, as_json: bool) -> None:

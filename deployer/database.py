@@ -19,7 +19,7 @@ unless `allow-new-database` is given (`check_switch`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from deployer.app import LocalApp
 from deployer.data_guard import Finding, destructive_statements, harmless, unique_indexes_created
@@ -36,6 +36,7 @@ class DatabaseState:
     tables: frozenset[str]  # the app's tables: not SQLite's, not D1's (`_cf_…`), not the ledger
     unique_indexes: frozenset[str]
     applied: tuple[str, ...]  # the ledger's names, oldest first (empty without a ledger)
+    has_ledger: bool = False  # the `d1_migrations` table exists
 
     @property
     def empty(self) -> bool:
@@ -46,13 +47,17 @@ class DatabaseState:
         """From `SELECT type, name, sql FROM sqlite_master` and `SELECT name FROM d1_migrations ORDER BY id`."""
         tables: set[str] = set()
         unique: set[str] = set()
+        has_ledger = False
         for row in master:
             name, sql = str(row.get("name")), str(row.get("sql"))  # an automatic index has no sql: "None"
             if row.get("type") == "table" and not _internal(name):
                 tables.add(name)
+            elif row.get("type") == "table" and name == LEDGER_TABLE:
+                has_ledger = True
             elif row.get("type") == "index" and sql.upper().startswith("CREATE UNIQUE INDEX"):
                 unique.add(name.lower())
-        return cls(frozenset(tables), frozenset(unique), tuple(str(row.get("name")) for row in ledger))
+        applied = tuple(str(row.get("name")) for row in ledger)
+        return cls(frozenset(tables), frozenset(unique), applied, has_ledger)
 
 
 def _internal(table: str) -> bool:
@@ -74,6 +79,9 @@ class DatabaseWork:
     bookmark: bool = False  # take a Time Travel bookmark first: the database holds data
     destructive: tuple[Finding, ...] = ()  # allowed by `allow-destructive`; listed in the plan
     notes: tuple[str, ...] = ()  # what the user should know; the deploy goes ahead
+    # Create the ledger first, without IF NOT EXISTS: a deploy racing this one to fill a new database makes
+    # one of the two requests fail whole instead of running schema.sql and seed.sql twice.
+    claim: bool = False
 
     @property
     def writes(self) -> bool:
@@ -100,9 +108,10 @@ def plan_database(
         if name not in {m.name for m in app.migrations}
     ]
     if state.empty:
-        return DatabaseWork(
+        work = DatabaseWork(
             baseline=app.schema is not None, pending=pending, seed=app.seed is not None, notes=tuple(notes)
         )
+        return replace(work, claim=work.writes and not state.has_ledger)
     schema_again = False
     if app.schema is not None and schema_changed:
         if harmless(app.schema.statements):

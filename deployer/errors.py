@@ -11,6 +11,7 @@ DeployError                   a deploy could not be done; the message says why a
 │       ├── NoWorkersSubdomainError   10007 on the account subdomain: the one-time claim is missing
 │       ├── ApiValidationError        10021: the upload was refused (bindings, startup, metadata)
 │       ├── UploadTokenError          an asset upload session's token was refused (it lives one hour)
+│       ├── DatabaseLimitError        7406: the account holds as many D1 databases as its plan allows
 │       └── SqlError                  7500: D1 refused a statement
 ├── SchemaError               an SQL file (schema.sql, seed.sql, a migration) failed on D1: file and statement
 ├── DataSafetyError           refused before any write: a destructive migration, or a switch to another database
@@ -41,6 +42,7 @@ __all__ = [
     "CloudflareError",
     "ConfigError",
     "DataSafetyError",
+    "DatabaseLimitError",
     "DeployError",
     "GitHubAPIError",
     "ManifestError",
@@ -157,6 +159,12 @@ class UploadTokenError(CloudflareAPIError):
     """The asset upload session's token was refused: it expired (it lives one hour) or is not valid."""
 
     title = "Asset upload token refused"
+
+
+class DatabaseLimitError(CloudflareAPIError):
+    """Creating a D1 database was refused (code 7406): the account has as many as its plan allows."""
+
+    title = "D1 database limit reached"
 
 
 class SqlError(CloudflareAPIError):

@@ -34,6 +34,7 @@ from deployer.data_guard import without_transaction
 from deployer.errors import ConfigError
 
 __all__ = [
+    "CLAIM_LEDGER",
     "CREATE_LEDGER",
     "LEDGER_TABLE",
     "MIGRATIONS_DIR",
@@ -56,6 +57,9 @@ CREATE_LEDGER = (
     "    applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL\n"
     ");"
 )
+# The same table without IF NOT EXISTS (it fails when the table exists): the first statement of a new database's
+# request, so that two deploys filling it at once cannot both succeed (`deployer.database.DatabaseWork.claim`).
+CLAIM_LEDGER = CREATE_LEDGER.replace(" IF NOT EXISTS", "", 1)
 _NAME = re.compile(r"(?P<number>[0-9]+)(?:_[A-Za-z0-9_.-]*)?\.sql")
 
 

@@ -17,7 +17,7 @@ generated when it may be (`SESSION_SECRET`), else the plan fails before anything
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from deployer.app import LocalApp
 from deployer.bindings import Wanted, check_unique, drifted_kinds, unbound_references, wanted_bindings
@@ -27,7 +27,7 @@ from deployer.settings import Settings
 from deployer.state import Digests, RemoteState
 from deployer.steps import Step
 
-__all__ = ["GENERATED_SECRETS", "MAX_SCRIPT_TAGS", "Plan", "make_plan"]
+__all__ = ["GENERATED_SECRETS", "MAX_SCRIPT_TAGS", "Plan", "make_plan", "owned_by"]
 
 GENERATED_SECRETS = frozenset({"SESSION_SECRET"})  # secrets the deployer may invent when the Worker has none
 MAX_SCRIPT_TAGS = 8  # "a maximum of eight tags per script" (Cloudflare's Workers for Platforms limits)
@@ -209,6 +209,20 @@ def _secrets_to_generate(settings: Settings, given: Collection[str], remote: Rem
             hint="Give the value on the first deploy; later deploys keep it until you send a new one.",
         )
     return tuple(name for name in absent if name in GENERATED_SECRETS)
+
+
+def owned_by(remote: RemoteState, tag: str, *, script: str) -> RemoteState:
+    """`remote` with `tag` among the tags every upload keeps (a preview's, `deployer.previews`); `ConfigError`
+    when a Worker exists without it: it is someone else's, and nothing is done to it."""
+    if tag in remote.other_tags:
+        return remote
+    if remote.exists:
+        raise ConfigError(
+            f"A Worker named {script} exists but was not deployed as this preview (it lacks the tag "
+            f"{tag}); it is left alone",
+            hint="Rename the app (name: in app.yml) or delete that Worker if it is a leftover of yours.",
+        )
+    return replace(remote, other_tags=(*remote.other_tags, tag))
 
 
 def _tags(remote: RemoteState, local: Digests, *, secrets_sent: bool) -> tuple[str, ...]:

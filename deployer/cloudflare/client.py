@@ -33,6 +33,7 @@ from deployer.errors import (
     AuthenticationError,
     CloudflareAPIError,
     CloudflareError,
+    DatabaseLimitError,
     NoWorkersSubdomainError,
     SqlError,
     TransportError,
@@ -277,6 +278,15 @@ class CloudflareClient:
             return ApiValidationError(
                 f"Cloudflare refused the upload: {api_text}",
                 hint="Fix what the message names (bindings, Worker code or metadata); this upload changed nothing.",
+                **kwargs,
+            )
+        if 7406 in codes:
+            return DatabaseLimitError(
+                f"Cloudflare refused to create a D1 database: the account has as many as its plan allows ({api_text})",
+                hint=(
+                    "Delete D1 databases the account no longer needs (wrangler d1 list / wrangler d1 delete NAME), "
+                    "or move to a plan with more: Free allows 10."
+                ),
                 **kwargs,
             )
         if 7500 in codes and response.status_code < 500:

@@ -14,6 +14,7 @@ __all__ = [
     "Restored",
     "create_database",
     "current_bookmark",
+    "delete_database",
     "find_database",
     "get_database",
     "query",
@@ -88,6 +89,17 @@ async def get_database(client: CloudflareClient, database_id: str) -> Database |
             return None
         raise
     return Database(uuid=str(response.require("uuid")), name=str(response.require("name")))
+
+
+async def delete_database(client: CloudflareClient, database_id: str) -> bool:
+    """Delete the database with uuid `database_id` (its rows go with it); False when it was already gone."""
+    try:
+        await client.call("DELETE", f"{client.account_path}/d1/database/{database_id}")
+    except CloudflareAPIError as exc:
+        if exc.status == 404 or 7404 in exc.codes:
+            return False
+        raise
+    return True
 
 
 async def current_bookmark(client: CloudflareClient, database_id: str) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -11,8 +13,11 @@ from deployer.cloudflare.client import CloudflareClient, none_if_missing
 from deployer.cloudflare.multipart import FormPart, encode_multipart
 
 __all__ = [
+    "ScriptSummary",
     "account_subdomain",
+    "delete_script",
     "enable_script_subdomain",
+    "list_scripts",
     "script_settings",
     "script_subdomain",
     "set_script_tags",
@@ -47,6 +52,50 @@ async def script_settings(client: CloudflareClient, script: str) -> dict[str, An
     """The script's settings (bindings without secret values, tags, compatibility), or None if it does not exist."""
     response = await none_if_missing(client.call("GET", f"{client.account_path}/workers/scripts/{script}/settings"))
     return None if response is None else response.mapping()
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptSummary:
+    """One Worker of the account, as the script list shows it."""
+
+    name: str
+    tags: tuple[str, ...]
+    modified: dt.datetime | None  # UTC
+
+
+async def list_scripts(client: CloudflareClient) -> list[ScriptSummary]:
+    """Every Worker of the account (`GET …/workers/scripts`: one page, as the SDKs read it), with its tags."""
+    response = await client.call("GET", f"{client.account_path}/workers/scripts")
+    return [
+        ScriptSummary(
+            name=str(item.get("id") or ""),
+            tags=tuple(str(tag) for tag in item.get("tags") or ()),
+            modified=_timestamp(item.get("modified_on")),
+        )
+        for item in response.items()
+        if item.get("id")
+    ]
+
+
+async def delete_script(client: CloudflareClient, script: str) -> bool:
+    """Delete the Worker `script` with every version and its workers.dev URL; False when it was already gone.
+
+    `force=true` as the SDKs offer it: nothing that refers to the script blocks the delete."""
+    response = await none_if_missing(
+        client.call("DELETE", f"{client.account_path}/workers/scripts/{script}", params={"force": "true"})
+    )
+    return response is not None
+
+
+def _timestamp(value: Any) -> dt.datetime | None:
+    """An API timestamp (`2026-11-30T12:00:00.123456Z`) as an aware datetime; None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 async def set_script_tags(client: CloudflareClient, script: str, tags: list[str]) -> None:

@@ -6,6 +6,9 @@
 | `plan`    | `deployer.commands.plan`      | what a deploy would do; changes nothing                     |
 | `inspect` | `deployer.commands.inspect`   | the deployed app: bindings, assets, D1 tables and migrations |
 | `restore` | `deployer.commands.restore`   | the D1 database back to a Time Travel bookmark              |
+| `preview` | `deployer.commands.preview`   | the app as one pull request's preview: own Worker and D1    |
+| `teardown`| `deployer.commands.teardown`  | remove one pull request's preview (Worker and its D1)       |
+| `sweep`   | `deployer.commands.sweep`     | remove this app's previews of closed (or old) pull requests |
 
 Each module has `run(settings, client, options) -> CommandResult`. `COMMANDS` says how the front ends treat
 it: which flags the CLI offers, whether it needs credentials, which statuses it ends with, whether the action
@@ -37,7 +40,7 @@ __all__ = [
     "make_client",
 ]
 
-Flag = Literal["app", "force", "json", "verify", "data", "bookmark"]
+Flag = Literal["app", "force", "json", "verify", "data", "bookmark", "pr", "preview", "sweep"]
 Runner = Callable[[Settings, CloudflareClient | None, Options], Awaitable[CommandResult]]
 
 
@@ -49,7 +52,8 @@ class CommandSpec:
     summary: str  # the CLI's help, and `{name}: {summary}.` in action.yml's description of `command`
     statuses: tuple[Status, ...]  # what a successful run ends with
     # "app": reads an app folder (APP_DIR, --name, --var, …); "data": --allow-destructive, --allow-new-database;
-    # "bookmark": --bookmark (required)
+    # "bookmark": --bookmark (required); "pr": --pr N (required; the action reads the event's pull request);
+    # "preview": --preview-database; "sweep": --dry-run, --max-age
     flags: frozenset[Flag]
     needs_credentials: bool = True  # False: runs its local part without a token (plan)
     records_deployment: bool = False  # the action records a GitHub Deployment for it
@@ -93,10 +97,31 @@ COMMANDS: dict[str, CommandSpec] = {
             statuses=("restored",),
             flags=frozenset({"app", "bookmark"}),
         ),
+        CommandSpec(
+            "preview",
+            "deploy the app as the preview of one pull request, with its own Worker and D1 database",
+            statuses=("deployed", "unchanged"),
+            flags=frozenset({"app", "force", "verify", "data", "pr", "preview"}),
+            records_deployment=True,
+            comments=True,
+        ),
+        CommandSpec(
+            "teardown",
+            "remove the preview of one pull request: its D1 database, then its Worker",
+            statuses=("removed", "absent"),
+            flags=frozenset({"app", "pr"}),
+            comments=True,
+        ),
+        CommandSpec(
+            "sweep",
+            "remove this app's previews whose pull request is closed, or older than --max-age",
+            statuses=("swept", "planned"),
+            flags=frozenset({"app", "sweep"}),
+        ),
     )
 }
 # Commands that later issues add; the action names them as not available yet instead of "unknown".
-PLANNED = ("preview", "teardown", "rotate")
+PLANNED = ("rotate",)
 
 
 async def execute(name: str, settings: Settings, options: Options | None = None) -> CommandResult:

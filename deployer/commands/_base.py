@@ -8,7 +8,8 @@ a GitHub Deployment.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from deployer.changes import Changes
 from deployer.cloudflare import CloudflareClient
 from deployer.errors import ConfigError
+from deployer.previews import DatabaseMode
 from deployer.settings import Settings
 
 if TYPE_CHECKING:
@@ -24,7 +26,9 @@ if TYPE_CHECKING:
 __all__ = ["CommandResult", "Hooks", "Options", "Status", "make_client"]
 
 # Every status a run can end with: the commands' own (see the registry) plus "failed" and "skipped".
-Status = Literal["deployed", "unchanged", "planned", "inspected", "restored", "failed", "skipped"]
+Status = Literal[
+    "deployed", "unchanged", "planned", "inspected", "restored", "removed", "absent", "swept", "failed", "skipped"
+]
 
 
 def _ignore(_: object) -> None:
@@ -57,6 +61,14 @@ class Options:
     allow_destructive: bool = False  # deploy / plan: apply a migration that can lose rows (after a bookmark)
     allow_new_database: bool = False  # deploy / plan: bind the Worker to another database than its current one
     bookmark: str | None = None  # restore: the Time Travel bookmark to go back to
+    pull_request: int | None = None  # preview / teardown: the pull request's number
+    preview_database: DatabaseMode = "isolated"  # preview / teardown / sweep: a database per preview, or one shared
+    dry_run: bool = False  # sweep: say what would be removed, remove nothing
+    max_age: dt.timedelta | None = None  # sweep: also remove previews not deployed for longer than this
+    # sweep: the state of a pull request ("open", "closed"; None when it cannot be read), from the front end's
+    # GitHub client; without it only `max_age` tells a preview is stale
+    pull_request_state: Callable[[int], Awaitable[str | None]] | None = None
+    owner_tag: str | None = None  # deploy: the Worker must carry this tag or not exist yet; it is kept (previews)
     hooks: Hooks = field(default_factory=Hooks)
 
 
@@ -82,6 +94,10 @@ class CommandResult:
     def changed_words(self) -> str:
         """What changed, in words, for the summary table and the PR comment."""
         return str(self.changes) if self.changes else ""
+
+    def report_rows(self) -> tuple[tuple[str, str], ...]:
+        """Rows the PR comment shows below "What changed" (name, value); none by default."""
+        return ()
 
     def as_json(self) -> object:
         """What `--json` prints (the outputs, unless the command has a richer report)."""

@@ -1,11 +1,10 @@
 """Steps 1-2 of a deploy, the database: read what it holds, refuse what would lose rows, take a Time Travel
-bookmark, then apply what `deployer.database.plan_database` decided, one file per request.
+bookmark, then apply what `deployer.database.plan_database` decided, every file in one request.
 
 The reads come first and write nothing (`read_database`), so a refusal (a destructive migration, a changed
-baseline, a switch to another database) leaves everything as it was. Each SQL file is one `/query` request,
-which D1 runs as one transaction (`deployer.migrations`): a failing file changes nothing, and its error names
-the file and the statement SQLite complained about. Files applied before it in the same deploy stay applied;
-the error says which, and gives the bookmark that undoes them.
+baseline, a switch to another database) leaves everything as it was. The files go in one `/query` request, which
+D1 runs as one transaction (`deployer.migrations`): a failing file changes nothing, not even the files before it,
+and the error names the file and the statement SQLite complained about.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from deployer.cloudflare import CloudflareClient
 from deployer.cloudflare import d1 as d1_api
 from deployer.database import EMPTY, BoundDatabase, DatabaseState, DatabaseWork
 from deployer.errors import CloudflareAPIError, SchemaError, SqlError
-from deployer.migrations import LEDGER_TABLE, SqlFile, migration_request, terminated
+from deployer.migrations import CLAIM_LEDGER, LEDGER_TABLE, SqlFile, migration_request, terminated
 from deployer.settings import Settings
 from deployer.state import RemoteState
 
@@ -136,6 +135,7 @@ async def apply_work(
         log.info("time travel bookmark taken before changing the database", database=database.name, bookmark=bookmark)
         log.info(applied.restore)
     files: list[tuple[str, SqlFile, str]] = []  # (what, file, its SQL in the request)
+    claim = f"{CLAIM_LEDGER}\n" if work.claim else ""
     if (work.baseline or work.schema_again) and app.schema is not None:
         files.append(("schema.sql", app.schema, terminated(app.schema)))
     for migration in work.pending:
@@ -143,7 +143,7 @@ async def apply_work(
     if work.seed and app.seed is not None:
         files.append(("seed.sql", app.seed, terminated(app.seed)))
     try:
-        await d1_api.query(client, database.uuid, "\n".join(sql for _, _, sql in files))
+        await d1_api.query(client, database.uuid, claim + "\n".join(sql for _, _, sql in files))
     except SqlError as exc:
         raise _failed(app, database, [sql_file for _, sql_file, _ in files], exc, applied.bookmark) from exc
     what = tuple(name for name, _, _ in files)

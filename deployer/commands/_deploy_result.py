@@ -27,6 +27,7 @@ class DeployResult(CommandResult):
     bookmark: str | None = None  # the D1 Time Travel bookmark taken before changing a database with data
     migrations_applied: tuple[str, ...] = ()
     restore: str = ""  # how to go back to `bookmark`
+    database_name: str = ""
 
     @property
     def details(self) -> str:
@@ -35,12 +36,20 @@ class DeployResult(CommandResult):
         return f"D1 Time Travel bookmark before this deploy: `{self.bookmark}`\n\n{self.restore}"
 
     def outputs(self) -> dict[str, str]:
+        preview = {"preview-url": self.url} if self.command == "preview" else {}
         return {
             **super().outputs(),
+            **preview,
             "database-id": self.database_id or "",
             "d1-bookmark": self.bookmark or "",
             "migrations-applied": ",".join(self.migrations_applied),
         }
+
+    def report_rows(self) -> tuple[tuple[str, str], ...]:
+        if not self.database_name:
+            return ()
+        database = f"`{self.database_name}`" + (" (created by this run)" if self.database_created else "")
+        return (("Database", database), ("Migrations applied", ", ".join(self.migrations_applied) or "none"))
 
     def changed_words(self) -> str:
         assert self.changes is not None

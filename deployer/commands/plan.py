@@ -19,7 +19,7 @@ from deployer.commands._base import CommandResult, Options
 from deployer.commands._database import read_database
 from deployer.database import BoundDatabase, check_switch, plan_database
 from deployer.errors import DeployError
-from deployer.plan import Plan, make_plan
+from deployer.plan import Plan, make_plan, owned_by
 from deployer.settings import Settings
 from deployer.state import RemoteState, local_digests
 
@@ -61,6 +61,8 @@ async def prepare(
         workers_api.script_settings(client, script), workers_api.account_subdomain(client)
     )
     remote = RemoteState.from_settings(remote_settings) if remote_settings is not None else RemoteState(exists=False)
+    if options.owner_tag is not None:
+        remote = owned_by(remote, options.owner_tag, script=script)
     assert settings.api_token is not None
     local = local_digests(settings, app, secret_values=given, key=settings.api_token.get_secret_value())
     plan = make_plan(settings, app, remote, local=local, given_secrets=given.keys(), force=options.force)

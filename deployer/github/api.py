@@ -6,9 +6,13 @@ Endpoints (REST API 2022-11-28):
 |---------------------------------------|------------------------------------------------------------|
 | list a pull request's comments        | `GET /repos/{repo}/issues/{n}/comments` (paginated)        |
 | create / edit a comment               | `POST …/issues/{n}/comments`, `PATCH …/issues/comments/{id}` |
+| delete a comment                      | `DELETE /repos/{repo}/issues/comments/{id}`                |
 | create a deployment, add a status     | `POST /repos/{repo}/deployments`, `POST …/{id}/statuses`   |
+| list an environment's deployments     | `GET /repos/{repo}/deployments?environment=…` (paginated)  |
+| a pull request's state                | `GET /repos/{repo}/pulls/{n}` (`open` or `closed`)         |
 
-Comments need the `pull-requests: write` permission, deployments `deployments: write`.
+Comments need the `pull-requests: write` permission (reading a pull request `pull-requests: read`),
+deployments `deployments: write`.
 
 Failures become `GitHubAPIError`. A 403 "Resource not accessible by integration" means the workflow's token
 lacks a permission: the error names the `permissions:` entry to add. Network errors and 5xx answers are retried
@@ -119,6 +123,16 @@ class GitHubClient:
         )
         return _comment(response.json())
 
+    async def delete_comment(self, comment_id: int) -> None:
+        await self._request(
+            "DELETE", f"{self._repo_url}/issues/comments/{comment_id}", permission="pull-requests: write"
+        )
+
+    async def pull_request_state(self, number: int) -> str:
+        """`open` or `closed` (merged pull requests are closed too)."""
+        response = await self._request("GET", f"{self._repo_url}/pulls/{number}", permission="pull-requests: read")
+        return str(response.json().get("state") or "")
+
     # --- deployments ----------------------------------------------------------------------------------------
 
     async def create_deployment(
@@ -138,6 +152,17 @@ class GitHubClient:
             "POST", f"{self._repo_url}/deployments", json=body, permission="deployments: write"
         )
         return int(response.json()["id"])
+
+    async def deployments(self, environment: str) -> AsyncIterator[int]:
+        """The ids of every Deployment to `environment`, newest first, following the pages."""
+        url: str | None = f"{self._repo_url}/deployments"
+        params: Mapping[str, str | int] | None = {"environment": environment, "per_page": PER_PAGE}
+        while url is not None:
+            response = await self._request("GET", url, params=params, permission="deployments: read")
+            for item in response.json():
+                yield int(item["id"])
+            next_link = response.links.get("next", {}).get("url")
+            url, params = (next_link, None) if next_link else (None, None)
 
     async def create_deployment_status(
         self,

@@ -2,8 +2,9 @@
 
 - `upsert_comment` pages through the pull request's comments for the app's hidden marker and edits the first
   match in place; only when there is none does it create one. Two runs for the same pull request and app thus
-  leave one comment. (Runs racing each other can still both create one; the example workflows serialise runs of
-  a pull request with `concurrency:`.)
+  leave one comment. Two runs at once can both find none and both create one: so after creating, it looks
+  again, and a run whose comment is not the first with the marker deletes its own and edits the first (the
+  example workflows also serialise runs of a pull request with `concurrency:`).
 - `Deployment` creates a GitHub Deployment for the commit (`in_progress` while the deploy runs) and finishes it
   with `success` and the app's URL as `environment_url`, or with `failure`; both carry the run's logs as
   `log_url`. Production deployments retire the earlier ones (`auto_inactive`); previews keep theirs.
@@ -11,19 +12,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from deployer.errors import GitHubAPIError
 from deployer.github.api import Comment, GitHubClient
 
-__all__ = ["Deployment", "upsert_comment"]
+__all__ = ["Deployment", "retire_environment", "state_reader", "update_comment", "upsert_comment"]
 
 
 async def upsert_comment(client: GitHubClient, number: int, *, marker: str, body: str) -> tuple[Comment, bool]:
     """Edit the comment of pull request `number` that starts with `marker`, or create it; `(comment, created)`."""
+    first = await _first_with(client, number, marker)
+    if first is not None:
+        return await client.update_comment(first.id, body), False
+    created = await client.create_comment(number, body)
+    first = await _first_with(client, number, marker)
+    if first is not None and first.id != created.id:  # another run created one just before this one
+        await client.delete_comment(created.id)
+        return await client.update_comment(first.id, body), False
+    return created, True
+
+
+async def update_comment(client: GitHubClient, number: int, *, marker: str, body: str) -> Comment | None:
+    """Edit the comment with `marker` if pull request `number` has one (None when it has none: none is made)."""
+    first = await _first_with(client, number, marker)
+    return None if first is None else await client.update_comment(first.id, body)
+
+
+async def _first_with(client: GitHubClient, number: int, marker: str) -> Comment | None:
     async for comment in client.comments(number):
         if comment.body.startswith(marker):
-            return await client.update_comment(comment.id, body), False
-    return await client.create_comment(number, body), True
+            return comment
+    return None
 
 
 @dataclass(slots=True)
@@ -63,3 +84,27 @@ class Deployment:
             description=description,
             auto_inactive=self.production,
         )
+
+
+async def retire_environment(client: GitHubClient, environment: str, *, description: str) -> int:
+    """Mark every Deployment to `environment` inactive (a removed preview's); returns how many there were."""
+    ids = [deployment_id async for deployment_id in client.deployments(environment)]
+    for deployment_id in ids:
+        await client.create_deployment_status(
+            deployment_id, state="inactive", description=description, auto_inactive=False
+        )
+    return len(ids)
+
+
+def state_reader(client: GitHubClient, *, warn: Callable[[str], None]) -> Callable[[int], Awaitable[str | None]]:
+    """How `sweep` asks whether a pull request is open: its state, or None (with a warning) when it cannot be
+    read, so that the preview is kept."""
+
+    async def state(number: int) -> str | None:
+        try:
+            return await client.pull_request_state(number)
+        except GitHubAPIError as exc:
+            warn(f"Pull request #{number} could not be read, so its preview is kept: {exc.message}")
+            return None
+
+    return state

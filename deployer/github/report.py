@@ -21,6 +21,9 @@ STATUS_TEXT: dict[Status, str] = {
     "planned": "📋 Planned",
     "inspected": "🔎 Inspected",
     "restored": "⏪ Restored",
+    "removed": "🧹 Preview removed",
+    "absent": "🧹 Preview already gone",
+    "swept": "🧹 Swept",
     "failed": "❌ Failed",
     "skipped": "⏭️ Skipped",
 }
@@ -45,6 +48,7 @@ class RunReport:
     finished: dt.datetime  # UTC
     error: str = ""  # the failure's title and message
     hint: str = ""
+    rows: tuple[tuple[str, str], ...] = ()  # the command's own rows (`CommandResult.report_rows()`)
 
     @property
     def status_text(self) -> str:
@@ -89,6 +93,7 @@ def comment_body(report: RunReport) -> str:
         ("URL", _link(report.url)),
         ("Commit", _commit(report)),
         ("What changed", _cell(report.changed) or "–"),
+        *((name, _cell(value)) for name, value in report.rows),
         ("Updated (UTC)", report.finished.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")),
         ("Logs", logs),
     ]

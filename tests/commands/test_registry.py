@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import inspect
+from typing import get_args
 
 import pytest
 
 from deployer.cli import _parser
-from deployer.commands import COMMANDS, PLANNED
+from deployer.commands import COMMANDS, PLANNED, Status
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -25,7 +26,9 @@ def test_the_cli_offers_the_registered_commands_and_no_planned_one() -> None:
     assert not set(PLANNED) & set(COMMANDS)
 
 
-def test_every_command_ends_with_statuses_of_its_own() -> None:
-    statuses = [status for spec in COMMANDS.values() for status in spec.statuses]
-    assert len(statuses) == len(set(statuses))
-    assert "failed" not in statuses and "skipped" not in statuses
+def test_a_command_succeeds_with_known_statuses_never_failed_or_skipped() -> None:
+    """Commands may share statuses (a preview is a deploy: deployed or unchanged); the front ends own the two
+    that say a command did not run to its end."""
+    for spec in COMMANDS.values():
+        assert spec.statuses and set(spec.statuses) <= set(get_args(Status)), spec.name
+        assert "failed" not in spec.statuses and "skipped" not in spec.statuses

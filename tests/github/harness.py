@@ -153,6 +153,9 @@ def default_inputs(*, api_token: str, account_id: str, api_base_url: str, github
         "github-deployment": "true",
         "pr-comment": "true",
         "pull-request": "",
+        "preview-database": "isolated",
+        "dry-run": "false",
+        "max-age": "",
     }
 
 

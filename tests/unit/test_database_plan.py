@@ -132,8 +132,21 @@ def test_the_state_of_a_database_leaves_out_sqlite_d1_and_the_ledger() -> None:
         {"type": "index", "name": "sqlite_autoindex_items_1", "sql": None},
     ]
     state = DatabaseState.from_rows(master, [{"name": "0001_a.sql"}, {"name": "0002_b.sql"}])
-    assert state == DatabaseState(frozenset({"items"}), frozenset({"by_title"}), ("0001_a.sql", "0002_b.sql"))
+    assert state == DatabaseState(
+        frozenset({"items"}), frozenset({"by_title"}), ("0001_a.sql", "0002_b.sql"), has_ledger=True
+    )
     assert DatabaseState.from_rows(master[1:4], []).empty
+    assert not DatabaseState.from_rows(master[:3], []).has_ledger
+
+
+def test_a_new_database_is_claimed_by_creating_its_ledger_first_unless_it_has_one(tmp_path: Path) -> None:
+    """Two deploys filling one new database at once: the ledger is created without IF NOT EXISTS, so one of
+    the two requests fails whole instead of running the seed twice."""
+    local = app(tmp_path, {"schema.sql": SCHEMA, "seed.sql": "INSERT INTO items (title) VALUES ('a');"})
+    assert plan_database(local, EMPTY, database="db", schema_changed=None, allow_destructive=False).claim
+    ledger_only = DatabaseState(frozenset(), frozenset(), (), has_ledger=True)
+    work = plan_database(local, ledger_only, database="db", schema_changed=None, allow_destructive=False)
+    assert work.baseline and work.seed and not work.claim
 
 
 OLD = BoundDatabase("uuid-old", "items-db")
