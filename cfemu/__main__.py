@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve the API only: accept uploads without running them (no Node/workerd needed)",
     )
+    serve.add_argument(
+        "--max-databases",
+        type=int,
+        default=10,
+        help="D1 databases the account may hold; creating one more answers 7406 (default 10, the Free plan's)",
+    )
     add_network_arguments(serve)
     add_fault_arguments(serve)
     return parser
@@ -63,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 api_token=args.api_token,
                 subdomain=args.subdomain,
                 run_workers=not args.no_runtime,
+                max_databases=args.max_databases,
             ),
             network=network_from_args(args),
             faults=_faults(args.fault),

@@ -29,6 +29,8 @@ class EmulatorConfig:
     subdomain: str | None
     # Run deployed Workers in workerd (`MiniflareRuntime`); False runs none (`--no-runtime`: API only).
     run_workers: bool = True
+    # D1 databases the account may hold: 10 on the Free plan (developers.cloudflare.com/d1/platform/limits).
+    max_databases: int = 10
 
 
 @dataclass(slots=True)

@@ -135,6 +135,10 @@ async def create_database(request: Request) -> Response:
     if ctx.store.db.execute("SELECT 1 FROM d1_databases WHERE name = ?", (name,)).fetchone():
         # GUESS: HTTP status and message; code 7502 is from wrangler's sources.
         raise ApiError(400, 7502, f"A database with the name {name} already exists")
+    (count,) = ctx.store.db.execute("SELECT COUNT(*) FROM d1_databases").fetchone()
+    if count >= ctx.config.max_databases:
+        # GUESS: HTTP status and message; code 7406 is from Cloudflare's limits documentation and wrangler.
+        raise ApiError(400, 7406, f"You have reached the maximum number of D1 databases for your account ({count})")
     database_id = str(uuid.uuid4())
     open_database(d1_sqlite_path(ctx.config.data_dir, database_id)).close()
     ctx.store.db.execute(

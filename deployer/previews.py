@@ -14,7 +14,7 @@ A name that would be too long keeps its end (`-pr-N`) and shortens its start, wh
 digits of a hash of the whole start: two long app names that share their first 50 characters still get two
 names, and the same app always gets the same one.
 
-The preview's Worker carries the tag `ds1-pv-{app key}-{N}` (the app key: 10 hex digits of a hash of the
+The preview's Worker carries the tag `dspv-{app key}-{N}` (the app key: 10 hex digits of a hash of the
 production Worker's name). `teardown` and `sweep` only touch a Worker that carries the tag of this app (and, for
 `teardown`, of this PR), and only the database that Worker is bound to: a Worker or database that merely has the
 right name is never deleted. `preview` refuses to take over a Worker of that name without the tag.
@@ -46,7 +46,8 @@ __all__ = [
 ]
 
 DatabaseMode = Literal["isolated", "shared"]
-TAG_PREFIX = "ds1-pv-"
+# Not `ds1-`: those are the state tags every deploy rewrites (`deployer.state`); this one is kept like a user's.
+TAG_PREFIX = "dspv-"
 _WORKER_LIMIT = 63  # one DNS label
 _DATABASE_LIMIT = 64  # GUESS, as in deployer.settings: D1 names of at most 64 characters
 _HASH = 6

@@ -9,11 +9,13 @@
 What it enforces, as GitHub does (REST API 2022-11-28):
 - the token: `Authorization: Bearer <token>` or `token <token>`, else 401 `Bad credentials`;
 - the token's permissions (`permissions={"pull_requests": "write", "deployments": "write"}` by default):
-  listing comments needs pull_requests read, writing them pull_requests write, deployments deployments write;
-  a missing one is 403 `Resource not accessible by integration`;
-- only the one repository exists (else 404); pages of at most 100 (`per_page`, default 30) linked by a
-  `Link: <…>; rel="next"` header; a comment's body is required; a deployment needs `ref` and its statuses a
-  valid `state`.
+  listing comments and reading a pull request need pull_requests read, writing or deleting comments
+  pull_requests write, listing deployments deployments read, creating them or their statuses deployments
+  write; a missing one is 403 `Resource not accessible by integration`;
+- only the one repository exists (else 404), and only the pull requests a test opened (`set_pull_request`);
+  deployments are listed newest first and filtered by `?environment=`; pages of at most 100 (`per_page`,
+  default 30) linked by a `Link: <…>; rel="next"` header; a comment's body is required; a deployment needs
+  `ref` and its statuses a valid `state`.
 The server runs in a thread and listens only on 127.0.0.1.
 """
 
@@ -64,6 +66,7 @@ class FakeGitHub:
     _comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     _deployments: list[dict[str, Any]] = field(default_factory=list)
     _statuses: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    _pulls: dict[int, str] = field(default_factory=dict)  # number -> "open" / "closed"
     _next_id: int = 1000
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -85,6 +88,11 @@ class FakeGitHub:
         """Seed a comment written by someone else."""
         with self._lock:
             return int(self._new_comment(number, body, user)["id"])
+
+    def set_pull_request(self, number: int, state: str) -> None:
+        """Open (or close: `state="closed"`) pull request `number`."""
+        with self._lock:
+            self._pulls[number] = state
 
     def bodies(self) -> list[Any]:
         """Every JSON body the action sent (for the secret scan)."""
@@ -123,8 +131,14 @@ class FakeGitHub:
                 return self._guard("pull_requests", "write") or self._create_comment(number, body)
         if (match := re.fullmatch(r"issues/comments/(\d+)", rest)) and method == "PATCH":
             return self._guard("pull_requests", "write") or self._update_comment(int(match.group(1)), body)
+        if (match := re.fullmatch(r"issues/comments/(\d+)", rest)) and method == "DELETE":
+            return self._guard("pull_requests", "write") or self._delete_comment(int(match.group(1)))
+        if (match := re.fullmatch(r"pulls/(\d+)", rest)) and method == "GET":
+            return self._guard("pull_requests", "read") or self._pull_request(int(match.group(1)))
         if rest == "deployments" and method == "POST":
             return self._guard("deployments", "write") or self._create_deployment(body)
+        if rest == "deployments" and method == "GET":
+            return self._guard("deployments", "read") or self._list_deployments(path, query)
         if (match := re.fullmatch(r"deployments/(\d+)/statuses", rest)) and method == "POST":
             return self._guard("deployments", "write") or self._create_status(int(match.group(1)), body)
         return 404, {"message": "Not Found"}, {}
@@ -160,6 +174,33 @@ class FakeGitHub:
                     comment["updated_at"] = f"edit-{self._take_id()}"
                     return 200, dict(comment), {}
         return 404, {"message": "Not Found"}, {}
+
+    def _delete_comment(self, comment_id: int) -> tuple[int, Any, dict[str, str]]:
+        for comments in self._comments.values():
+            for comment in comments:
+                if comment["id"] == comment_id:
+                    comments.remove(comment)
+                    return 204, None, {}
+        return 404, {"message": "Not Found"}, {}
+
+    def _pull_request(self, number: int) -> tuple[int, Any, dict[str, str]]:
+        if number not in self._pulls:
+            return 404, {"message": "Not Found"}, {}
+        return 200, {"number": number, "state": self._pulls[number]}, {}
+
+    def _list_deployments(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
+        per_page = min(int(query.get("per_page", ["30"])[0]), 100)
+        page = int(query.get("page", ["1"])[0])
+        environment = query.get("environment", [None])[0]
+        items = [d for d in reversed(self._deployments) if environment is None or d["environment"] == environment]
+        chunk = items[(page - 1) * per_page : page * per_page]
+        headers: dict[str, str] = {}
+        if page * per_page < len(items):
+            next_query = urlencode(
+                {**({"environment": environment} if environment else {}), "per_page": per_page, "page": page + 1}
+            )
+            headers["Link"] = f'<{self.url}{path}?{next_query}>; rel="next"'
+        return 200, [dict(d) for d in chunk], headers
 
     def _create_deployment(self, body: Any) -> tuple[int, Any, dict[str, str]]:
         if not isinstance(body, dict) or not body.get("ref"):
@@ -206,7 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = {"__invalid_json__": raw.decode("utf-8", "replace")}
         headers = {key.lower(): value for key, value in self.headers.items()}
         status, document, extra = self.fake.handle(self.command, self.path, headers, body)
-        payload = json.dumps(document).encode()
+        payload = b"" if status == 204 else json.dumps(document).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
