@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cfemu.launcher import Emulator, running_emulator
-from deployer.commands import Options, execute
+from deployer.commands import Hooks, Options, execute
 from deployer.commands._deploy_result import DeployResult
 from deployer.commands.sweep import SweepResult
 from deployer.commands.teardown import TeardownResult
@@ -97,9 +97,7 @@ async def test_the_preview_gets_the_given_password_and_a_session_secret_of_its_o
     assert "The SESSION_SECRET given is not sent to the preview: each preview generates its own" in warnings
 
 
-def _warn_into(warnings: list[str]) -> object:
-    from deployer.commands import Hooks
-
+def _warn_into(warnings: list[str]) -> Hooks:
     return Hooks(warn=warnings.append)
 
 
@@ -142,7 +140,7 @@ async def test_shared_previews_use_one_database_that_teardown_keeps(emulator: Em
     outcome = await execute(
         "teardown",
         settings_for(emulator, app),
-        Options(pull_request=1, hooks=_warn_into(warnings)),  # type: ignore[arg-type]
+        Options(pull_request=1, hooks=_warn_into(warnings)),
     )
     assert isinstance(outcome, TeardownResult)
     assert outcome.removal.database_deleted == ""

@@ -63,7 +63,7 @@ def test_every_preview_database_name_is_a_valid_d1_name() -> None:
     for database in ("items-app-db", "D" * 64, "x_" * 32):
         for number in (1, 99999999):
             for mode in ("isolated", "shared"):
-                name = preview_names("app", database, number, mode=mode).database  # type: ignore[arg-type]
+                name = preview_names("app", database, number, mode=mode).database
                 assert D1Config(name=name).name == name and len(name) <= 64
 
 
