@@ -6,9 +6,11 @@ refactor promised the same requests; this test holds it to that, scenario by sce
 every call (ids replaced by `{id}`, sorted, because steps 1-2 and 3-4 run side by side), and for the Worker
 upload the bindings (type and name), `keep_bindings`, `keep_assets` and which asset fields were sent.
 
-A deliberate change of the requests a deploy makes re-records the file, and the diff shows it in review. One
-so far (issue 9): a first or forced deploy records its state tags with one more call, `PATCH …/script-settings`,
-after step 6, so that a deploy killed before the URL was enabled is redone in full by the next run.
+A deliberate change of the requests a deploy makes re-records the file, and the diff shows it in review. Two
+so far. Issue 9: a first or forced deploy records its state tags with one more call, `PATCH …/script-settings`,
+after step 6, so that a deploy killed before the URL was enabled is redone in full by the next run. Issue 11:
+a new database is claimed by creating wrangler's `d1_migrations` ledger first (two deploys filling it at once
+cannot both run the seed), so a later read of that database reads the ledger too: one more `/query`.
 """
 
 from __future__ import annotations
