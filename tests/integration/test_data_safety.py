@@ -69,9 +69,8 @@ def test_a_schema_that_drops_and_seeds_runs_once_and_force_loses_nothing(emulato
     assert refused.returncode == 1
     assert "schema.sql changed, but D1 database items-app-db already holds tables" in refused.stderr
     assert "write the change as a migration: migrations/0001_describe_the_change.sql" in refused.stderr
-    assert writes(emulator.requests(since=seq)) == [
-        f"POST /client/v4/accounts/{emulator.account_id}/d1/database/{database_id}/query"
-    ]
+    read = f"POST /client/v4/accounts/{emulator.account_id}/d1/database/{database_id}/query"
+    assert writes(emulator.requests(since=seq)) == [read, read]  # reads: its tables, then its ledger
     assert snapshot(emulator, database_id) == before
 
 

@@ -119,6 +119,7 @@ def test_a_schema_change_alone_applies_it_without_a_new_version(emulator: Emulat
     calls = [(e["method"], str(e["path"]).rsplit("/", 2)[-2:]) for e in log]
     assert [call for call in calls if call[0] != "GET"] == [
         ("POST", [outputs["database-id"], "query"]),  # what the database holds (a read)
+        ("POST", [outputs["database-id"], "query"]),  # its d1_migrations ledger (a read)
         ("POST", [outputs["database-id"], "query"]),  # schema.sql
         ("PATCH", ["items-app", "script-settings"]),
     ]
