@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from cfemu.launcher import Emulator
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cfemu.launcher import Emulator, running_emulator
 from deployer.cloudflare import CloudflareClient
 from deployer.cloudflare.d1 import find_database
 from tests.emulator.helpers import account_client, result
 
 
-async def test_the_exact_name_is_found_past_the_first_page_and_prefixes_do_not_match(emulator: Emulator) -> None:
+@pytest.fixture
+def paid_account(tmp_path: Path) -> Iterator[Emulator]:
+    """An account on a plan that holds many D1 databases (Free holds 10)."""
+    with running_emulator(tmp_path / "cfemu", subdomain="demo", extra_args=["--max-databases", "50000"]) as emu:
+        yield emu
+
+
+async def test_the_exact_name_is_found_past_the_first_page_and_prefixes_do_not_match(paid_account: Emulator) -> None:
     """`?name=` searches; 120 databases whose names start with the wanted one come first: only the exact one counts."""
+    emulator = paid_account
     with account_client(emulator) as api:
         for number in range(120):
             result(api.post("/d1/database", json={"name": f"items-app-db-{number:03d}"}))

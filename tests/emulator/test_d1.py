@@ -30,6 +30,17 @@ def test_create_duplicate_name_is_7502(api: httpx.Client) -> None:
     assert errors(response)[0][0] == 7502
 
 
+def test_an_account_holds_ten_databases_like_the_free_plan_then_7406(api: httpx.Client) -> None:
+    """Creating an eleventh database is refused with 7406 and creates nothing; deleting one makes room."""
+    ids = [create_database(api, f"db-{number}") for number in range(10)]
+    response = api.post("/d1/database", json={"name": "one-more"})
+    assert response.status_code == 400
+    assert errors(response)[0][0] == 7406
+    assert len(result(api.get("/d1/database", params={"per_page": 100}))) == 10
+    result(api.delete(f"/d1/database/{ids[0]}"))
+    assert result(api.post("/d1/database", json={"name": "one-more"}))["name"] == "one-more"
+
+
 def test_create_without_name_is_rejected(api: httpx.Client) -> None:
     """A create without a name is a 400 error."""
     assert api.post("/d1/database", json={}).status_code == 400
