@@ -58,7 +58,7 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
         answers = await asyncio.gather(*(ask(preview.number) for preview in previews))
         states = {preview.number: answer for preview, answer in zip(previews, answers, strict=True)}
     stale = stale_previews(previews, states=states, now=dt.datetime.now(dt.UTC), max_age=options.max_age)
-    lines = [f"{settings.script_name}: {len(previews)} previews, {len(stale)} stale"]
+    lines = [f"{settings.script_name}: {len(previews)} preview{'' if len(previews) == 1 else 's'}, {len(stale)} stale"]
     removals: list[Removal] = []
     for item in stale:
         lines.append(f"  {'would remove' if options.dry_run else 'removing'} {item.preview.script}: {item.reason}")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from deployer.errors import GitHubAPIError
 from deployer.github.api import GitHubClient
-from deployer.github.publish import Deployment, upsert_comment
+from deployer.github.publish import Deployment, retire_environment, upsert_comment
 from tests.github.conftest import GH_TOKEN
 from tests.github.fake_github import FakeGitHub
 
@@ -37,6 +39,40 @@ async def test_upsert_edits_the_marked_comment_and_creates_only_when_there_is_no
     assert (created, created_again) == (True, False)
     assert first.id == second.id
     assert [c["body"] for c in github.comments(7)] == ["Nice!", f"quoting: {MARKER}", f"{MARKER}\ntwo"]
+
+
+async def test_two_upserts_at_once_leave_one_comment(github: FakeGitHub) -> None:
+    """Both find no comment and both create one; each then looks again, and the one whose comment is not the
+    first with the marker deletes its own and edits the first."""
+    async with client(github) as gh:
+        await asyncio.gather(
+            upsert_comment(gh, 7, marker=MARKER, body=f"{MARKER}\none"),
+            upsert_comment(gh, 7, marker=MARKER, body=f"{MARKER}\ntwo"),
+        )
+    writes = [c.method for c in github.calls if c.method != "GET"]
+    assert writes == ["POST", "POST", "DELETE", "PATCH"]  # the race did happen, and was undone
+    (comment,) = github.comments(7)
+    assert comment["body"] in (f"{MARKER}\none", f"{MARKER}\ntwo")
+
+
+async def test_a_removed_previews_deployments_all_become_inactive(github: FakeGitHub) -> None:
+    """Every Deployment to the preview's environment, across pages, and none of another environment."""
+    async with client(github) as gh:
+        for _ in range(3):
+            await Deployment(gh, ref="abc", environment="preview/pr-7", production=False, log_url="").start("x")
+        other = await Deployment(gh, ref="abc", environment="preview/pr-8", production=False, log_url="").start("x")
+        assert await retire_environment(gh, "preview/pr-7", description="Preview removed") == 3
+    for deployment in github.deployments():
+        states = [status["state"] for status in github.statuses(deployment["id"])]
+        assert states == (["in_progress"] if deployment["id"] == other else ["in_progress", "inactive"])
+
+
+async def test_a_pull_requests_state_is_read(github: FakeGitHub) -> None:
+    github.set_pull_request(7, "closed")
+    async with client(github) as gh:
+        assert await gh.pull_request_state(7) == "closed"
+        with pytest.raises(GitHubAPIError, match="HTTP 404"):
+            await gh.pull_request_state(8)
 
 
 async def test_a_missing_permission_names_the_permissions_entry(github: FakeGitHub) -> None:
