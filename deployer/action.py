@@ -125,6 +125,7 @@ class ActionRun:
         self.deployment: Deployment | None = None
         self.deployment_started: asyncio.Task[int | None] | None = None
         self.url = ""
+        self.preview_script = ""  # the Worker a preview or teardown acts on, shown instead of the app's
 
     async def run(self) -> int:
         async with contextlib.AsyncExitStack() as stack:
@@ -177,6 +178,7 @@ class ActionRun:
         options = self._options(spec, event)
         # A preview's Deployments go to its own environment (preview/pr-N), which teardown retires.
         preview = preview_target(settings, options, spec.name) if "pr" in spec.flags else None
+        self.preview_script = preview.script if preview else ""
         if spec.records_deployment and self.github and event.sha and self._bool("github-deployment", default=True):
             self.deployment = Deployment(
                 self.github,
@@ -310,7 +312,9 @@ class ActionRun:
         self, status: Status, *, changed: str, error: str = "", hint: str = "", rows: tuple[tuple[str, str], ...] = ()
     ) -> RunReport:
         event = self.event
-        app = self.settings.script_name if self.settings else (self.runner.input("name") or self.app_dir)
+        app = self.preview_script or (
+            self.settings.script_name if self.settings else (self.runner.input("name") or self.app_dir)
+        )
         return RunReport(
             app=app,
             app_dir=self.app_dir,

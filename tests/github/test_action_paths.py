@@ -270,3 +270,50 @@ def test_a_bug_is_reported_as_unexpected_with_its_traceback(
     assert "RuntimeError: a bug" in result.log
     (deployment,) = github.deployments()
     assert [s["state"] for s in github.statuses(int(deployment["id"]))] == ["in_progress", "failure"]
+
+
+def test_a_fork_preview_from_workflow_run_names_the_pull_request_from_the_input(
+    step: StepFiles, monkeypatch: pytest.MonkeyPatch, cf: Emulator, github: FakeGitHub
+) -> None:
+    """preview-fork-deploy.yml: the event names no pull request, the input does; the preview is PR 8's, its
+    comment lands on PR 8 and its Deployment in preview/pr-8. app.yml may not declare secrets on this event."""
+    refused = run(
+        step,
+        monkeypatch,
+        fixture="workflow_run.fork.json",
+        emulator=cf,
+        github=github,
+        command="preview",
+        pull_request="8",
+    )
+    assert refused.returncode == 1
+    assert "app.yml declares secrets" in workflow_commands(refused.log, "error")[0]
+    app_yml = step.workspace / "app" / "app.yml"
+    app_yml.write_text(app_yml.read_text().replace("secrets: [APP_PASSWORD, SESSION_SECRET]\n", ""))
+    done = run(
+        step,
+        monkeypatch,
+        fixture="workflow_run.fork.json",
+        emulator=cf,
+        github=github,
+        command="preview",
+        pull_request="8",
+    )
+    assert done.returncode == 0, done.log
+    assert (done.outputs["script-name"], done.outputs["status"]) == ("items-app-pr-8", "deployed")
+    (comment,) = github.comments(8)
+    assert "items-app-pr-8" in str(comment["body"]) and "| **Database** | `items-app-db-pr-8`" in str(comment["body"])
+    (deployment,) = github.deployments()
+    assert (
+        deployment["environment"] == "preview/pr-8" and deployment["ref"] == "f00dfacef00dfacef00dfacef00dfacef00dface"
+    )
+
+
+def test_preview_on_a_push_has_no_pull_request_and_says_so(
+    step: StepFiles, monkeypatch: pytest.MonkeyPatch, cf: Emulator, github: FakeGitHub
+) -> None:
+    outcome = run(step, monkeypatch, fixture="push.main.json", emulator=cf, github=github, command="preview")
+    assert outcome.returncode == 1
+    (error,) = workflow_commands(outcome.log, "error")
+    assert "preview needs the pull request's number" in error and "pull-request" in error
+    assert github.calls == [] and cf.requests() == []
