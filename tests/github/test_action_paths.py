@@ -277,28 +277,24 @@ def test_a_fork_preview_from_workflow_run_names_the_pull_request_from_the_input(
 ) -> None:
     """preview-fork-deploy.yml: the event names no pull request, the input does; the preview is PR 8's, its
     comment lands on PR 8 and its Deployment in preview/pr-8. app.yml may not declare secrets on this event."""
-    refused = run(
-        step,
-        monkeypatch,
-        fixture="workflow_run.fork.json",
-        emulator=cf,
-        github=github,
-        command="preview",
-        pull_request="8",
-    )
+
+    def preview_of_pull_request_8() -> StepResult:
+        return run(
+            step,
+            monkeypatch,
+            fixture="workflow_run.fork.json",
+            emulator=cf,
+            github=github,
+            command="preview",
+            pull_request="8",
+        )
+
+    refused = preview_of_pull_request_8()
     assert refused.returncode == 1
     assert "app.yml declares secrets" in workflow_commands(refused.log, "error")[0]
     app_yml = step.workspace / "app" / "app.yml"
     app_yml.write_text(app_yml.read_text().replace("secrets: [APP_PASSWORD, SESSION_SECRET]\n", ""))
-    done = run(
-        step,
-        monkeypatch,
-        fixture="workflow_run.fork.json",
-        emulator=cf,
-        github=github,
-        command="preview",
-        pull_request="8",
-    )
+    done = preview_of_pull_request_8()
     assert done.returncode == 0, done.log
     assert (done.outputs["script-name"], done.outputs["status"]) == ("items-app-pr-8", "deployed")
     (comment,) = github.comments(8)
