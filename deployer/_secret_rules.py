@@ -8,6 +8,9 @@ environment variables whose values become Worker secrets that the Worker can han
 - a value equal to the Cloudflare API token or a GitHub token of the run is never sent, whatever its name;
 - on a `workflow_run` run (the fork-preview pattern, whose app folder comes from a pull request's artifact)
   `app.yml` may not declare secrets at all: only the action's `secrets` input (the workflow's own file) names them.
+  Nor may it name the Worker or the database (`name`, `d1.name`): a preview's names, and the tag that marks
+  which previews `teardown` and `sweep` may delete, are made from them, so a fork that chose them could take
+  over another app's or another pull request's preview. The workflow names the app with the input `name`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pydantic import SecretStr
 
 from deployer.errors import ConfigError
 
-__all__ = ["RESERVED_PREFIXES", "check_secret_values", "check_untrusted_declaration", "reserved_names"]
+__all__ = ["RESERVED_PREFIXES", "check_secret_values", "check_untrusted_app_yml", "reserved_names"]
 
 RESERVED_PREFIXES = ("CLOUDFLARE_", "CF_", "GITHUB_", "ACTIONS_", "RUNNER_", "INPUT_")
 # Variables that hold the run's credentials (inputs keep their hyphens: INPUT_API-TOKEN).
@@ -52,14 +55,31 @@ def check_secret_values(values: Mapping[str, SecretStr], environ: Mapping[str, s
         )
 
 
-def check_untrusted_declaration(declared: object, environ: Mapping[str, str], app_yml: Path) -> None:
-    """On a run whose app folder comes from an untrusted source, `app.yml` may not declare secrets."""
+def check_untrusted_app_yml(values: Mapping[str, object], environ: Mapping[str, str], app_yml: Path) -> None:
+    """On a run whose app folder comes from an untrusted source, `app.yml` may not declare secrets nor name the
+    Worker or its database."""
     event = environ.get("GITHUB_EVENT_NAME", "")
-    if declared and event in _UNTRUSTED_EVENTS:
+    if event not in _UNTRUSTED_EVENTS:
+        return
+    if values.get("secrets"):
         raise ConfigError(
             f"{app_yml} declares secrets, but this is a {event} run, whose app folder comes from a pull request "
             "(the fork-preview pattern): its app.yml may not choose which secrets it receives",
             hint="Name the secrets in the action's secrets input (the workflow file is yours), and remove "
             "secrets: from app.yml for these runs.",
+            file=app_yml,
+        )
+    d1 = values.get("d1")
+    named = [
+        key
+        for key, given in (("name", values.get("name")), ("d1.name", isinstance(d1, dict) and d1.get("name")))
+        if given
+    ]
+    if named:
+        raise ConfigError(
+            f"{app_yml} sets {' and '.join(named)}, but this is a {event} run, whose app folder comes from a pull "
+            "request (the fork-preview pattern): its app.yml may not choose which Worker and database it deploys to",
+            hint="Name the app with the action's input name (the workflow file is yours), and remove name: and "
+            "d1.name: from the app.yml of these runs.",
             file=app_yml,
         )

@@ -179,6 +179,8 @@ class ActionRun:
         # A preview's Deployments go to its own environment (preview/pr-N), which teardown retires.
         preview = preview_target(settings, options, spec.name) if "pr" in spec.flags else None
         self.preview_script = preview.script if preview else ""
+        if preview is not None and event.name == "workflow_run":
+            await self._check_pull_request(preview.number, event)
         if spec.records_deployment and self.github and event.sha and self._bool("github-deployment", default=True):
             self.deployment = Deployment(
                 self.github,
@@ -229,6 +231,25 @@ class ActionRun:
                 mask=self.runner.mask, group=self.runner.group, on_plan=self._planned, warn=self.runner.warning
             ),
         )
+
+    async def _check_pull_request(self, number: int, event: Event) -> None:
+        """On a workflow_run, the pull request's number comes from the build's artifact (the fork's files): it
+        must name a pull request whose head is the commit this run deploys, or the preview of another one would
+        be overwritten."""
+        if self.github is None:
+            raise ConfigError(
+                "A preview on a workflow_run needs the input github-token, to check that pull request "
+                f"#{number} is the one whose build this run deploys",
+                hint="Leave github-token at its default (${{ github.token }}) and give the job pull-requests: read.",
+            )
+        head = (await self.github.pull_request(number)).head_sha
+        if head != event.sha:
+            raise ConfigError(
+                f"Pull request #{number} (input pull-request) has the head commit {head[:12] or '(none)'}, but this "
+                f"run deploys {event.sha[:12]} (workflow_run.head_sha): the number does not belong to this build, "
+                "so nothing was deployed",
+                hint="Pass the number the build recorded for its own pull request (see preview-fork-build.yml).",
+            )
 
     async def _retire(self, environment: str) -> None:
         """A removed preview's Deployments become inactive, so GitHub stops linking to its URL."""

@@ -36,7 +36,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from deployer._files import read_app_file
-from deployer._secret_rules import check_secret_values, check_untrusted_declaration, reserved_names
+from deployer._secret_rules import check_secret_values, check_untrusted_app_yml, reserved_names
 from deployer.errors import ConfigError
 
 __all__ = [
@@ -300,7 +300,7 @@ class Settings(BaseSettings):
         yml_values, yml_origins = _from_app_yml(app_dir / "app.yml")
         layers.append(("app.yml", yml_values, yml_origins))
 
-        check_untrusted_declaration(yml_values.get("secrets"), environ, app_dir / "app.yml")
+        check_untrusted_app_yml(yml_values, environ, app_dir / "app.yml")
         merged: dict[str, Any] = {}
         origins: dict[str, str] = {}
         for _kind, values, layer_origins in reversed(layers):  # lowest precedence first

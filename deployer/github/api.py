@@ -30,7 +30,7 @@ import stamina
 
 from deployer.errors import GitHubAPIError
 
-__all__ = ["Comment", "GitHubClient", "permission_hint"]
+__all__ = ["Comment", "GitHubClient", "PullRequestInfo", "permission_hint"]
 
 API_VERSION = "2022-11-28"
 PER_PAGE = 100
@@ -45,6 +45,14 @@ class Comment:
     body: str
     user: str
     url: str
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequestInfo:
+    """What the deployer reads of a pull request."""
+
+    state: str
+    head_sha: str
 
 
 def permission_hint(permission: str) -> str:
@@ -128,10 +136,12 @@ class GitHubClient:
             "DELETE", f"{self._repo_url}/issues/comments/{comment_id}", permission="pull-requests: write"
         )
 
-    async def pull_request_state(self, number: int) -> str:
-        """`open` or `closed` (merged pull requests are closed too)."""
+    async def pull_request(self, number: int) -> PullRequestInfo:
+        """Pull request `number`: its state (`open` or `closed`; merged ones are closed too) and head commit."""
         response = await self._request("GET", f"{self._repo_url}/pulls/{number}", permission="pull-requests: read")
-        return str(response.json().get("state") or "")
+        data = response.json()
+        head = data.get("head") or {}
+        return PullRequestInfo(state=str(data.get("state") or ""), head_sha=str(head.get("sha") or ""))
 
     # --- deployments ----------------------------------------------------------------------------------------
 

@@ -102,7 +102,7 @@ def state_reader(client: GitHubClient, *, warn: Callable[[str], None]) -> Callab
 
     async def state(number: int) -> str | None:
         try:
-            return await client.pull_request_state(number)
+            return (await client.pull_request(number)).state
         except GitHubAPIError as exc:
             warn(f"Pull request #{number} could not be read, so its preview is kept: {exc.message}")
             return None

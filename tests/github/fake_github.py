@@ -66,7 +66,7 @@ class FakeGitHub:
     _comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     _deployments: list[dict[str, Any]] = field(default_factory=list)
     _statuses: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
-    _pulls: dict[int, str] = field(default_factory=dict)  # number -> "open" / "closed"
+    _pulls: dict[int, tuple[str, str]] = field(default_factory=dict)  # number -> (state, head sha)
     _next_id: int = 1000
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -89,10 +89,10 @@ class FakeGitHub:
         with self._lock:
             return int(self._new_comment(number, body, user)["id"])
 
-    def set_pull_request(self, number: int, state: str) -> None:
-        """Open (or close: `state="closed"`) pull request `number`."""
+    def set_pull_request(self, number: int, state: str, head_sha: str = "0" * 40) -> None:
+        """Open (or close: `state="closed"`) pull request `number`, whose head is `head_sha`."""
         with self._lock:
-            self._pulls[number] = state
+            self._pulls[number] = (state, head_sha)
 
     def bodies(self) -> list[Any]:
         """Every JSON body the action sent (for the secret scan)."""
@@ -186,7 +186,8 @@ class FakeGitHub:
     def _pull_request(self, number: int) -> tuple[int, Any, dict[str, str]]:
         if number not in self._pulls:
             return 404, {"message": "Not Found"}, {}
-        return 200, {"number": number, "state": self._pulls[number]}, {}
+        state, head_sha = self._pulls[number]
+        return 200, {"number": number, "state": state, "head": {"sha": head_sha}}, {}
 
     def _list_deployments(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
         per_page = min(int(query.get("per_page", ["30"])[0]), 100)

@@ -272,13 +272,20 @@ def test_a_bug_is_reported_as_unexpected_with_its_traceback(
     assert [s["state"] for s in github.statuses(int(deployment["id"]))] == ["in_progress", "failure"]
 
 
+FORK_HEAD = "f00dfacef00dfacef00dfacef00dfacef00dface"  # workflow_run.head_sha of workflow_run.fork.json
+
+
 def test_a_fork_preview_from_workflow_run_names_the_pull_request_from_the_input(
     step: StepFiles, monkeypatch: pytest.MonkeyPatch, cf: Emulator, github: FakeGitHub
 ) -> None:
-    """preview-fork-deploy.yml: the event names no pull request, the input does; the preview is PR 8's, its
-    comment lands on PR 8 and its Deployment in preview/pr-8. app.yml may not declare secrets on this event."""
+    """preview-fork-deploy.yml: the event names no pull request, the input does, and GitHub confirms that its
+    head is the commit built; the preview is PR 8's, its comment lands on PR 8 and its Deployment in
+    preview/pr-8. The fork's app.yml may not declare secrets nor name the Worker or the database."""
+    github.set_pull_request(8, "open", head_sha=FORK_HEAD)
+    github.set_pull_request(9, "open", head_sha="9" * 40)
+    app_yml = step.workspace / "app" / "app.yml"
 
-    def preview_of_pull_request_8() -> StepResult:
+    def preview_of(number: str) -> StepResult:
         return run(
             step,
             monkeypatch,
@@ -286,23 +293,30 @@ def test_a_fork_preview_from_workflow_run_names_the_pull_request_from_the_input(
             emulator=cf,
             github=github,
             command="preview",
-            pull_request="8",
+            pull_request=number,
+            name="items-app",
         )
 
-    refused = preview_of_pull_request_8()
+    refused = preview_of("8")
     assert refused.returncode == 1
     assert "app.yml declares secrets" in workflow_commands(refused.log, "error")[0]
-    app_yml = step.workspace / "app" / "app.yml"
     app_yml.write_text(app_yml.read_text().replace("secrets: [APP_PASSWORD, SESSION_SECRET]\n", ""))
-    done = preview_of_pull_request_8()
+    named = preview_of("8")
+    assert named.returncode == 1
+    assert "app.yml sets name and d1.name, but this is a workflow_run run" in workflow_commands(named.log, "error")[0]
+    app_yml.write_text(app_yml.read_text().replace("name: items-app\n", "").replace("  name: items-app-db\n", ""))
+    another = preview_of("9")  # the artifact claims another pull request: its preview must not be overwritten
+    assert another.returncode == 1
+    assert "Pull request #9 (input pull-request) has the head commit 999999999999" in another.log
+    assert cf.requests() == []
+
+    done = preview_of("8")
     assert done.returncode == 0, done.log
     assert (done.outputs["script-name"], done.outputs["status"]) == ("items-app-pr-8", "deployed")
     (comment,) = github.comments(8)
     assert "items-app-pr-8" in str(comment["body"]) and "| **Database** | `items-app-db-pr-8`" in str(comment["body"])
     (deployment,) = github.deployments()
-    assert (
-        deployment["environment"] == "preview/pr-8" and deployment["ref"] == "f00dfacef00dfacef00dfacef00dfacef00dface"
-    )
+    assert deployment["environment"] == "preview/pr-8" and deployment["ref"] == FORK_HEAD
 
 
 def test_preview_on_a_push_has_no_pull_request_and_says_so(

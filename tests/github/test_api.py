@@ -70,9 +70,9 @@ async def test_a_removed_previews_deployments_all_become_inactive(github: FakeGi
 async def test_a_pull_requests_state_is_read(github: FakeGitHub) -> None:
     github.set_pull_request(7, "closed")
     async with client(github) as gh:
-        assert await gh.pull_request_state(7) == "closed"
+        assert (await gh.pull_request(7)).state == "closed"
         with pytest.raises(GitHubAPIError, match="HTTP 404"):
-            await gh.pull_request_state(8)
+            await gh.pull_request(8)
 
 
 async def test_a_missing_permission_names_the_permissions_entry(github: FakeGitHub) -> None:
