@@ -23,7 +23,14 @@ from pathlib import Path
 from deployer._sql import Statement, Word, split_statements
 from deployer.errors import ConfigError
 
-__all__ = ["Finding", "destructive_statements", "harmless", "unique_indexes_created", "without_transaction"]
+__all__ = [
+    "Finding",
+    "destructive_statements",
+    "harmless",
+    "tables_created",
+    "unique_indexes_created",
+    "without_transaction",
+]
 
 _TRANSACTION_VERBS = {"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 
@@ -105,6 +112,12 @@ def unique_indexes_created(statements: Iterable[Statement]) -> set[str]:
     """The unique indexes these statements create (`CREATE UNIQUE INDEX [IF NOT EXISTS] name …`)."""
     # UNIQUE right after CREATE can only begin CREATE UNIQUE INDEX.
     return {name for s in statements if s.starts_with("CREATE", "UNIQUE") and (name := s.after("INDEX")) is not None}
+
+
+def tables_created(statements: Iterable[Statement]) -> set[str]:
+    """The tables these statements create (`CREATE [VIRTUAL] TABLE [IF NOT EXISTS] name`), lower-cased unless
+    quoted (as `Statement.after` gives names)."""
+    return {name for s in statements if s.starts_with("CREATE") and (name := s.after("TABLE")) is not None}
 
 
 def harmless(statements: Sequence[Statement]) -> bool:

@@ -178,6 +178,7 @@ class SchemaError(DeployError):
     rolled back whole, and nothing after the database step was changed."""
 
     title = "SQL failed"
+    bookmark: str | None = None  # the Time Travel bookmark taken before the request, if one was
 
 
 class DataSafetyError(DeployError):

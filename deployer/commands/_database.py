@@ -9,6 +9,7 @@ and the error names the file and the statement SQLite complained about.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -17,15 +18,17 @@ from deployer._sql import Statement, statement_for_error
 from deployer.app import LocalApp
 from deployer.cloudflare import CloudflareClient
 from deployer.cloudflare import d1 as d1_api
+from deployer.data_guard import tables_created
 from deployer.database import EMPTY, BoundDatabase, DatabaseState, DatabaseWork
 from deployer.errors import CloudflareAPIError, SchemaError, SqlError
-from deployer.migrations import CLAIM_LEDGER, LEDGER_TABLE, SqlFile, migration_request, terminated
+from deployer.migrations import CLAIM_LEDGER, LEDGER_TABLE, SqlFile, migration_request, next_migration_name, terminated
 from deployer.settings import Settings
 from deployer.state import RemoteState
 
 __all__ = [
     "Applied",
     "DatabaseView",
+    "apply_checked",
     "apply_work",
     "bound_database_id",
     "create_database",
@@ -151,6 +154,57 @@ async def apply_work(
     return Applied(applied.bookmark, what, tuple(m.name for m in work.pending), applied.restore)
 
 
+async def apply_checked(
+    client: CloudflareClient,
+    app: LocalApp,
+    database: d1_api.Database,
+    state: DatabaseState,
+    work: DatabaseWork,
+    *,
+    replan: Callable[[DatabaseState], DatabaseWork],
+    warn: Callable[[str], None],
+    done: list[str],
+) -> Applied:
+    """`apply_work`, and when it fails on a database that changed since `state` was read, once more.
+
+    Two deploys at once: the one that lost finds the ledger it meant to create (`DatabaseWork.claim`) or a
+    migration already in it; a request Cloudflare had applied before the client retried it fails the same way.
+    Then the database is read again, and `replan` decides what it still lacks. A baseline the other deploy made
+    must have every table this app's schema.sql creates, else this deploy stops (its schema.sql was not
+    applied). A failure on a database nobody changed is the SQL's own, and is raised as it is."""
+    try:
+        return await apply_work(client, app, database, work, done=done)
+    except SchemaError as exc:
+        failed = exc
+        now = await read_state(client, database.uuid)
+        if now == state:
+            raise
+    if state.empty and app.schema is not None:
+        missing = sorted(tables_created(app.schema.statements) - {table.lower() for table in now.tables})
+        if missing:
+            raise SchemaError(
+                f"D1 database {database.name} was filled by another deploy while this one applied its SQL, and it "
+                f"lacks table {', '.join(missing)} that this app's schema.sql creates (the two deploys had different "
+                "schema.sql files); this deploy's schema.sql and seed.sql were not applied",
+                hint="Nothing of this deploy's SQL was kept. Add the missing tables with a migration "
+                f"({next_migration_name(app.migrations, 'add_missing_tables')}) and deploy again.",
+            ) from failed
+    warn(
+        f"D1 database {database.name} changed while this deploy applied its SQL (another deploy at the same time, "
+        "or a request of this one applied before a retry); it was read again and only what it lacks is applied"
+    )
+    again = replan(now)
+    retried = await apply_work(client, app, database, again, done=done) if again.writes else Applied()
+    bookmark = retried.bookmark or failed.bookmark
+    meanwhile = tuple(m.name for m in work.pending if m.name in now.applied)
+    return Applied(
+        bookmark,
+        retried.files,
+        (*meanwhile, *retried.migrations),
+        retried.restore or (restore_hint(client, database, bookmark) if bookmark else ""),
+    )
+
+
 def _failed(
     app: LocalApp, database: d1_api.Database, sql_files: list[SqlFile], exc: SqlError, bookmark: str | None
 ) -> SchemaError:
@@ -178,6 +232,7 @@ def _failed(
         f"{what} failed on D1 database {database.name}{shown}: {exc.api_text}", hint=hint, file=file, line=line
     )
     error.title = f"{fix if file else 'SQL'} failed"
+    error.bookmark = bookmark
     return error
 
 

@@ -35,17 +35,16 @@ from deployer._concurrency import both, gather
 from deployer.app import MAIN_MODULE
 from deployer.bindings import SecretBinding, Wanted, metadata_bindings, wanted_bindings
 from deployer.cloudflare import CloudflareClient
-from deployer.cloudflare import d1 as d1_api
 from deployer.cloudflare import workers as workers_api
 from deployer.cloudflare.assets import UploadFile, open_upload_session, upload_bucket
 from deployer.cloudflare.multipart import FormPart
 from deployer.commands._base import Options
-from deployer.commands._database import Applied, apply_work, create_database, read_database, read_state
+from deployer.commands._database import Applied, apply_checked, create_database, read_database
 from deployer.commands._deploy_result import DeployResult
 from deployer.commands._verify import CheckResult, verify_app
 from deployer.commands.plan import Prepared, prepare
-from deployer.database import BoundDatabase, DatabaseState, DatabaseWork, check_switch, plan_database
-from deployer.errors import CloudflareError, DeployError, SchemaError, UploadTokenError
+from deployer.database import BoundDatabase, DatabaseWork, check_switch, plan_database
+from deployer.errors import CloudflareError, DeployError, UploadTokenError
 from deployer.manifest import AssetFile, AssetManifest
 from deployer.settings import Settings
 from deployer.steps import SIDE_BY_SIDE_GROUP, Step
@@ -229,43 +228,26 @@ async def _database_and_schema(
         _log(Step.DATABASE, side_by_side, id=database.uuid, database=database.name, created=created)
     applied = Applied()
     if work.writes:
-        applied = await _apply(client, prepared, options, database, view.state, work, done)
+        applied = await apply_checked(
+            client,
+            app,
+            database,
+            view.state,
+            work,
+            replan=lambda now: plan_database(
+                app,
+                now,
+                database=database.name,
+                schema_changed=plan.schema_changed,
+                allow_destructive=options.allow_destructive,
+            ),
+            warn=hooks.warn,
+            done=done,
+        )
         steps += (Step.SCHEMA,)
         bookmark = {"bookmark": applied.bookmark} if applied.bookmark else {}
         _log(Step.SCHEMA, side_by_side, files=", ".join(applied.files), **bookmark)
     return _Database(database.uuid, created, steps, applied)
-
-
-async def _apply(
-    client: CloudflareClient,
-    prepared: Prepared,
-    options: Options,
-    database: d1_api.Database,
-    state: DatabaseState,
-    work: DatabaseWork,
-    done: list[str],
-) -> Applied:
-    """Apply `work`; when that fails because another deploy changed the database since it was read (two runs
-    at once: the one that lost finds the ledger it meant to create, or a migration already in it), read it
-    again and apply what it still lacks, once. A failure on a database nobody changed is the SQL's own."""
-    try:
-        return await apply_work(client, prepared.app, database, work, done=done)
-    except SchemaError:
-        now = await read_state(client, database.uuid)
-        if now == state:
-            raise
-    options.hooks.warn(
-        f"D1 database {database.name} changed while this deploy applied its SQL (another deploy at the same "
-        "time?); it was read again and only what it still lacks is applied"
-    )
-    work = plan_database(
-        prepared.app,
-        now,
-        database=database.name,
-        schema_changed=prepared.plan.schema_changed,
-        allow_destructive=options.allow_destructive,
-    )
-    return await apply_work(client, prepared.app, database, work, done=done) if work.writes else Applied()
 
 
 # --- 3.–4. the assets -------------------------------------------------------------------------------------

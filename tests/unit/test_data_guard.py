@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from deployer._sql import Word, split_statements, statement_for_error
-from deployer.data_guard import destructive_statements, harmless, unique_indexes_created, without_transaction
+from deployer.data_guard import (
+    destructive_statements,
+    harmless,
+    tables_created,
+    unique_indexes_created,
+    without_transaction,
+)
 from deployer.errors import ConfigError
 
 MIGRATION = Path("migrations/0002_change.sql")
@@ -98,6 +104,18 @@ def test_statements_that_can_lose_rows_are_found_with_their_line(sql: str, expec
 )
 def test_statements_that_keep_every_row_are_not_destructive(sql: str) -> None:
     assert whys(sql, unique=("by_email",)) == []
+
+
+def test_the_tables_a_schema_creates_are_known_by_name() -> None:
+    sql = (
+        "CREATE TABLE IF NOT EXISTS Items (id INTEGER);\n"
+        'CREATE TABLE "Mixed Case" (x);\n'
+        "CREATE VIRTUAL TABLE docs USING fts5(body);\n"
+        "CREATE INDEX by_id ON items (id);\n"
+        "INSERT INTO items VALUES (1);\n"
+        "DROP TABLE old;\n"
+    )
+    assert tables_created(split_statements(sql)) == {"items", "Mixed Case", "docs"}
 
 
 def test_unique_indexes_are_known_from_the_statements_that_create_them() -> None:

@@ -1,0 +1,113 @@
+"""When the database changes between its read and the deploy's SQL (`apply_checked`, against cfemu): another
+deploy filled it, or a request of this deploy was applied before the client retried it. The change is made
+here by hand, between the read and the write, so each case happens every time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cfemu.launcher import Emulator
+from deployer.app import load_app
+from deployer.cloudflare import CloudflareClient
+from deployer.cloudflare import d1 as d1_api
+from deployer.commands._database import Applied, apply_checked, read_state
+from deployer.database import DatabaseState, DatabaseWork, plan_database
+from deployer.errors import SchemaError
+from tests.commands.test_database_step import ADD_DONE, migration, query
+from tests.commands.test_deploy import deploy
+
+
+def client_for(emulator: Emulator) -> CloudflareClient:
+    return CloudflareClient(
+        base_url=emulator.api_base_url, api_token=emulator.api_token, account_id=emulator.account_id
+    )
+
+
+async def apply_after(
+    emulator: Emulator, app: Path, database: d1_api.Database, meanwhile: str
+) -> tuple[list[str], Applied | SchemaError]:
+    """Read the database, run `meanwhile` on it (the other writer), then apply what the first read planned."""
+    local = load_app(app)
+    warnings: list[str] = []
+
+    def replan(state: DatabaseState) -> DatabaseWork:
+        return plan_database(local, state, database=database.name, schema_changed=None, allow_destructive=False)
+
+    async with client_for(emulator) as client:
+        state = await read_state(client, database.uuid)
+        work = replan(state)
+        query(emulator, database.uuid, meanwhile)
+        try:
+            applied: Applied | SchemaError = await apply_checked(
+                client, local, database, state, work, replan=replan, warn=warnings.append, done=[]
+            )
+        except SchemaError as exc:
+            applied = exc
+    return warnings, applied
+
+
+async def new_database(emulator: Emulator, name: str) -> d1_api.Database:
+    async with client_for(emulator) as client:
+        return await d1_api.create_database(client, name)
+
+
+async def test_a_new_database_filled_meanwhile_with_the_same_schema_is_accepted_and_seeded_once(
+    emulator: Emulator, app: Path
+) -> None:
+    (app / "seed.sql").write_text("INSERT INTO items (name) VALUES ('seeded');\n")
+    database = await new_database(emulator, "race-db")
+    other = (
+        app / "schema.sql"
+    ).read_text() + "\nCREATE TABLE d1_migrations (id INTEGER PRIMARY KEY, name TEXT UNIQUE);"
+    warnings, applied = await apply_after(
+        emulator, app, database, other + "\nINSERT INTO items (name) VALUES ('seeded');"
+    )
+    assert not isinstance(applied, SchemaError)
+    assert query(emulator, database.uuid, "SELECT name FROM items") == [{"name": "seeded"}]
+    assert warnings and "changed while this deploy applied its SQL" in warnings[0]
+
+
+async def test_a_new_database_filled_meanwhile_without_this_apps_tables_stops_the_deploy(
+    emulator: Emulator, app: Path
+) -> None:
+    """The other deploy had another schema.sql: this one's tables are missing, so it must not report success."""
+    (app / "schema.sql").write_text(
+        (app / "schema.sql").read_text() + "\nCREATE TABLE IF NOT EXISTS tags (id INTEGER PRIMARY KEY, label TEXT);\n"
+    )
+    database = await new_database(emulator, "race-db")
+    other = (
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);\nCREATE TABLE d1_migrations (id INTEGER, name TEXT);"
+    )
+    _, applied = await apply_after(emulator, app, database, other)
+    assert isinstance(applied, SchemaError)
+    assert "lacks table tags that this app's schema.sql creates" in applied.message
+    assert "migrations/0001_add_missing_tables.sql" in (applied.hint or "")
+    assert query(emulator, database.uuid, "SELECT name FROM sqlite_master WHERE name = 'tags'") == []
+
+
+async def test_a_migration_applied_meanwhile_is_reported_with_the_bookmark_taken_before(
+    emulator: Emulator, app: Path
+) -> None:
+    """As when the client retried a request Cloudflare had already applied: the migration is in the ledger, so
+    it is not applied twice, and this deploy still reports it and the bookmark that undoes it."""
+    first = await deploy(emulator, app)
+    database = d1_api.Database(first.database_id or "", "items-app-db")
+    migration(app, "0001_add_done.sql", ADD_DONE)
+    warnings, applied = await apply_after(
+        emulator, app, database, ADD_DONE + "INSERT INTO d1_migrations (name) VALUES ('0001_add_done.sql');"
+    )
+    assert isinstance(applied, Applied), applied
+    assert applied.migrations == ("0001_add_done.sql",)
+    assert applied.bookmark and applied.bookmark in applied.restore
+    assert len(warnings) == 1
+    assert query(emulator, database.uuid, "SELECT count(*) AS n FROM d1_migrations") == [{"n": 1}]
+
+
+async def test_a_failure_on_a_database_nobody_changed_is_the_sqls_own(emulator: Emulator, app: Path) -> None:
+    first = await deploy(emulator, app)
+    database = d1_api.Database(first.database_id or "", "items-app-db")
+    migration(app, "0001_bad.sql", "ALTER TABLE nowhere ADD COLUMN x INTEGER;\n")
+    warnings, applied = await apply_after(emulator, app, database, "SELECT 1;")
+    assert isinstance(applied, SchemaError) and "no such table: nowhere" in applied.message
+    assert warnings == []
+    assert applied.bookmark is not None  # taken before the failing request, and carried by the error
