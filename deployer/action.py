@@ -37,7 +37,7 @@ from deployer.commands._previews import preview_target
 from deployer.commands.plan import Prepared
 from deployer.commands.sweep import SweepResult
 from deployer.commands.teardown import TeardownResult
-from deployer.errors import ConfigError, DeployError, GitHubAPIError
+from deployer.errors import CloudflareError, ConfigError, DeployError, GitHubAPIError
 from deployer.github.api import GitHubClient
 from deployer.github.event import PULL_REQUEST_EVENTS, Event, load_event
 from deployer.github.publish import Deployment, retire_environment, state_reader, update_comment, upsert_comment
@@ -204,6 +204,8 @@ class ActionRun:
             await self._retire(result.environment)
         elif isinstance(result, SweepResult):
             await self._retire_swept(result)
+        if result.incomplete:
+            raise CloudflareError(result.incomplete, hint="Run it again: what was removed stays removed.")
         return 0
 
     def _options(self, spec: CommandSpec, event: Event) -> Options:
@@ -410,8 +412,8 @@ class ActionRun:
         raw = self.runner.input("pull-request")
         if not raw:
             return None
-        if not raw.removeprefix("#").isdigit():
-            raise ConfigError(f"Input pull-request must be a pull request number, not {raw!r}")
+        if not raw.removeprefix("#").isdigit() or int(raw.removeprefix("#")) < 1:
+            raise ConfigError(f"Input pull-request must be a pull request number (1 or more), not {raw!r}")
         return int(raw.removeprefix("#"))
 
 

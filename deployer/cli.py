@@ -24,7 +24,7 @@ import structlog
 
 from deployer._logging import configure_logging
 from deployer.commands import COMMANDS, CommandResult, Hooks, Options, execute
-from deployer.errors import DeployError
+from deployer.errors import CloudflareError, DeployError
 from deployer.github.api import GitHubClient
 from deployer.github.publish import state_reader
 from deployer.github.runner import error_command, is_runner, workflow_command, write_outputs
@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         if "bookmark" in spec.flags:
             command.add_argument("--bookmark", required=True, help="the D1 Time Travel bookmark to go back to")
         if "pr" in spec.flags:
-            command.add_argument("--pr", type=int, required=True, metavar="N", help="the pull request's number")
+            command.add_argument("--pr", type=_number, required=True, metavar="N", help="the pull request's number")
         if "preview" in spec.flags:
             command.add_argument(
                 "--preview-database",
@@ -128,6 +128,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         )
         result = asyncio.run(_execute(args.command, settings, options, environ))
         _report_success(result, environ, as_json=bool(getattr(args, "json", False)))
+        if result.incomplete:
+            raise CloudflareError(result.incomplete, hint="Run it again: what was done stays done.")
     except DeployError as exc:
         _report_error(exc, environ, as_json=bool(args.json_logs))
         return 1
@@ -139,6 +141,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         traceback.print_exc()
         return 3
     return 0
+
+
+def _number(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a pull request number (1 or more)")
+    return int(text)
 
 
 def _age(text: str) -> dt.timedelta:

@@ -86,6 +86,9 @@ class CommandResult:
     url: str = ""
     changes: Changes | None = None
     text: str = ""
+    # Set when part of the work failed after other parts were done (a sweep that removed some previews): the
+    # front ends report what was done, then fail with this message.
+    incomplete: str = ""
 
     @property
     def details(self) -> str:

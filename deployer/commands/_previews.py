@@ -20,9 +20,9 @@ __all__ = ["Removal", "list_previews", "preview_settings", "preview_target", "re
 
 def preview_target(settings: Settings, options: Options, command: str) -> PreviewNames:
     """The names of the preview `options.pull_request` of the app in `settings`; `ConfigError` without one."""
-    if options.pull_request is None:
+    if options.pull_request is None or options.pull_request < 1:
         raise ConfigError(
-            f"{command} needs the pull request's number",
+            f"{command} needs the pull request's number (1 or more)",
             hint=(
                 "Pass --pr N (action input pull-request). On a pull_request event the action reads it from the event."
             ),

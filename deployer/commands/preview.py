@@ -6,9 +6,9 @@ The preview is a deploy (`deployer.commands.deploy`, every step and check of it)
 database (schema.sql, every migration, seed.sql); each later push updates the same Worker and database
 incrementally, rows kept and new migrations applied, exactly as a deploy to production would.
 
-Production is never read or written: not its Worker, not its database, not its secrets. The password gate
-works with the password given to this run (a preview-only secret: input app-password); `SESSION_SECRET` is
-generated per preview and never shown. The Worker carries the preview tag, which `teardown` and `sweep` check
+Production's Worker and database are never read or written. The preview gets the secrets given to this run
+(so the preview workflow passes preview-only values: input app-password); a given `SESSION_SECRET` is not
+sent, one is generated per preview and never shown. The Worker carries the preview tag, which `teardown` and `sweep` check
 before they delete anything, and a Worker of the preview's name without it is left alone.
 
 When the account has as many D1 databases as its plan allows (`7406`), the error names the limit, this app's

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from deployer.cloudflare import CloudflareClient
 from deployer.commands._base import CommandResult, Options
 from deployer.commands._previews import Removal, list_previews, remove_preview
-from deployer.errors import ConfigError
+from deployer.errors import ConfigError, DeployError
 from deployer.previews import Stale, preview_names, stale_previews
 from deployer.settings import Settings
 
@@ -34,12 +34,14 @@ class SweepResult(CommandResult):
     def changed_words(self) -> str:
         if not self.stale:
             return f"nothing: none of the {self.found} previews is stale"
-        verb = "would remove" if self.dry_run else "removed"
-        return f"{verb} {len(self.stale)} of {self.found} previews"
+        if self.dry_run:
+            return f"would remove {len(self.stale)} of {self.found} previews"
+        return f"removed {len(self.removals)} of {self.found} previews"
 
     def outputs(self) -> dict[str, str]:
-        numbers = ",".join(str(s.preview.number) for s in self.stale)
-        return {**super().outputs(), "previews-removed": "" if self.dry_run else numbers, "previews-stale": numbers}
+        stale = ",".join(str(s.preview.number) for s in self.stale)
+        removed = ",".join(str(r.number) for r in self.removals)
+        return {**super().outputs(), "previews-removed": removed, "previews-stale": stale}
 
 
 async def run(settings: Settings, client: CloudflareClient | None, options: Options) -> SweepResult:
@@ -60,12 +62,18 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
     stale = stale_previews(previews, states=states, now=dt.datetime.now(dt.UTC), max_age=options.max_age)
     lines = [f"{settings.script_name}: {len(previews)} preview{'' if len(previews) == 1 else 's'}, {len(stale)} stale"]
     removals: list[Removal] = []
+    failures: list[str] = []
     for item in stale:
         lines.append(f"  {'would remove' if options.dry_run else 'removing'} {item.preview.script}: {item.reason}")
         if options.dry_run:
             continue
         names = preview_names(settings.script_name, settings.database_name, item.preview.number)
-        removal = await remove_preview(client, settings, names)
+        try:
+            removal = await remove_preview(client, settings, names)
+        except DeployError as exc:  # the next previews are still removed; the run fails at the end
+            failures.append(f"{item.preview.script}: {exc.message}")
+            lines.append(f"    not removed: {exc.message}")
+            continue
         removals.append(removal)
         lines.append(f"    {removal.words()}")
         for note in removal.notes:
@@ -82,4 +90,5 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
         stale=tuple(stale),
         removals=tuple(removals),
         dry_run=options.dry_run,
+        incomplete=f"sweep could not remove {len(failures)} preview(s): " + "; ".join(failures) if failures else "",
     )

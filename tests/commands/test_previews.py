@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import stamina
 
 from cfemu.launcher import Emulator, running_emulator
 from deployer.commands import Hooks, Options, execute
@@ -239,5 +240,22 @@ async def test_sweep_by_age_alone_and_its_refusal_without_a_way_to_judge(emulato
 
 async def test_preview_and_teardown_need_a_pull_request_number(emulator: Emulator, app: Path) -> None:
     for command in ("preview", "teardown"):
-        with pytest.raises(ConfigError, match=f"{command} needs the pull request's number"):
-            await execute(command, settings_for(emulator, app), Options())
+        for options in (Options(), Options(pull_request=0)):
+            with pytest.raises(ConfigError, match=f"{command} needs the pull request's number"):
+                await execute(command, settings_for(emulator, app), options)
+    assert emulator.requests() == []
+
+
+async def test_a_sweep_that_cannot_remove_one_preview_removes_the_others_and_says_so(
+    emulator: Emulator, app: Path
+) -> None:
+    for number in (1, 2, 3):
+        await preview(emulator, app, number)
+    emulator.add_fault("500", method="DELETE", path="/workers/scripts/items-app-pr-2", times=-1)
+    with stamina.set_testing(True, attempts=2):
+        swept = await execute("sweep", settings_for(emulator, app), Options(max_age=dt.timedelta(0)))
+    assert isinstance(swept, SweepResult)
+    assert [r.number for r in swept.removals] == [1, 3]
+    assert swept.incomplete.startswith("sweep could not remove 1 preview(s): items-app-pr-2: ")
+    assert swept.outputs()["previews-removed"] == "1,3" and swept.changed_words() == "removed 2 of 3 previews"
+    assert set(scripts(emulator)) == {"items-app-pr-2"}

@@ -58,13 +58,16 @@ async def test_two_upserts_at_once_leave_one_comment(github: FakeGitHub) -> None
 async def test_a_removed_previews_deployments_all_become_inactive(github: FakeGitHub) -> None:
     """Every Deployment to the preview's environment, across pages, and none of another environment."""
     async with client(github) as gh:
-        for _ in range(3):
-            await Deployment(gh, ref="abc", environment="preview/pr-7", production=False, log_url="").start("x")
+        for _ in range(101):  # one more than a page
+            await gh.create_deployment(
+                ref="abc", environment="preview/pr-7", description="x", production=False, transient=True
+            )
         other = await Deployment(gh, ref="abc", environment="preview/pr-8", production=False, log_url="").start("x")
-        assert await retire_environment(gh, "preview/pr-7", description="Preview removed") == 3
+        assert await retire_environment(gh, "preview/pr-7", description="Preview removed") == 101
+    assert any(c.query.get("page") == ["2"] for c in github.calls if c.method == "GET")
     for deployment in github.deployments():
         states = [status["state"] for status in github.statuses(deployment["id"])]
-        assert states == (["in_progress"] if deployment["id"] == other else ["in_progress", "inactive"])
+        assert states == (["in_progress"] if deployment["id"] == other else ["inactive"])
 
 
 async def test_a_pull_requests_state_is_read(github: FakeGitHub) -> None:

@@ -9,8 +9,11 @@ import pytest
 
 from cfemu.launcher import Emulator
 from deployer.commands import Options, execute
+from deployer.github.api import GitHubClient
+from deployer.github.publish import Deployment
 from deployer.settings import Settings
 from devkit.cli import emulator_environment
+from tests.github.conftest import GH_TOKEN
 from tests.github.fake_github import FakeGitHub
 from tests.github.harness import StepFiles
 from tests.github.test_action_paths import run
@@ -19,10 +22,12 @@ from tests.github.test_action_paths import run
 async def open_previews(cf: Emulator, step: StepFiles, github: FakeGitHub, numbers: tuple[int, ...]) -> None:
     """Previews deployed earlier (by the CLI), each with a comment and a Deployment as the action leaves them."""
     settings = Settings.load(cli={"app_dir": step.workspace / "app"}, environ=emulator_environment(cf))
-    for number in numbers:
-        await execute("preview", settings, Options(pull_request=number))
-        github.add_comment(number, "<!-- cf-stateful-deployer:comment app=app -->\nPreview here", user="bot")
-        github.set_pull_request(number, "open")
+    async with GitHubClient(token=GH_TOKEN, repository=github.repository, api_url=github.url) as gh:
+        for number in numbers:
+            await execute("preview", settings, Options(pull_request=number))
+            github.add_comment(number, "<!-- cf-stateful-deployer:comment app=app -->\nPreview here", user="bot")
+            github.set_pull_request(number, "open")
+            await Deployment(gh, ref="abc", environment=f"preview/pr-{number}", production=False, log_url="").start("x")
 
 
 def test_a_scheduled_sweep_removes_closed_pull_requests_previews_and_retires_them(
@@ -50,6 +55,8 @@ def test_a_scheduled_sweep_removes_closed_pull_requests_previews_and_retires_the
     assert "deleted the preview Worker items-app-pr-1 and its D1 database items-app-db-pr-1" in str(comment["body"])
     assert "Preview here" in str(github.comments(2)[0]["body"])  # the open pull request's comment is untouched
     assert "| **Database**" not in str(comment["body"])
+    states = {d["environment"]: [s["state"] for s in github.statuses(d["id"])] for d in github.deployments()}
+    assert states == {"preview/pr-1": ["in_progress", "inactive"], "preview/pr-2": ["in_progress"]}
 
 
 def test_a_sweep_without_github_access_or_an_age_says_what_it_needs(
