@@ -87,6 +87,20 @@ async def test_a_first_deploy_failing_late_lists_every_write_it_made(
     assert listed[3:] == [change.format(url=url) for change in after_steps_1_to_4]
 
 
+async def test_a_first_deploy_whose_url_could_not_be_enabled_is_redone_in_full(emulator: Emulator, app: Path) -> None:
+    """The Worker was uploaded but workers.dev never enabled: no state was recorded, so the next deploy does
+    every step again (not "unchanged": a Worker without state is redeployed in full) and enables the URL."""
+    emulator.add_fault("500", method="POST", path="/workers/scripts/*/subdomain", times=-1)
+    await failed_deploy(emulator, app)
+    emulator.clear_faults()
+    with account_client(emulator) as api:
+        assert not [t for t in result(api.get(f"/workers/scripts/{EXAMPLE_SCRIPT}/settings"))["tags"] if "ds1-" in t]
+    again = await deploy(emulator, app)
+    assert again.status == "deployed" and again.changes is not None and again.changes.reason == "forced"
+    with account_client(emulator) as api:
+        assert result(api.get(f"/workers/scripts/{EXAMPLE_SCRIPT}/subdomain"))["enabled"] is True
+
+
 async def test_a_failure_before_any_write_says_nothing_was_changed(emulator: Emulator, app: Path) -> None:
     await deploy(emulator, app)
     (app / "worker.js").write_text((app / "worker.js").read_text() + "\n// v2\n")
