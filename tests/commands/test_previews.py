@@ -183,12 +183,11 @@ async def test_the_database_limit_names_the_previews_holding_one_and_the_ways_ou
 
 async def test_two_preview_runs_at_once_end_in_one_preview_with_the_seed_once(emulator: Emulator, app: Path) -> None:
     """Both runs create the database (one finds it made by the other) and fill it: the ledger is created
-    first without IF NOT EXISTS, so one request fails whole, reads the database again and finds it full."""
+    first without IF NOT EXISTS, so one request fails whole, reads the database again and finds it full.
+    (Whether the two interleave depends on timing; tests/commands/test_database_races.py makes each case
+    happen every time.)"""
     (app / "seed.sql").write_text("INSERT INTO items (name) VALUES ('seeded');\n")
     first, second = await asyncio.gather(preview(emulator, app, 9), preview(emulator, app, 9))
-    d1_writes = [(e["path"].rsplit("/", 1)[-1], e["status"]) for e in emulator.requests() if e["method"] == "POST"]
-    # the race did happen: the second create was refused (7502), and so was the second request's ledger
-    assert d1_writes.count(("database", 400)) == 1 and d1_writes.count(("query", 400)) == 1, d1_writes
     assert first.database_id == second.database_id == databases(emulator)["items-app-db-pr-9"]
     assert [name for name in databases(emulator) if "pr-9" in name] == ["items-app-db-pr-9"]
     assert query(emulator, first.database_id or "", "SELECT name FROM items") == [{"name": "seeded"}]
