@@ -40,7 +40,14 @@ from deployer.commands.teardown import TeardownResult
 from deployer.errors import CloudflareError, ConfigError, DeployError, GitHubAPIError
 from deployer.github.api import GitHubClient
 from deployer.github.event import PULL_REQUEST_EVENTS, Event, load_event
-from deployer.github.publish import Deployment, retire_environment, state_reader, update_comment, upsert_comment
+from deployer.github.publish import (
+    Deployment,
+    check_pull_request_head,
+    retire_environment,
+    state_reader,
+    update_comment,
+    upsert_comment,
+)
 from deployer.github.report import RunReport, Status, comment_body, comment_marker, summary_markdown
 from deployer.github.runner import Runner
 from deployer.previews import parse_age
@@ -180,7 +187,8 @@ class ActionRun:
         preview = preview_target(settings, options, spec.name) if "pr" in spec.flags else None
         self.preview_script = preview.script if preview else ""
         if preview is not None and event.name == "workflow_run":
-            await self._check_pull_request(preview.number, event)
+            # The number comes from the build's artifact (the fork's files): it must be this build's.
+            await check_pull_request_head(self.github, preview.number, event.sha)
         if spec.records_deployment and self.github and event.sha and self._bool("github-deployment", default=True):
             self.deployment = Deployment(
                 self.github,
@@ -233,25 +241,6 @@ class ActionRun:
                 mask=self.runner.mask, group=self.runner.group, on_plan=self._planned, warn=self.runner.warning
             ),
         )
-
-    async def _check_pull_request(self, number: int, event: Event) -> None:
-        """On a workflow_run, the pull request's number comes from the build's artifact (the fork's files): it
-        must name a pull request whose head is the commit this run deploys, or the preview of another one would
-        be overwritten."""
-        if self.github is None:
-            raise ConfigError(
-                "A preview on a workflow_run needs the input github-token, to check that pull request "
-                f"#{number} is the one whose build this run deploys",
-                hint="Leave github-token at its default (${{ github.token }}) and give the job pull-requests: read.",
-            )
-        head = (await self.github.pull_request(number)).head_sha
-        if head != event.sha:
-            raise ConfigError(
-                f"Pull request #{number} (input pull-request) has the head commit {head[:12] or '(none)'}, but this "
-                f"run deploys {event.sha[:12]} (workflow_run.head_sha): the number does not belong to this build, "
-                "so nothing was deployed",
-                hint="Pass the number the build recorded for its own pull request (see preview-fork-build.yml).",
-            )
 
     async def _retire(self, environment: str) -> None:
         """A removed preview's Deployments become inactive, so GitHub stops linking to its URL."""

@@ -8,8 +8,8 @@ incrementally, rows kept and new migrations applied, exactly as a deploy to prod
 
 Production's Worker and database are never read or written. The preview gets the secrets given to this run
 (so the preview workflow passes preview-only values: input app-password); a given `SESSION_SECRET` is not
-sent, one is generated per preview and never shown. The Worker carries the preview tag, which `teardown` and `sweep` check
-before they delete anything, and a Worker of the preview's name without it is left alone.
+sent, one is generated per preview and never shown. The Worker carries the preview tag, which `teardown` and
+`sweep` check before they delete anything, and a Worker of the preview's name without it is left alone.
 
 When the account has as many D1 databases as its plan allows (`7406`), the error names the limit, this app's
 previews that hold one, and the two ways out: `sweep`, or `preview-database: shared`.

@@ -15,10 +15,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from deployer.errors import GitHubAPIError
+from deployer.errors import ConfigError, GitHubAPIError
 from deployer.github.api import Comment, GitHubClient
 
-__all__ = ["Deployment", "retire_environment", "state_reader", "update_comment", "upsert_comment"]
+__all__ = [
+    "Deployment",
+    "check_pull_request_head",
+    "retire_environment",
+    "state_reader",
+    "update_comment",
+    "upsert_comment",
+]
 
 
 async def upsert_comment(client: GitHubClient, number: int, *, marker: str, body: str) -> tuple[Comment, bool]:
@@ -108,3 +115,24 @@ def state_reader(client: GitHubClient, *, warn: Callable[[str], None]) -> Callab
             return None
 
     return state
+
+
+async def check_pull_request_head(client: GitHubClient | None, number: int, sha: str) -> None:
+    """Refuse (`ConfigError`) unless pull request `number` has the head commit `sha`.
+
+    On a workflow_run the pull request's number comes from the build's artifact, which holds the fork's files:
+    a number that is not this build's would overwrite another pull request's preview."""
+    if client is None:
+        raise ConfigError(
+            f"A preview on a workflow_run needs the input github-token, to check that pull request #{number} is "
+            "the one whose build this run deploys",
+            hint="Leave github-token at its default (${{ github.token }}) and give the job pull-requests: read.",
+        )
+    head = (await client.pull_request(number)).head_sha
+    if head != sha:
+        raise ConfigError(
+            f"Pull request #{number} (input pull-request) has the head commit {head[:12] or '(none)'}, but this run "
+            f"deploys {sha[:12]} (workflow_run.head_sha): the number does not belong to this build, so nothing was "
+            "deployed",
+            hint="Pass the number the build recorded for its own pull request (see preview-fork-build.yml).",
+        )
