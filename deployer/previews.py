@@ -157,7 +157,9 @@ def stale_previews(
 
 def _age(age: dt.timedelta) -> str:
     days = age / dt.timedelta(days=1)
-    return f"{days:g} days" if days >= 1 else f"{age / dt.timedelta(hours=1):g} hours"
+    if days >= 1:
+        return f"{days:g} day{'' if days == 1 else 's'}"
+    return f"{age / dt.timedelta(hours=1):g} hours"
 
 
 def parse_age(text: str) -> dt.timedelta:

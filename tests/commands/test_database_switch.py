@@ -118,3 +118,19 @@ async def test_an_allowed_destructive_migration_is_applied(emulator: Emulator, a
     applied = await deploy(emulator, app, Options(allow_destructive=True))
     assert applied.migrations_applied == ("0001_drop_items.sql",) and applied.bookmark
     assert query(emulator, first.database_id or "", "SELECT name FROM sqlite_master WHERE name = 'items'") == []
+
+
+async def test_a_database_with_tables_and_no_ledger_is_adopted_without_reading_one(
+    emulator: Emulator, app: Path
+) -> None:
+    """A database made elsewhere (tables, no d1_migrations): its rows are kept, and no ledger is read that is
+    not there."""
+    with account_client(emulator) as api:
+        database = result(api.post("/d1/database", json={"name": "items-app-db"}))["uuid"]
+    query(emulator, database, "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, created_at TEXT)")
+    query(emulator, database, "INSERT INTO items (name) VALUES ('made elsewhere')")
+    migration(app, "0001_add_done.sql", "ALTER TABLE items ADD COLUMN done INTEGER NOT NULL DEFAULT 0;\n")
+    adopted = await deploy(emulator, app)
+    assert adopted.database_id == database and not adopted.database_created
+    assert adopted.migrations_applied == ("0001_add_done.sql",)
+    assert query(emulator, database, "SELECT name, done FROM items") == [{"name": "made elsewhere", "done": 0}]

@@ -168,6 +168,13 @@ def test_the_comment_time_is_utc_whatever_the_runners_time_zone(monkeypatch: pyt
     assert "| **Updated (UTC)** | 2026-11-25 09:41:07 |" in body
 
 
+def test_a_commands_own_rows_follow_what_changed_in_the_comment() -> None:
+    report = dataclasses.replace(REPORT, rows=(("Database", "`items-app-db-pr-7`"), ("Migrations applied", "a | b")))
+    body = comment_body(report)
+    assert "| **What changed** | code \\| assets |\n| **Database** | `items-app-db-pr-7` |\n" in body
+    assert "| **Migrations applied** | a \\| b |\n| **Updated (UTC)** |" in body
+
+
 def test_a_commit_without_a_link_is_shown_short_and_plain() -> None:
     """No commit URL (outside Actions): the first seven characters, as code, not a link."""
     row = summary_markdown(dataclasses.replace(REPORT, commit_url="")).splitlines()[4]

@@ -9,7 +9,7 @@ import pytest
 
 from deployer.app import LocalApp, load_app
 from deployer.errors import ConfigError
-from deployer.plan import Plan, make_plan
+from deployer.plan import Plan, make_plan, owned_by
 from deployer.settings import Settings
 from deployer.state import STATE_TAG_PREFIX, Digests, RemoteState, local_digests
 
@@ -300,3 +300,19 @@ def test_the_settings_read_becomes_the_remote_state() -> None:
     assert bare.digests is None  # incomplete state: a full deploy
     assert bare.compatibility_flags is None and bare.compatibility_date is None
     assert Digests.from_tags(["ds1-code-a", "ds1-assets-b", "ds1-config-c", "ds1-schema-d"]).assets_count == 0  # type: ignore[union-attr]
+
+
+def test_a_preview_owns_its_worker_by_a_tag_that_every_upload_keeps() -> None:
+    """`owned_by`: a new Worker gets the tag; one that has it keeps it; one without it is someone else's."""
+    tag = "dspv-0123456789-7"
+    new = owned_by(RemoteState(exists=False), tag, script="app-pr-7")
+    assert new.other_tags == (tag,)
+    mine = RemoteState(exists=True, other_tags=("team-x", tag))
+    assert owned_by(mine, tag, script="app-pr-7") is mine
+    with pytest.raises(ConfigError) as caught:
+        owned_by(RemoteState(exists=True, other_tags=("team-x",)), tag, script="app-pr-7")
+    assert caught.value.message == (
+        f"A Worker named app-pr-7 exists but was not deployed as this preview (it lacks the tag {tag}); it is left "
+        "alone"
+    )
+    assert caught.value.hint == "Rename the app (name: in app.yml) or delete that Worker if it is a leftover of yours."

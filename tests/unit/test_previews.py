@@ -83,6 +83,28 @@ def test_fit_name_keeps_what_fits_and_marks_what_it_cuts() -> None:
 def test_pull_request_numbers_start_at_one() -> None:
     with pytest.raises(ValueError, match="1 or more"):
         preview_names("app", "db", 0)
+    assert preview_names("app", "db", 1).script == "app-pr-1"
+
+
+def test_a_name_that_fits_exactly_is_kept_and_a_cut_keeps_its_capitals() -> None:
+    assert fit_name("a" * 58, "-pr-1", 63) == "a" * 58 + "-pr-1"  # 63 characters: no hash
+    cut = fit_name("a" * 50 + "X" * 30, "-end", 63)
+    assert cut.startswith("a" * 50 + "XX-") and len(cut) == 63
+
+
+@pytest.mark.parametrize(
+    ("app", "database", "script", "name"),
+    [
+        ("___", "db", "app-pr-2", "db-pr-2"),  # nothing of the app's name is a label: "app"
+        ("app", "_db_", "app-pr-2", "db-pr-2"),  # a D1 name does not start or end with '-' or '_'
+        ("app", "My.DB name", "app-pr-2", "My-DB-name-pr-2"),  # other characters become '-', capitals stay
+        ("app", "Xdb", "app-pr-2", "Xdb-pr-2"),
+        ("app", "...", "app-pr-2", "app-pr-2"),  # nothing left of the database's name: the app's label
+    ],
+)
+def test_names_made_from_any_text(app: str, database: str, script: str, name: str) -> None:
+    names = preview_names(app, database, 2)
+    assert (names.script, names.database) == (script, name)
 
 
 def test_the_tag_tells_whose_preview_a_worker_is() -> None:
@@ -114,6 +136,12 @@ def test_stale_previews_are_those_of_closed_pull_requests_or_older_than_the_maxi
         (2, "not deployed for 9.0 days (more than 7 days)"),
         (5, "not deployed for 30.0 days (more than 7 days)"),
     ]
+    exactly = [Preview("app-pr-6", 6, NOW - dt.timedelta(days=1))]
+    assert stale_previews(exactly, states={}, now=NOW, max_age=dt.timedelta(days=1)) == []  # older than, not as old
+    (day,) = stale_previews(exactly, states={}, now=NOW, max_age=dt.timedelta(hours=23))
+    assert day.reason == "not deployed for 1.0 days (more than 23 hours)"
+    (one,) = stale_previews(previews[2:3], states={}, now=NOW, max_age=dt.timedelta(days=1))
+    assert one.reason == "not deployed for 9.0 days (more than 1 day)"
     hours = stale_previews(previews, states={}, now=NOW, max_age=dt.timedelta(hours=12))
     assert [s.preview.number for s in hours] == [2, 3, 5]
     assert hours[1].reason == "not deployed for 1.0 days (more than 12 hours)"
