@@ -15,6 +15,7 @@ from deployer.errors import (
     AuthenticationError,
     CloudflareAPIError,
     CloudflareError,
+    DatabaseLimitError,
     NoWorkersSubdomainError,
     SqlError,
     TransportError,
@@ -139,6 +140,22 @@ async def test_retry_after_becomes_the_wait_before_the_next_attempt() -> None:
     with pytest.raises(_Retryable) as caught:
         await bare._send_once("GET", "/p", json_body=None, content=None, content_type=None, params=None, bearer=None)
     assert caught.value.wait == 1.0
+
+
+async def test_a_full_account_is_a_database_limit_error_with_the_way_out() -> None:
+    """7406 on creating a D1 database: its own class (a preview adds its previews to it), the limit, the fix."""
+    client = client_for(_always(envelope_error(400, 7406, "You have reached the maximum number of D1 databases")))
+    with pytest.raises(DatabaseLimitError) as caught:
+        await client.call("POST", "/accounts/a/d1/database", json_body={"name": "x"})
+    assert caught.value.message == (
+        "Cloudflare refused to create a D1 database: the account has as many as its plan allows (You have reached "
+        "the maximum number of D1 databases [code: 7406])"
+    )
+    assert caught.value.hint == (
+        "Delete D1 databases the account no longer needs (wrangler d1 list / wrangler d1 delete NAME), or move to "
+        "a plan with more: Free allows 10."
+    )
+    assert (caught.value.status, caught.value.codes, caught.value.path) == (400, (7406,), "/accounts/a/d1/database")
 
 
 async def test_an_http_200_that_says_success_false_is_an_error() -> None:

@@ -56,6 +56,24 @@ def test_a_migration_without_wranglers_name_is_refused_with_the_name_to_use(tmp_
         load_migrations(root)
     assert caught.value.file == root / "migrations" / name
     assert "like migrations/0002_describe_the_change.sql" in caught.value.message
+    assert caught.value.hint == (
+        "Rename the file (wrangler d1 migrations create names them the same way); files are applied in the order "
+        "of their numbers."
+    )
+
+
+def test_a_migrations_file_instead_of_a_folder_is_refused(tmp_path: Path) -> None:
+    root = app_folder(tmp_path, {"migrations": "not a folder"})
+    with pytest.raises(ConfigError) as caught:
+        load_migrations(root)
+    assert (caught.value.message, caught.value.file) == (f"{root / 'migrations'} is not a folder", root / "migrations")
+    assert caught.value.hint == "migrations/ holds one NNNN_name.sql file per schema change."
+
+
+def test_an_empty_migration_is_a_migration_with_no_statements(tmp_path: Path) -> None:
+    root = app_folder(tmp_path, {"migrations/0001_nothing_yet.sql": "  \n"})
+    (migration,) = load_migrations(root)
+    assert migration.file == SqlFile(root / "migrations" / "0001_nothing_yet.sql", "", ())
 
 
 def test_a_migrations_folder_linking_out_of_the_app_is_refused(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ WORKER_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 def test_a_preview_is_named_from_the_app_and_the_pull_request() -> None:
     names = preview_names("items-app", "items-app-db", 7)
     assert (names.script, names.database, names.environment) == ("items-app-pr-7", "items-app-db-pr-7", "preview/pr-7")
+    assert names.number == 7
     assert names.tag == f"dspv-{app_key('items-app')}-7" and not names.shared_database
     shared = preview_names("items-app", "items-app-db", 7, mode="shared")
     assert (shared.script, shared.database, shared.shared_database) == ("items-app-pr-7", "items-app-db-previews", True)
