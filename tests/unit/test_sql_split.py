@@ -60,3 +60,15 @@ def test_comments_are_skipped_wherever_they_are() -> None:
     assert texts("SELECT 1 /* a */;SELECT 2") == ["SELECT 1 /* a */", "SELECT 2"]
     assert texts("SELECT 1; /* never closed; SELECT 2;") == ["SELECT 1"]
     assert texts("SELECT 1; -- the last line") == ["SELECT 1"]
+
+
+def test_a_comment_right_after_code_ends_where_its_own_end_is() -> None:
+    assert words("SELECT a*/*b*/c") == [("SELECT", 0, False), ("A", 0, False), ("C", 0, False)]
+
+
+def test_a_closing_parenthesis_takes_one_level_off() -> None:
+    assert words("SELECT ((a), b)") == [("SELECT", 0, False), ("A", 2, False), ("B", 1, False)]
+
+
+def test_a_statement_without_a_single_word_is_not_one() -> None:
+    assert texts("SELECT 1; ( ) ; 'only a string';") == ["SELECT 1"]
