@@ -4,6 +4,7 @@ database step says (warnings, the files it applied) when it has something to say
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from tests.emulator.helpers import account_client, result
 
 def rename_database(app: Path, name: str) -> None:
     yml = app / "app.yml"
-    yml.write_text(yml.read_text().replace("  name: items-app-db\n", f"  name: {name}\n"))
+    yml.write_text(re.sub(r"(?m)^  name: .*$", f"  name: {name}", yml.read_text()))
 
 
 def rename_binding(app: Path, binding: str) -> None:
@@ -61,14 +62,15 @@ async def test_an_allowed_switch_warns_and_binds_the_new_database(emulator: Emul
 
 async def test_a_renamed_binding_still_finds_the_database_holding_the_rows(emulator: Emulator, app: Path) -> None:
     """The Worker's only D1 binding is the bound database, whatever it is called: renaming DB to DATA with the
-    same d1.name is no switch; renaming it and d1.name is one, and refused."""
+    same d1.name is no switch; renaming it and d1.name in one deploy is one, and refused."""
     first = await deploy(emulator, app)
     rename_binding(app, "DATA")
-    same = await deploy(emulator, app)
-    assert same.database_id == first.database_id and not same.database_created
     rename_database(app, "elsewhere")
     with pytest.raises(DataSafetyError, match=f"binding is D1 database items-app-db \\({first.database_id}\\)"):
         await deploy(emulator, app)
+    rename_database(app, "items-app-db")
+    same = await deploy(emulator, app)
+    assert same.database_id == first.database_id and not same.database_created
 
 
 async def test_a_bound_database_deleted_meanwhile_holds_no_rows_to_protect(emulator: Emulator, app: Path) -> None:
@@ -89,7 +91,19 @@ async def test_a_var_change_looks_the_database_up_without_reading_it(emulator: E
     yml.write_text(yml.read_text() + "vars:\n  GREETING: hello\n")
     changed = await deploy(emulator, app)
     assert changed.database_id == first.database_id and changed.status == "deployed"
-    assert [e for e in emulator.requests(since=seq) if str(e["path"]).endswith("/query")] == []
+    d1_calls = [
+        f"{e['method']} {str(e['path']).split('/d1/')[1]}" for e in emulator.requests(since=seq) if "/d1/" in e["path"]
+    ]
+    assert d1_calls == ["GET database"]  # found by name; it is the bound one, so not read again by id
+
+
+async def test_a_migration_alone_reads_the_bound_database_without_looking_it_up(emulator: Emulator, app: Path) -> None:
+    first = await deploy(emulator, app)
+    seq = emulator.last_seq()
+    migration(app, "0001_add_done.sql", "ALTER TABLE items ADD COLUMN done INTEGER NOT NULL DEFAULT 0;\n")
+    await deploy(emulator, app)
+    lookups = [e for e in emulator.requests(since=seq) if str(e["path"]).endswith("/d1/database")]
+    assert lookups == [] and first.database_id
 
 
 async def test_the_database_step_names_the_files_it_applied_and_the_ledgers_strangers(
