@@ -64,7 +64,10 @@ async def test_a_new_database_filled_meanwhile_with_the_same_schema_is_accepted_
     )
     assert not isinstance(applied, SchemaError)
     assert query(emulator, database.uuid, "SELECT name FROM items") == [{"name": "seeded"}]
-    assert warnings and "changed while this deploy applied its SQL" in warnings[0]
+    assert warnings == [
+        "D1 database race-db changed while this deploy applied its SQL (another deploy at the same time, or a "
+        "request of this one applied before a retry); it was read again and only what it lacks is applied"
+    ]
 
 
 async def test_a_new_database_filled_meanwhile_without_this_apps_tables_stops_the_deploy(
@@ -72,7 +75,8 @@ async def test_a_new_database_filled_meanwhile_without_this_apps_tables_stops_th
 ) -> None:
     """The other deploy had another schema.sql: this one's tables are missing, so it must not report success."""
     (app / "schema.sql").write_text(
-        (app / "schema.sql").read_text() + "\nCREATE TABLE IF NOT EXISTS tags (id INTEGER PRIMARY KEY, label TEXT);\n"
+        (app / "schema.sql").read_text()
+        + "\nCREATE TABLE IF NOT EXISTS tags (id INTEGER PRIMARY KEY, label TEXT);\nCREATE TABLE labels (x);\n"
     )
     database = await new_database(emulator, "race-db")
     other = (
@@ -80,8 +84,15 @@ async def test_a_new_database_filled_meanwhile_without_this_apps_tables_stops_th
     )
     _, applied = await apply_after(emulator, app, database, other)
     assert isinstance(applied, SchemaError)
-    assert "lacks table tags that this app's schema.sql creates" in applied.message
-    assert "migrations/0001_add_missing_tables.sql" in (applied.hint or "")
+    assert applied.message == (
+        "D1 database race-db was filled by another deploy while this one applied its SQL, and it lacks table "
+        "labels, tags that this app's schema.sql creates (the two deploys had different schema.sql files); this "
+        "deploy's schema.sql and seed.sql were not applied"
+    )
+    assert applied.hint == (
+        "Nothing of this deploy's SQL was kept. Add the missing tables with a migration "
+        "(migrations/0001_add_missing_tables.sql) and deploy again."
+    )
     assert query(emulator, database.uuid, "SELECT name FROM sqlite_master WHERE name = 'tags'") == []
 
 
@@ -101,6 +112,26 @@ async def test_a_migration_applied_meanwhile_is_reported_with_the_bookmark_taken
     assert applied.bookmark and applied.bookmark in applied.restore
     assert len(warnings) == 1
     assert query(emulator, database.uuid, "SELECT count(*) AS n FROM d1_migrations") == [{"n": 1}]
+
+
+async def test_what_another_deploy_left_undone_is_applied_after_reading_again(emulator: Emulator, app: Path) -> None:
+    """The other deploy applied 0001 only: this one's request (0001 and 0002) fails whole, then 0002 alone is
+    applied. (schema.sql gained a table since the database was made: not a new database, so not looked for.)"""
+    first = await deploy(emulator, app)
+    database = d1_api.Database(first.database_id or "", "items-app-db")
+    schema = app / "schema.sql"
+    schema.write_text(schema.read_text() + "\nCREATE TABLE IF NOT EXISTS extra (x);\n")
+    migration(app, "0001_add_done.sql", ADD_DONE)
+    migration(app, "0002_add_note.sql", "ALTER TABLE items ADD COLUMN note TEXT;\n")
+    meanwhile = ADD_DONE + "INSERT INTO d1_migrations (name) VALUES ('0001_add_done.sql');"
+    warnings, applied = await apply_after(emulator, app, database, meanwhile)
+    assert isinstance(applied, Applied), applied
+    assert applied.migrations == ("0001_add_done.sql", "0002_add_note.sql")
+    assert applied.files == ("migrations/0002_add_note.sql",)
+    assert applied.bookmark and applied.bookmark in applied.restore and len(warnings) == 1
+    ledger = query(emulator, database.uuid, "SELECT name FROM d1_migrations ORDER BY id")
+    assert ledger == [{"name": "0001_add_done.sql"}, {"name": "0002_add_note.sql"}]
+    assert query(emulator, database.uuid, "SELECT done, note FROM items") == []
 
 
 async def test_a_failure_on_a_database_nobody_changed_is_the_sqls_own(emulator: Emulator, app: Path) -> None:

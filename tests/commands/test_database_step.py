@@ -54,6 +54,7 @@ async def test_each_migration_is_applied_once_after_a_bookmark_that_says_how_to_
         "bookmark": one.bookmark,
         "log_level": "info",
     } in logs
+    assert {"event": one.restore, "log_level": "info"} in logs
     assert one.details == f"D1 Time Travel bookmark before this deploy: `{one.bookmark}`\n\n{one.restore}"
 
     # The ledger is read: 0001 is not applied again (it would fail: duplicate column name: done).

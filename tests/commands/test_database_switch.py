@@ -54,6 +54,7 @@ async def test_an_allowed_switch_warns_and_binds_the_new_database(emulator: Emul
     found: list[str] = []
     moved = await deploy(emulator, app, warnings_into(found, allow_new_database=True))
     assert moved.database_created and moved.database_id != first.database_id
+    assert query(emulator, moved.database_id or "", "SELECT name FROM sqlite_master WHERE name = 'items'") != []
     assert found == [
         f"The Worker's DB binding moves from D1 database items-app-db ({first.database_id}) to a new, empty "
         "database items-app-db-2"
