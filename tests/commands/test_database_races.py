@@ -62,7 +62,8 @@ async def test_a_new_database_filled_meanwhile_with_the_same_schema_is_accepted_
     warnings, applied = await apply_after(
         emulator, app, database, other + "\nINSERT INTO items (name) VALUES ('seeded');"
     )
-    assert not isinstance(applied, SchemaError)
+    assert isinstance(applied, Applied)
+    assert (applied.bookmark, applied.restore, applied.migrations, applied.files) == (None, "", (), ())
     assert query(emulator, database.uuid, "SELECT name FROM items") == [{"name": "seeded"}]
     assert warnings == [
         "D1 database race-db changed while this deploy applied its SQL (another deploy at the same time, or a "
