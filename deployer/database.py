@@ -26,7 +26,7 @@ from deployer.data_guard import Finding, destructive_statements, harmless, uniqu
 from deployer.errors import ConfigError, DataSafetyError
 from deployer.migrations import LEDGER_TABLE, Migration, next_migration_name
 
-__all__ = ["EMPTY", "DatabaseState", "DatabaseWork", "check_switch", "plan_database"]
+__all__ = ["EMPTY", "DatabasePlanner", "DatabaseState", "DatabaseWork", "check_switch", "plan_database"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +150,26 @@ def plan_database(
         destructive=tuple(findings),
         notes=tuple(notes),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DatabasePlanner:
+    """`plan_database` with what one deploy plans with: the first plan and a re-plan after a race
+    (`deployer.commands._database.apply_checked`) decide alike."""
+
+    app: LocalApp
+    database: str
+    schema_changed: bool | None
+    allow_destructive: bool
+
+    def plan(self, state: DatabaseState) -> DatabaseWork:
+        return plan_database(
+            self.app,
+            state,
+            database=self.database,
+            schema_changed=self.schema_changed,
+            allow_destructive=self.allow_destructive,
+        )
 
 
 def _destructive(app: LocalApp, state: DatabaseState, pending: tuple[Migration, ...]) -> list[Finding]:

@@ -43,7 +43,7 @@ from deployer.commands._database import Applied, apply_checked, create_database,
 from deployer.commands._deploy_result import DeployResult
 from deployer.commands._verify import CheckResult, verify_app
 from deployer.commands.plan import Prepared, prepare
-from deployer.database import BoundDatabase, DatabaseWork, check_switch, plan_database
+from deployer.database import BoundDatabase, DatabasePlanner, DatabaseWork, check_switch
 from deployer.errors import CloudflareError, DeployError, UploadTokenError
 from deployer.manifest import AssetFile, AssetManifest
 from deployer.settings import Settings
@@ -207,15 +207,8 @@ async def _database_and_schema(
         binding=settings.d1.binding,
         allow_new_database=options.allow_new_database,
     )
-    work = DatabaseWork()
-    if view.written:
-        work = plan_database(
-            app,
-            view.state,
-            database=settings.database_name,
-            schema_changed=plan.schema_changed,
-            allow_destructive=options.allow_destructive,
-        )
+    planner = DatabasePlanner(app, settings.database_name, plan.schema_changed, options.allow_destructive)
+    work = planner.plan(view.state) if view.written else DatabaseWork()
     for warning in (*([switched] if switched else []), *work.notes):
         hooks.warn(warning)
     database, created = view.target, False
@@ -229,20 +222,7 @@ async def _database_and_schema(
     applied = Applied()
     if work.writes:
         applied = await apply_checked(
-            client,
-            app,
-            database,
-            view.state,
-            work,
-            replan=lambda now: plan_database(
-                app,
-                now,
-                database=database.name,
-                schema_changed=plan.schema_changed,
-                allow_destructive=options.allow_destructive,
-            ),
-            warn=hooks.warn,
-            done=done,
+            client, app, database, view.state, work, replan=planner.plan, warn=hooks.warn, done=done
         )
         steps += (Step.SCHEMA,)
         bookmark = {"bookmark": applied.bookmark} if applied.bookmark else {}

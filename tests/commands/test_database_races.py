@@ -11,7 +11,7 @@ from deployer.app import load_app
 from deployer.cloudflare import CloudflareClient
 from deployer.cloudflare import d1 as d1_api
 from deployer.commands._database import Applied, apply_checked, read_state
-from deployer.database import DatabaseState, DatabaseWork, plan_database
+from deployer.database import DatabasePlanner
 from deployer.errors import SchemaError
 from tests.commands.test_database_step import ADD_DONE, migration, query
 from tests.commands.test_deploy import deploy
@@ -30,9 +30,7 @@ async def apply_after(
     local = load_app(app)
     warnings: list[str] = []
 
-    def replan(state: DatabaseState) -> DatabaseWork:
-        return plan_database(local, state, database=database.name, schema_changed=None, allow_destructive=False)
-
+    replan = DatabasePlanner(local, database.name, schema_changed=None, allow_destructive=False).plan
     async with client_for(emulator) as client:
         state = await read_state(client, database.uuid)
         work = replan(state)
@@ -133,6 +131,17 @@ async def test_what_another_deploy_left_undone_is_applied_after_reading_again(em
     ledger = query(emulator, database.uuid, "SELECT name FROM d1_migrations ORDER BY id")
     assert ledger == [{"name": "0001_add_done.sql"}, {"name": "0002_add_note.sql"}]
     assert query(emulator, database.uuid, "SELECT done, note FROM items") == []
+
+
+async def test_a_retry_after_a_race_that_fails_names_its_own_file(emulator: Emulator, app: Path) -> None:
+    first = await deploy(emulator, app)
+    database = d1_api.Database(first.database_id or "", "items-app-db")
+    migration(app, "0001_add_done.sql", ADD_DONE)
+    migration(app, "0002_bad.sql", "ALTER TABLE nowhere ADD COLUMN x INTEGER;\n")
+    meanwhile = ADD_DONE + "INSERT INTO d1_migrations (name) VALUES ('0001_add_done.sql');"
+    _, applied = await apply_after(emulator, app, database, meanwhile)
+    assert isinstance(applied, SchemaError)
+    assert applied.message.startswith("migrations/0002_bad.sql line 1 failed on D1 database items-app-db")
 
 
 async def test_a_failure_on_a_database_nobody_changed_is_the_sqls_own(emulator: Emulator, app: Path) -> None:
