@@ -252,7 +252,7 @@ class ActionRun:
     async def _retire_swept(self, result: SweepResult) -> None:
         """For each preview a sweep removed: its Deployments inactive, and its pull request's comment edited."""
         for removal in result.removals:
-            await self._retire(f"preview/pr-{removal.number}")
+            await self._retire(removal.environment)
             if self.github and self._bool("pr-comment", default=True):
                 report = replace(self._report("removed", changed=removal.words()), url="", commit="", commit_url="")
                 await self._quietly(

@@ -62,6 +62,7 @@ class Removal:
 
     number: int
     script: str
+    environment: str  # the GitHub environment of its Deployments
     worker_deleted: bool  # False: there was no such Worker (already gone)
     database_deleted: str = ""  # the name of the database deleted with it ("" when none was)
     notes: tuple[str, ...] = ()
@@ -89,7 +90,7 @@ async def remove_preview(client: CloudflareClient, settings: Settings, names: Pr
                 "preview whose first deploy failed?), so it was kept; delete it with "
                 f"`wrangler d1 delete {names.database}` if it is a leftover",
             )
-        return Removal(names.number, names.script, worker_deleted=False, notes=notes)
+        return Removal(names.number, names.script, names.environment, worker_deleted=False, notes=notes)
     remote = RemoteState.from_settings(found)
     if preview_of(remote.other_tags, settings.script_name) != names.number:
         raise ConfigError(
@@ -102,7 +103,12 @@ async def remove_preview(client: CloudflareClient, settings: Settings, names: Pr
         await d1_api.delete_database(client, database.uuid)
     await workers_api.delete_script(client, names.script)
     return Removal(
-        names.number, names.script, worker_deleted=True, database_deleted=database.name if database else "", notes=notes
+        names.number,
+        names.script,
+        names.environment,
+        worker_deleted=True,
+        database_deleted=database.name if database else "",
+        notes=notes,
     )
 
 

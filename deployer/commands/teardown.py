@@ -24,7 +24,10 @@ class TeardownResult(CommandResult):
     """What was removed (`removal`), and the GitHub environment whose Deployments to retire."""
 
     removal: Removal
-    environment: str
+
+    @property
+    def environment(self) -> str:
+        return self.removal.environment
 
     def changed_words(self) -> str:
         return self.removal.words()
@@ -47,5 +50,4 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
         script_name=names.script,
         text=removal.words(),
         removal=removal,
-        environment=names.environment,
     )
