@@ -9,13 +9,15 @@
 | SQL files differ (schema, seed, migrations) | the database is read and what it lacks applied (`deployer.database`); |
 |                                       | with no other change, only the state tags updated                |
 
-Secrets: values given for this deploy are sent only when they differ from the last ones sent (compared by
-HMAC, see `deployer.state`); secrets not sent are kept (`keep_bindings`). A declared secret the Worker lacks is
-generated when it may be (`SESSION_SECRET`), else the plan fails before anything is changed.
+Secrets: each value given for this deploy is sent only when its input differs from the one a deploy last sent
+(compared by HMAC; a value `rotate` wrote since is kept: `deployer.secret_ledger`); secrets not sent are kept
+(`keep_bindings`). A declared secret the Worker lacks is generated when it may be (`SESSION_SECRET`), else the
+plan fails before anything is changed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 
@@ -23,13 +25,16 @@ from deployer.app import LocalApp
 from deployer.bindings import Wanted, check_unique, drifted_kinds, unbound_references, wanted_bindings
 from deployer.changes import ChangeKind, Changes
 from deployer.errors import ConfigError
+from deployer.secret_ledger import Decision, to_send
 from deployer.settings import Settings
-from deployer.state import Digests, RemoteState
+from deployer.state import Digests, RemoteState, SecretInputs
 from deployer.steps import Step
 
 __all__ = ["GENERATED_SECRETS", "MAX_SCRIPT_TAGS", "Plan", "make_plan", "owned_by"]
 
 GENERATED_SECRETS = frozenset({"SESSION_SECRET"})  # secrets the deployer may invent when the Worker has none
+# Bound only after a graceful rotation (`deployer.rotation`): a Worker may read it and find it unset.
+OPTIONAL_SECRETS = frozenset({"SESSION_SECRET_PREVIOUS"})
 MAX_SCRIPT_TAGS = 8  # "a maximum of eight tags per script" (Cloudflare's Workers for Platforms limits)
 
 
@@ -51,6 +56,7 @@ class Plan:
     generate_secrets: tuple[str, ...]  # names whose values are generated and sent
     tags: tuple[str, ...]  # the script tags to write: the new state plus tags that are not ours
     warnings: tuple[str, ...] = ()  # what the user should know; the deploy goes ahead
+    kept_rotated: tuple[str, ...] = ()  # given secrets not sent: `rotate` changed them since (secret_ledger)
     schema_changed: bool | None = None  # schema.sql differs from the deployed one (None: not known, or --force)
 
     @property
@@ -98,15 +104,30 @@ def make_plan(
     remote: RemoteState,
     *,
     local: Digests,
-    given_secrets: Collection[str],
+    secrets: SecretInputs,
     force: bool = False,
+    now: dt.datetime | None = None,
 ) -> Plan:
     """Decide what to do; raises `ConfigError` when a declared secret has no value anywhere or a binding name
     is used twice, and warns when worker.js reads a binding the Worker will not have."""
+    given_secrets = secrets.values.keys()
     generate = _secrets_to_generate(settings, given_secrets, remote)
     warnings = _check_bindings(settings, app, remote, secrets={*settings.secrets, *given_secrets, *generate})
     previous = remote.digests
+    decision = to_send(
+        secrets.values,
+        generate,
+        previous.secrets if previous is not None else None,
+        current=secrets.key_id,
+        lost=[name for name in given_secrets if name not in remote.secret_names],
+        bound=remote.secret_names,
+        now=now or dt.datetime.now(dt.UTC),
+    )
+    if decision.adopted:
+        warnings = (*warnings, *(_kept_rotated(name, decision) for name in decision.adopted))
     if not remote.exists or force or previous is None:
+        # --force re-sends what a deploy last sent (a repair), never over a value `rotate` wrote since.
+        resent = {name for name in given_secrets if name not in decision.adopted and _sent_by_deploy(name, decision)}
         return Plan(
             script=settings.script_name,
             changes=Changes.first() if not remote.exists else Changes.forced(),
@@ -118,10 +139,11 @@ def make_plan(
             upload_worker=True,
             update_tags_only=False,
             enable_subdomain=True,
-            send_secrets=tuple(sorted(given_secrets)),
+            send_secrets=tuple(sorted({*decision.send, *resent})),
             generate_secrets=generate,
-            tags=_tags(remote, local, secrets_sent=bool(given_secrets)),
+            tags=_tags(remote, local, decision),
             warnings=warnings,
+            kept_rotated=decision.adopted,
         )
 
     # What the settings read shows, compared with what this deploy binds: a change made by someone else.
@@ -133,9 +155,9 @@ def make_plan(
     drift = drifted_kinds(wanted_bindings(wanted), remote.bindings)
     if _compatibility_drifted(settings, remote):
         drift.add("config")
-    # A given secret is re-sent when its value differs from the last one sent, or when the Worker lost it.
-    secrets_changed = bool(given_secrets) and (local.secrets != previous.secrets or "secrets" in drift)
-    changed: set[ChangeKind] = drift  # a "secrets" drift implies given secrets, so `secrets_changed` too
+    # A given secret is re-sent when its input differs from the one last sent, or when the Worker lost it.
+    secrets_changed = bool(decision.send)
+    changed: set[ChangeKind] = drift  # a "secrets" drift means a lost secret, which `decision` sends
     differs: dict[ChangeKind, bool] = {
         "code": local.code != previous.code,
         "assets": local.assets != previous.assets,
@@ -159,10 +181,11 @@ def make_plan(
         upload_worker=upload_worker,
         update_tags_only="schema" in changes and not upload_worker,
         enable_subdomain=False,
-        send_secrets=tuple(sorted(given_secrets)) if secrets_changed else (),
+        send_secrets=decision.send,
         generate_secrets=generate,
-        tags=_tags(remote, local, secrets_sent=secrets_changed),
+        tags=_tags(remote, local, decision),
         warnings=warnings,
+        kept_rotated=decision.adopted,
         schema_changed=local.schema != previous.schema,
     )
 
@@ -177,7 +200,7 @@ def _check_bindings(settings: Settings, app: LocalApp, remote: RemoteState, *, s
         Wanted(settings=settings, has_assets=app.manifest is not None, secret_values=dict.fromkeys(secrets, ""))
     )
     check_unique(bound)
-    names = {name for kind in bound.values() for name in kind} | remote.secret_names
+    names = {name for kind in bound.values() for name in kind} | remote.secret_names | OPTIONAL_SECRETS
     missing = unbound_references(app.worker_code, names)
     found = [
         f"worker.js reads env.{name}, but the Worker will have no binding named {name} (env.{name} is undefined); "
@@ -225,19 +248,32 @@ def owned_by(remote: RemoteState, tag: str, *, script: str) -> RemoteState:
     return replace(remote, other_tags=(*remote.other_tags, tag))
 
 
-def _tags(remote: RemoteState, local: Digests, *, secrets_sent: bool) -> tuple[str, ...]:
-    """The new state tags; the secrets digest is carried over when no secret values are sent.
+def _sent_by_deploy(name: str, decision: Decision) -> bool:
+    record = decision.ledger.record(name)
+    return record is None or record.by == "deploy"
+
+
+def _kept_rotated(name: str, decision: Decision) -> str:
+    record = decision.ledger.record(name)
+    when = record.changed_at.strftime("%Y-%m-%d %H:%M UTC") if record else "earlier"
+    return (
+        f"{name} was changed by {record.by if record else 'rotate'} on {when}; its value there is kept and this "
+        f"run's input for it is not sent (from now on, a change of that input is sent)"
+    )
+
+
+def _tags(remote: RemoteState, local: Digests, decision: Decision) -> tuple[str, ...]:
+    """The new state tags, with the secret ledger after this deploy.
 
     Cloudflare allows `MAX_SCRIPT_TAGS` tags per script; the Worker's own tags are kept, so they must leave room.
     """
-    previous_secrets = remote.digests.secrets if remote.digests else None
     digests = Digests(
         code=local.code,
         assets=local.assets,
         assets_count=local.assets_count,
         config=local.config,
         schema=local.schema,
-        secrets=local.secrets if secrets_sent else previous_secrets,
+        secrets=decision.ledger,
         migrations=local.migrations,
     )
     ours = digests.as_tags()

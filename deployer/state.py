@@ -13,7 +13,8 @@ ds1-config-<16 hex>    everything else the Worker upload carries except secrets:
                        database name
 ds1-schema-<16 hex>-<12 hex>
                        schema.sql, then seed.sql and migrations/ (names and contents)
-ds1-secrets-<16 hex>   HMAC-SHA256 of the secret values last sent, keyed with the API token
+ds1-secrets-<4 hex>-…  the secret ledger: per secret, the HMAC of the input value last sent, keyed with the
+                       API token, and when and by which command it last changed (`deployer.secret_ledger`)
 ```
 
 Why tags: the API accepts them on the script upload and returns them with the settings we read anyway (one
@@ -21,14 +22,14 @@ request gives tags, bindings and secret names), they are not visible to the Work
 would be), they do not create versions, and they survive `keep_bindings` / `keep_assets`. Tags that are not
 ours are kept. Each tag is short and uses only `[a-z0-9-]`.
 
-The secret digest is an HMAC keyed with the API token, so someone who can read the tags but not deploy cannot
-test guesses of a password against it; a new token only costs one re-send of the secrets.
+The secret HMACs are keyed with the API token, so someone who can read the tags but not deploy cannot test
+guesses of a password against them; a new token costs one re-send of the secrets a deploy last sent (a rotated
+one is kept, see `deployer.secret_ledger`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -45,9 +46,10 @@ from deployer.bindings import (
     deployed_bindings,
     wanted_bindings,
 )
+from deployer.secret_ledger import SecretLedger, key_id_of, value_key
 from deployer.settings import Settings
 
-__all__ = ["STATE_TAG_PREFIX", "Digests", "RemoteState", "local_digests", "secrets_digest"]
+__all__ = ["STATE_TAG_PREFIX", "Digests", "RemoteState", "SecretInputs", "local_digests", "secret_inputs"]
 
 STATE_TAG_PREFIX = "ds1-"
 _DIGEST_LENGTH = 16
@@ -65,7 +67,7 @@ class Digests:
     assets_count: int
     config: str
     schema: str  # schema.sql alone: a change of it on a database with tables must be harmless
-    secrets: str | None  # None: no secret values given (the deployed ones are kept)
+    secrets: SecretLedger | None  # the deployed ledger (None: none yet, or a local digest)
     migrations: str = ""  # seed.sql and migrations/ ("" in tags written before migrations existed)
 
     def as_tags(self) -> list[str]:
@@ -75,8 +77,8 @@ class Digests:
             f"{STATE_TAG_PREFIX}config-{self.config}",
             f"{STATE_TAG_PREFIX}schema-{self.schema}" + (f"-{self.migrations}" if self.migrations else ""),
         ]
-        if self.secrets:
-            tags.append(f"{STATE_TAG_PREFIX}secrets-{self.secrets}")
+        if self.secrets is not None and self.secrets.records:
+            tags.append(f"{STATE_TAG_PREFIX}secrets-{self.secrets.tag_value()}")
         return tags
 
     @classmethod
@@ -96,7 +98,7 @@ class Digests:
                 assets_count=int(count or 0),
                 config=found["config"],
                 schema=schema,
-                secrets=found.get("secrets"),
+                secrets=SecretLedger.parse(found["secrets"]) if "secrets" in found else None,
                 migrations=migrations,
             )
         except (KeyError, ValueError):
@@ -151,14 +153,20 @@ def _canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def secrets_digest(values: Mapping[str, str], *, key: str) -> str | None:
-    """HMAC of the secret values to send, keyed with the API token; None when there are none."""
-    if not values:
-        return None
-    return hmac.new(key.encode(), _canonical(dict(values)), hashlib.sha256).hexdigest()[:_DIGEST_LENGTH]
+@dataclass(frozen=True, slots=True)
+class SecretInputs:
+    """The secret values given to a deploy, as the ledger compares them: name → HMAC, and the key's id."""
+
+    key_id: str
+    values: Mapping[str, str] = field(default_factory=dict)
 
 
-def local_digests(settings: Settings, app: LocalApp, *, secret_values: Mapping[str, str], key: str) -> Digests:
+def secret_inputs(values: Mapping[str, str], *, key: str) -> SecretInputs:
+    """HMACs of the given secret values (name and value), keyed with the API token."""
+    return SecretInputs(key_id_of(key), {name: value_key(name, value, key=key) for name, value in values.items()})
+
+
+def local_digests(settings: Settings, app: LocalApp) -> Digests:
     """The digests of what this deploy would upload."""
     files = [[f.path, f.hash, f.size] for f in app.manifest.files] if app.manifest else []
     # The asset config travels with the files: a change of it is sent with a fresh upload session (every file
@@ -184,7 +192,7 @@ def local_digests(settings: Settings, app: LocalApp, *, secret_values: Mapping[s
         assets_count=len(files),
         config=_digest(_canonical(config)),
         schema=_digest((app.schema_sql or "").encode()),
-        secrets=secrets_digest(secret_values, key=key),
+        secrets=None,
         migrations=_sql_digest(app),
     )
 

@@ -21,7 +21,7 @@ from deployer.database import BoundDatabase, check_switch, plan_database
 from deployer.errors import DeployError
 from deployer.plan import Plan, make_plan, owned_by
 from deployer.settings import Settings
-from deployer.state import RemoteState, local_digests
+from deployer.state import RemoteState, local_digests, secret_inputs
 
 __all__ = ["PlanResult", "Prepared", "prepare", "run"]
 
@@ -64,8 +64,9 @@ async def prepare(
     if options.owner_tag is not None:
         remote = owned_by(remote, options.owner_tag, script=script)
     assert settings.api_token is not None
-    local = local_digests(settings, app, secret_values=given, key=settings.api_token.get_secret_value())
-    plan = make_plan(settings, app, remote, local=local, given_secrets=given.keys(), force=options.force)
+    local = local_digests(settings, app)
+    inputs = secret_inputs(given, key=settings.api_token.get_secret_value())
+    plan = make_plan(settings, app, remote, local=local, secrets=inputs, force=options.force)
     url = workers_api.workers_dev_url(settings.api_base_url, script, subdomain)
     for warning in plan.warnings:
         options.hooks.warn(warning)
@@ -119,7 +120,7 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
     manifest = app.manifest
     lines = [f"app {settings.app_dir}: Worker {settings.script_name}, {len(app.worker_code):,} bytes of code"]
     if manifest is not None:
-        digest = local_digests(settings, app, secret_values={}, key="").assets  # the digest `inspect` shows
+        digest = local_digests(settings, app).assets  # the digest `inspect` shows
         lines.append(f"  assets: {len(manifest.files)} files, {manifest.total_bytes:,} bytes, digest {digest}")
     migrations = f"{len(app.migrations)} migrations" if app.migrations else "no migrations"
     lines.append(

@@ -213,7 +213,7 @@ def assets_digest(public: Path) -> str:
     """The assets digest a deploy records (`deployer.state`) for an app whose `public/` is `public`."""
     app = LocalApp(root=public.parent, worker_code=b"", manifest=build_manifest(public))
     settings = Settings.load(cli={"app_dir": public.parent}, environ={})
-    return local_digests(settings, app, secret_values={}, key="").assets
+    return local_digests(settings, app).assets
 
 
 def test_digest_is_stable_across_runs_and_locations(tmp_path: Path) -> None:

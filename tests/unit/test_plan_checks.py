@@ -11,8 +11,9 @@ from deployer.app import load_app
 from deployer.changes import Changes
 from deployer.errors import ConfigError
 from deployer.plan import Plan, make_plan
-from deployer.state import RemoteState, local_digests
-from tests.unit.test_plan import TOKEN, deployed, plan_for, settings_for, write_shop
+from deployer.secret_ledger import NO_INPUT, SecretLedger, SecretRecord, key_id_of, name_key, value_key
+from deployer.state import RemoteState, local_digests, secret_inputs
+from tests.unit.test_plan import NOW, TOKEN, deployed, plan_for, settings_for, write_shop
 
 
 @pytest.fixture
@@ -80,7 +81,15 @@ def test_a_first_deploy_plan_field_by_field(app_dir: Path) -> None:
     remote = RemoteState(exists=False, other_tags=("team-a",))
     plan = plan_for(app_dir, remote, APP_PASSWORD="pw")
     settings = settings_for(app_dir, APP_PASSWORD="pw")
-    local = local_digests(settings, load_app(app_dir), secret_values={"APP_PASSWORD": "pw"}, key=TOKEN)
+    ledger = SecretLedger(key_id_of(TOKEN)).updated(
+        {
+            "APP_PASSWORD": SecretRecord(
+                name_key("APP_PASSWORD"), value_key("APP_PASSWORD", "pw", key=TOKEN), NOW, "deploy"
+            ),
+            "SESSION_SECRET": SecretRecord(name_key("SESSION_SECRET"), NO_INPUT, NOW, "generated"),
+        }
+    )
+    local = dataclasses.replace(local_digests(settings, load_app(app_dir)), secrets=ledger)
     assert plan == Plan(
         script="shop",
         changes=Changes.first(),
@@ -104,8 +113,8 @@ def test_a_plan_is_not_forced_unless_asked(app_dir: Path) -> None:
     remote = deployed(app_dir, APP_PASSWORD="pw")
     settings = settings_for(app_dir, APP_PASSWORD="pw")
     app = load_app(app_dir)
-    local = local_digests(settings, app, secret_values={"APP_PASSWORD": "pw"}, key=TOKEN)
-    assert make_plan(settings, app, remote, local=local, given_secrets={"APP_PASSWORD"}).changes.nothing
+    inputs = secret_inputs({"APP_PASSWORD": "pw"}, key=TOKEN)
+    assert make_plan(settings, app, remote, local=local_digests(settings, app), secrets=inputs).changes.nothing
 
 
 def test_a_secret_change_describes_the_secret_sent(app_dir: Path) -> None:
@@ -180,7 +189,8 @@ def test_a_code_change_plan_field_by_field(app_dir: Path) -> None:
     reads(app_dir, "NOPE")
     plan = plan_for(app_dir, remote, APP_PASSWORD="pw")
     settings = settings_for(app_dir, APP_PASSWORD="pw")
-    local = local_digests(settings, load_app(app_dir), secret_values={"APP_PASSWORD": "pw"}, key=TOKEN)
+    assert remote.digests is not None
+    local = dataclasses.replace(local_digests(settings, load_app(app_dir)), secrets=remote.digests.secrets)
     assert plan == Plan(
         script="shop",
         changes=Changes.of({"code"}),

@@ -9,7 +9,7 @@ import pytest
 
 from deployer.app import load_app
 from deployer.settings import Settings
-from deployer.state import Digests, local_digests, secrets_digest
+from deployer.state import Digests, local_digests
 
 KEY = "api-token"
 FULL_APP_YML = (
@@ -31,24 +31,25 @@ def write_app(tmp_path: Path) -> Path:
     return root
 
 
-def digests_of(root: Path, secret_values: dict[str, str] | None = None) -> Digests:
+def digests_of(root: Path) -> Digests:
     settings = Settings.load(cli={"app_dir": root}, environ={"CLOUDFLARE_API_TOKEN": KEY})
-    return local_digests(settings, load_app(root), secret_values=secret_values or {}, key=KEY)
+    return local_digests(settings, load_app(root))
 
 
 def test_the_digests_of_an_app_are_the_same_in_every_release(tmp_path: Path) -> None:
     """Digests recorded by an earlier release must match: a change of how they are computed redeploys every app.
 
-    Non-ASCII text (a var, a secret) is hashed as UTF-8, keys in sorted order.
+    Non-ASCII text (a var) is hashed as UTF-8, keys in sorted order. (Secrets are in the ledger, whose HMACs
+    are pinned in test_secret_ledger.py.)
     """
     root = write_app(tmp_path)
-    assert digests_of(root, {"APP_PASSWORD": "pässwörd"}) == Digests(
+    assert digests_of(root) == Digests(
         code="9aeb8d59b4d483ca",
         assets="c9f80ce491612c42",
         assets_count=1,
         config="3286316640c532ca",
         schema="3a87be158f3115dd",
-        secrets="bc1805fca7821734",
+        secrets=None,
     )
     shutil.rmtree(root / "public")
     (root / "schema.sql").unlink()
@@ -91,25 +92,11 @@ def with_app_yml(extra: str) -> str:
 def test_each_input_moves_only_its_own_digest(tmp_path: Path, path: str, text: str, moved: set[str]) -> None:
     """A change of one input changes the digests that cover it and no other (so only that step runs)."""
     root = write_app(tmp_path)
-    before = digests_of(root, {"APP_PASSWORD": "pw"})
+    before = digests_of(root)
     edit(root, path, text)
-    after = digests_of(root, {"APP_PASSWORD": "pw"})
+    after = digests_of(root)
     fields = ("code", "assets", "assets_count", "config", "schema", "secrets")
     assert {name for name in fields if getattr(before, name) != getattr(after, name)} == moved
-
-
-def test_the_secret_digest_is_an_hmac_of_every_value_under_the_token() -> None:
-    """Another value, another name or another token each give another digest; no values give none."""
-    base = secrets_digest({"A": "1", "B": "2"}, key=KEY)
-    assert base is not None and len(base) == 16
-    assert secrets_digest({"B": "2", "A": "1"}, key=KEY) == base
-    others = [
-        secrets_digest({"A": "1", "B": "3"}, key=KEY),
-        secrets_digest({"A": "1", "C": "2"}, key=KEY),
-        secrets_digest({"A": "1", "B": "2"}, key="another-token"),
-    ]
-    assert base not in others and len(set(others)) == 3
-    assert secrets_digest({}, key=KEY) is None
 
 
 def test_seed_and_migrations_share_the_schema_tag_and_an_app_without_them_keeps_its_old_tag(tmp_path: Path) -> None:
