@@ -9,6 +9,7 @@ import pytest
 from deployer.secret_ledger import (
     NO_INPUT,
     ChangedBy,
+    Decision,
     SecretLedger,
     SecretRecord,
     key_id_of,
