@@ -51,6 +51,7 @@ from deployer.github.publish import (
 from deployer.github.report import RunReport, Status, comment_body, comment_marker, summary_markdown
 from deployer.github.runner import Runner
 from deployer.previews import parse_age
+from deployer.rotation import parse_mode
 from deployer.settings import Settings, parse_secret_names, worker_name_from
 
 __all__ = ["main"]
@@ -237,6 +238,8 @@ class ActionRun:
             dry_run=self._bool("dry-run", default=False) if "sweep" in flags else False,
             max_age=self._max_age() if "sweep" in flags else None,
             pull_request_state=state_reader(github, warn=self.runner.warning) if github and "sweep" in flags else None,
+            rotate=tuple(parse_secret_names(self.runner.input("secrets"))) if "rotate" in flags else (),
+            rotate_mode=parse_mode(self.runner.input("mode"), source="input mode") if "rotate" in flags else None,
             hooks=Hooks(
                 mask=self.runner.mask, group=self.runner.group, on_plan=self._planned, warn=self.runner.warning
             ),

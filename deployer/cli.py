@@ -29,6 +29,7 @@ from deployer.github.api import GitHubClient
 from deployer.github.publish import state_reader
 from deployer.github.runner import error_command, is_runner, workflow_command, write_outputs
 from deployer.previews import parse_age
+from deployer.rotation import MODES
 from deployer.settings import Settings, parse_var_flags
 
 __all__ = ["main"]
@@ -86,6 +87,19 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--max-age", type=_age, metavar="AGE", help="also remove previews not deployed for longer (7d, 36h)"
             )
+        if "rotate" in spec.flags:
+            command.add_argument(
+                "--secret",
+                action="append",
+                default=[],
+                metavar="NAME",
+                help="a secret to rotate (repeatable; default SESSION_SECRET); a new value comes from env NAME",
+            )
+            command.add_argument(
+                "--mode",
+                choices=MODES,
+                help="SESSION_SECRET only: graceful (default) keeps sessions valid, revoke ends every session",
+            )
         if "json" in spec.flags:
             command.add_argument("--json", action="store_true", help="print JSON instead of text")
         command.add_argument("--account-id", help="Cloudflare account id (env CLOUDFLARE_ACCOUNT_ID)")
@@ -105,6 +119,8 @@ def _cli_values(args: argparse.Namespace) -> dict[str, Any]:
     }
     if getattr(args, "var", None):
         values["vars"] = parse_var_flags(args.var)
+    if getattr(args, "secret", None):  # rotate: the new values of these are read from env NAME
+        values["secrets"] = list(args.secret)
     return values
 
 
@@ -124,6 +140,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             preview_database=getattr(args, "preview_database", "isolated"),
             dry_run=bool(getattr(args, "dry_run", False)),
             max_age=getattr(args, "max_age", None),
+            rotate=tuple(getattr(args, "secret", None) or ()),
+            rotate_mode=getattr(args, "mode", None),
             hooks=Hooks(warn=_warner(environ)),
         )
         result = asyncio.run(_execute(args.command, settings, options, environ))

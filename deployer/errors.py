@@ -11,6 +11,8 @@ DeployError                   a deploy could not be done; the message says why a
 │       ├── NoWorkersSubdomainError   10007 on the account subdomain: the one-time claim is missing
 │       ├── ApiValidationError        10021: the upload was refused (bindings, startup, metadata)
 │       ├── UploadTokenError          an asset upload session's token was refused (it lives one hour)
+│       ├── VersionNotDeployedError   10214 / 10215: a settings or secret change refused, the newest version
+│       │                             is not the deployed one (a version upload, a rollback)
 │       ├── DatabaseLimitError        7406: the account holds as many D1 databases as its plan allows
 │       └── SqlError                  7500: D1 refused a statement
 ├── SchemaError               an SQL file (schema.sql, seed.sql, a migration) failed on D1: file and statement
@@ -52,6 +54,7 @@ __all__ = [
     "TransportError",
     "UploadTokenError",
     "VerifyError",
+    "VersionNotDeployedError",
 ]
 
 
@@ -159,6 +162,12 @@ class UploadTokenError(CloudflareAPIError):
     """The asset upload session's token was refused: it expired (it lives one hour) or is not valid."""
 
     title = "Asset upload token refused"
+
+
+class VersionNotDeployedError(CloudflareAPIError):
+    """A change of settings or secrets in place was refused (10214 / 10215): the newest version is not deployed."""
+
+    title = "Newest version not deployed"
 
 
 class DatabaseLimitError(CloudflareAPIError):

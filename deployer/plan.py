@@ -117,7 +117,7 @@ def make_plan(
     decision = to_send(
         secrets.values,
         generate,
-        previous.secrets if previous is not None else None,
+        remote.ledger,
         current=secrets.key_id,
         lost=[name for name in given_secrets if name not in remote.secret_names],
         bound=remote.secret_names,

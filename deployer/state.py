@@ -115,13 +115,17 @@ class RemoteState:
     bindings: Bindings = field(default_factory=dict)  # by kind (`deployer.bindings`); secret values read as ""
     compatibility_date: str | None = None
     compatibility_flags: tuple[str, ...] | None = None
+    ledger: SecretLedger | None = None  # the secret ledger, read on its own (`rotate` may write it alone)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> RemoteState:
         tags = [str(tag) for tag in settings.get("tags") or ()]
+        digests = Digests.from_tags(tags)
+        ledger_tag = next((tag for tag in tags if tag.startswith(f"{STATE_TAG_PREFIX}secrets-")), None)
         return cls(
             exists=True,
-            digests=Digests.from_tags(tags),
+            digests=digests,
+            ledger=SecretLedger.parse(ledger_tag.removeprefix(f"{STATE_TAG_PREFIX}secrets-")) if ledger_tag else None,
             other_tags=tuple(tag for tag in tags if not tag.startswith(STATE_TAG_PREFIX)),
             bindings=deployed_bindings(settings.get("bindings") or ()),
             compatibility_date=settings.get("compatibility_date"),

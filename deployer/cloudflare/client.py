@@ -38,6 +38,7 @@ from deployer.errors import (
     SqlError,
     TransportError,
     UploadTokenError,
+    VersionNotDeployedError,
 )
 
 __all__ = ["ApiResponse", "CloudflareClient", "none_if_missing"]
@@ -58,6 +59,7 @@ class ApiResponse:
     status: int
     method: str = ""
     path: str = ""
+    headers: Mapping[str, str] | None = None  # only for a raw answer (`call(raw=True)`), whose `result` is bytes
 
     def require(self, key: str) -> Any:
         """`result[key]`; a `CloudflareError` (not a crash) when the answer lacks it."""
@@ -162,8 +164,10 @@ class CloudflareClient:
         content_type: str | None = None,
         params: Mapping[str, str | int] | None = None,
         bearer: str | None = None,
+        raw: bool = False,
     ) -> ApiResponse:
-        """Send one API call (retrying transient failures) and return its unwrapped result."""
+        """Send one API call (retrying transient failures) and return its unwrapped result. `raw`: a success is
+        not an envelope (a script's content): `result` is the body's bytes and `headers` its headers."""
         try:
             async for attempt in stamina.retry_context(
                 on=_backoff, attempts=self._attempts, timeout=self._timeout, wait_initial=0.5, wait_max=10.0
@@ -177,6 +181,7 @@ class CloudflareClient:
                         content_type=content_type,
                         params=params,
                         bearer=bearer,
+                        raw=raw,
                     )
         except _Retryable as exc:
             raise _gave_up(exc.error) from None
@@ -199,6 +204,7 @@ class CloudflareClient:
         content_type: str | None,
         params: Mapping[str, str | int] | None,
         bearer: str | None,
+        raw: bool = False,
     ) -> ApiResponse:
         headers = {"Authorization": f"Bearer {bearer or self._token}"}
         body: bytes | None = content
@@ -218,6 +224,8 @@ class CloudflareClient:
             ms=elapsed_ms,
             ray=response.headers.get("cf-ray"),
         )
+        if raw and response.is_success:
+            return ApiResponse(response.content, None, response.status_code, method, path, dict(response.headers))
         payload = _json_or_none(response)
         if isinstance(payload, dict) and payload.get("success") is True:
             info = payload.get("result_info")
@@ -278,6 +286,14 @@ class CloudflareClient:
             return ApiValidationError(
                 f"Cloudflare refused the upload: {api_text}",
                 hint="Fix what the message names (bindings, Worker code or metadata); this upload changed nothing.",
+                **kwargs,
+            )
+        if codes & {10214, 10215}:
+            return VersionNotDeployedError(
+                f"Cloudflare refused to change the Worker's settings in place: its newest version is not the "
+                f"deployed one ({api_text})",
+                hint="A version was uploaded without being deployed (wrangler versions upload), or the Worker was "
+                "rolled back: deploy the version you want live, or change secrets with a new version.",
                 **kwargs,
             )
         if 7406 in codes:

@@ -1,8 +1,11 @@
-"""Workers: the account's workers.dev subdomain, scripts, their secrets and their workers.dev toggle."""
+"""Workers: the account's workers.dev subdomain, scripts, their settings, versions and deployments, and their
+workers.dev toggle."""
 
 from __future__ import annotations
 
 import datetime as dt
+import email.parser
+import email.policy
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -13,15 +16,22 @@ from deployer.cloudflare.client import CloudflareClient, none_if_missing
 from deployer.cloudflare.multipart import FormPart, encode_multipart
 
 __all__ = [
+    "DeployedModules",
     "ScriptSummary",
     "account_subdomain",
+    "create_deployment",
     "delete_script",
     "enable_script_subdomain",
+    "get_version",
+    "latest_deployment",
     "list_scripts",
+    "patch_bindings",
     "script_settings",
     "script_subdomain",
     "set_script_tags",
     "upload_script",
+    "upload_version",
+    "version_modules",
     "workers_dev_url",
 ]
 
@@ -138,3 +148,95 @@ async def enable_script_subdomain(client: CloudflareClient, script: str) -> dict
 
 def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
+
+
+async def patch_bindings(client: CloudflareClient, script: str, bindings: list[dict[str, Any]]) -> dict[str, Any]:
+    """Replace the Worker's bindings without uploading code: `PATCH …/settings`, one multipart part `settings`.
+
+    Cloudflare makes a new version from the newest one (same code and assets) and deploys it; bindings to keep
+    are sent as `{"type": "inherit", "name": …}`. Refused with 10214 (`VersionNotDeployedError`) when the newest
+    version is not the deployed one. Source: wrangler 4.86's `secret bulk` (`secret/index.ts`).
+    """
+    body, content_type = encode_multipart([FormPart("settings", _json_bytes({"bindings": bindings}))])
+    response = await client.call(
+        "PATCH", f"{client.account_path}/workers/scripts/{script}/settings", content=body, content_type=content_type
+    )
+    return response.mapping()
+
+
+async def latest_deployment(client: CloudflareClient, script: str) -> dict[str, Any] | None:
+    """The live deployment (`GET …/deployments`, newest first): `{id, versions: [{version_id, percentage}]…}`."""
+    response = await client.call("GET", f"{client.account_path}/workers/scripts/{script}/deployments")
+    deployments = response.mapping().get("deployments")
+    if not isinstance(deployments, list) or not deployments or not isinstance(deployments[0], dict):
+        return None
+    return deployments[0]
+
+
+async def get_version(client: CloudflareClient, script: str, version_id: str) -> dict[str, Any]:
+    """One version: `{id, number, metadata, annotations, resources: {bindings, script, script_runtime}}`."""
+    response = await client.call("GET", f"{client.account_path}/workers/scripts/{script}/versions/{version_id}")
+    return response.mapping()
+
+
+@dataclass(frozen=True, slots=True)
+class DeployedModules:
+    """The modules of one version as `GET …/content/v2` gives them, ready to upload again."""
+
+    main_module: str
+    parts: tuple[FormPart, ...]
+
+
+async def version_modules(client: CloudflareClient, script: str, version_id: str) -> DeployedModules:
+    """The modules of `version_id` (`GET …/content/v2?version=`, a raw multipart body; the main module is named
+    by the `cf-entrypoint` header). Source: wrangler 4.86 `versions/secrets/index.ts` (`parseModules`)."""
+    path = f"{client.account_path}/workers/scripts/{script}/content/v2"
+    response = await client.call("GET", path, params={"version": version_id}, raw=True)
+    headers = {key.lower(): value for key, value in (response.headers or {}).items()}
+    entry = headers.get("cf-entrypoint")
+    content_type = headers.get("content-type", "")
+    if not entry or not content_type.startswith("multipart/form-data"):
+        raise response.unexpected("is not the modules of an ES-module Worker (multipart with cf-entrypoint)")
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + bytes(response.result))
+    parts: list[FormPart] = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if not isinstance(name, str) or not isinstance(payload, bytes):
+            raise response.unexpected("has a part without a name or content")
+        parts.append(FormPart(name, payload, content_type=part.get_content_type(), filename=name))
+    if entry not in {part.name for part in parts}:
+        raise response.unexpected(f"lacks its entry point {entry}")
+    return DeployedModules(entry, tuple(parts))
+
+
+async def upload_version(
+    client: CloudflareClient, script: str, *, metadata: dict[str, Any], modules: list[FormPart]
+) -> dict[str, Any]:
+    """`POST …/versions?bindings_inherit=strict`: a new version, not deployed (an inherit that finds nothing
+    is refused, 10057). Returns the version (`id`, `number`, …)."""
+    parts = [FormPart("metadata", _json_bytes(metadata), content_type="application/json"), *modules]
+    body, content_type = encode_multipart(parts)
+    response = await client.call(
+        "POST",
+        f"{client.account_path}/workers/scripts/{script}/versions",
+        content=body,
+        content_type=content_type,
+        params={"bindings_inherit": "strict", "excludeScript": "true"},
+    )
+    return response.mapping()
+
+
+async def create_deployment(client: CloudflareClient, script: str, version_id: str, *, message: str) -> dict[str, Any]:
+    """Deploy `version_id` to 100% of traffic (`POST …/deployments`), with a `workers/message` annotation."""
+    response = await client.call(
+        "POST",
+        f"{client.account_path}/workers/scripts/{script}/deployments",
+        json_body={
+            "strategy": "percentage",
+            "versions": [{"version_id": version_id, "percentage": 100}],
+            "annotations": {"workers/message": message},
+        },
+    )
+    return response.mapping()

@@ -9,6 +9,7 @@
 | `preview` | `deployer.commands.preview`   | the app as one pull request's preview: own Worker and D1    |
 | `teardown`| `deployer.commands.teardown`  | remove one pull request's preview (Worker and its D1)       |
 | `sweep`   | `deployer.commands.sweep`     | remove this app's previews of closed (or old) pull requests |
+| `rotate`  | `deployer.commands.rotate`    | new values for the deployed Worker's secrets, no redeploy    |
 
 Each module has `run(settings, client, options) -> CommandResult`. `COMMANDS` says how the front ends treat
 it: which flags the CLI offers, whether it needs credentials, which statuses it ends with, whether the action
@@ -40,7 +41,7 @@ __all__ = [
     "make_client",
 ]
 
-Flag = Literal["app", "force", "json", "verify", "data", "bookmark", "pr", "preview", "sweep"]
+Flag = Literal["app", "force", "json", "verify", "data", "bookmark", "pr", "preview", "sweep", "rotate"]
 Runner = Callable[[Settings, CloudflareClient | None, Options], Awaitable[CommandResult]]
 
 
@@ -53,7 +54,7 @@ class CommandSpec:
     statuses: tuple[Status, ...]  # what a successful run ends with
     # "app": reads an app folder (APP_DIR, --name, --var, …); "data": --allow-destructive, --allow-new-database;
     # "bookmark": --bookmark (required); "pr": --pr N (required; the action reads the event's pull request);
-    # "preview": --preview-database; "sweep": --dry-run, --max-age
+    # "preview": --preview-database; "sweep": --dry-run, --max-age; "rotate": --secret NAME, --mode
     flags: frozenset[Flag]
     needs_credentials: bool = True  # False: runs its local part without a token (plan)
     records_deployment: bool = False  # the action records a GitHub Deployment for it
@@ -118,10 +119,17 @@ COMMANDS: dict[str, CommandSpec] = {
             statuses=("swept", "planned"),
             flags=frozenset({"app", "sweep"}),
         ),
+        CommandSpec(
+            "rotate",
+            "give the deployed Worker's secrets new values without a redeploy (SESSION_SECRET by default, keeping "
+            "sessions valid), then check the live app",
+            statuses=("rotated",),
+            flags=frozenset({"app", "rotate"}),
+        ),
     )
 }
 # Commands that later issues add; the action names them as not available yet instead of "unknown".
-PLANNED = ("rotate",)
+PLANNED = ("rollback",)
 
 
 async def execute(name: str, settings: Settings, options: Options | None = None) -> CommandResult:

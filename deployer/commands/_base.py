@@ -18,6 +18,7 @@ from deployer.changes import Changes
 from deployer.cloudflare import CloudflareClient
 from deployer.errors import ConfigError
 from deployer.previews import DatabaseMode
+from deployer.rotation import Mode
 from deployer.settings import Settings
 
 if TYPE_CHECKING:
@@ -27,7 +28,17 @@ __all__ = ["CommandResult", "Hooks", "Options", "Status", "make_client"]
 
 # Every status a run can end with: the commands' own (see the registry) plus "failed" and "skipped".
 Status = Literal[
-    "deployed", "unchanged", "planned", "inspected", "restored", "removed", "absent", "swept", "failed", "skipped"
+    "deployed",
+    "unchanged",
+    "planned",
+    "inspected",
+    "restored",
+    "removed",
+    "absent",
+    "swept",
+    "rotated",
+    "failed",
+    "skipped",
 ]
 
 
@@ -69,6 +80,8 @@ class Options:
     # GitHub client; without it only `max_age` tells a preview is stale
     pull_request_state: Callable[[int], Awaitable[str | None]] | None = None
     owner_tag: str | None = None  # deploy: the Worker must carry this tag or not exist yet; it is kept (previews)
+    rotate: tuple[str, ...] = ()  # rotate: the secrets to rotate (none: SESSION_SECRET)
+    rotate_mode: Mode | None = None  # rotate: SESSION_SECRET's mode (None: graceful)
     hooks: Hooks = field(default_factory=Hooks)
 
 

@@ -25,7 +25,7 @@ import httpx
 
 from deployer.errors import VerifyError
 
-__all__ = ["GATED_CHECKS", "SERVER_ERROR_TRIES", "Check", "CheckResult", "verify_app", "verify_url"]
+__all__ = ["GATED_CHECKS", "SERVER_ERROR_TRIES", "Check", "CheckResult", "target_of", "verify_app", "verify_url"]
 
 SERVER_ERROR_TRIES = 3
 _BODY_EXCERPT = 200
@@ -97,7 +97,8 @@ async def _client(http: httpx.AsyncClient | None) -> AsyncIterator[httpx.AsyncCl
         yield client
 
 
-def _target(url: str, path: str) -> tuple[httpx.URL, dict[str, str]]:
+def target_of(url: str, path: str) -> tuple[httpx.URL, dict[str, str]]:
+    """Where to send a request for `path` of the app at `url`, and the headers (the `Host` of a `.localhost`)."""
     target = httpx.URL(url).join(path)
     headers = {"User-Agent": "cf-stateful-deployer (verify)"}
     if target.host == "localhost" or target.host.endswith(".localhost"):
@@ -107,7 +108,7 @@ def _target(url: str, path: str) -> tuple[httpx.URL, dict[str, str]]:
 
 
 async def _reach(client: httpx.AsyncClient, url: str, *, patience: float) -> httpx.Response:
-    target, headers = _target(url, "/")
+    target, headers = target_of(url, "/")
     deadline = time.monotonic() + patience
     pause = 0.25
     server_errors = 0
@@ -139,7 +140,7 @@ async def _reach(client: httpx.AsyncClient, url: str, *, patience: float) -> htt
 
 
 async def _run(client: httpx.AsyncClient, url: str, check: Check) -> CheckResult:
-    target, headers = _target(url, check.path)
+    target, headers = target_of(url, check.path)
     try:
         response = await client.get(target, headers=headers, follow_redirects=False)
     except httpx.HTTPError as exc:

@@ -24,6 +24,7 @@ STATUS_TEXT: dict[Status, str] = {
     "removed": "🧹 Preview removed",
     "absent": "🧹 Preview already gone",
     "swept": "🧹 Swept",
+    "rotated": "🔑 Rotated",
     "failed": "❌ Failed",
     "skipped": "⏭️ Skipped",
 }
