@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from deployer.bindings import AssetsBinding, D1Binding, kind_of
+from deployer.bindings import AssetsBinding, D1Binding, SecretBinding, kind_of
 from deployer.cloudflare import CloudflareClient
 from deployer.cloudflare import d1 as d1_api
 from deployer.cloudflare import workers as workers_api
@@ -21,8 +21,9 @@ from deployer.cloudflare.workers import workers_dev_url
 from deployer.commands._base import CommandResult, Options
 from deployer.errors import ConfigError, DeployError
 from deployer.migrations import LEDGER_TABLE, Migration, load_migrations
+from deployer.secret_ledger import SecretLedger
 from deployer.settings import Settings
-from deployer.state import Digests
+from deployer.state import Digests, RemoteState
 
 __all__ = ["InspectResult", "inspect_app", "render_inspection", "run"]
 
@@ -106,12 +107,27 @@ async def inspect_app(
             else {"present": any(b.get("type") in AssetsBinding.types for b in bindings)}
         ),
         "state": ({"code": digests.code, "config": digests.config, "schema": digests.schema} if digests else None),
+        "secrets": _secrets(bindings, RemoteState.from_settings(settings).ledger),
         "databases": databases,
         "workers_dev": {
             "enabled": enabled,
             "url": workers_dev_url(api_base_url, script, subdomain) if subdomain else None,
         },
     }
+
+
+def _secrets(bindings: list[dict[str, Any]], ledger: SecretLedger | None) -> list[dict[str, Any]]:
+    """Each secret by name, with when it last changed and by which command, as the ledger recorded (never a
+    value; a secret set by another tool, or before the ledger existed, has no record)."""
+    shown: list[dict[str, Any]] = []
+    for binding in bindings:
+        if binding.get("type") not in SecretBinding.types:
+            continue
+        name = str(binding.get("name"))
+        record = ledger.record(name) if ledger is not None else None
+        changed = record.changed_at.strftime("%Y-%m-%dT%H:%MZ") if record else None
+        shown.append({"name": name, "changed": changed, "by": record.by if record else None})
+    return shown
 
 
 def _shown(binding: dict[str, Any]) -> str:
@@ -149,6 +165,9 @@ def render_inspection(report: dict[str, Any]) -> str:
     lines.append(f"  url: {url or '(account has no workers.dev subdomain)'} [{state}]")
     lines.append("  bindings:")
     lines += [f"    {_shown(b)}" for b in report["bindings"]]
+    for secret in report["secrets"]:
+        when = f"changed {secret['changed']} by {secret['by']}" if secret["changed"] else "no record of its changes"
+        lines.append(f"  secret {secret['name']}: {when}")
     assets = report["assets"]
     if "files" in assets:
         lines.append(f"  assets: {assets['files']} files, digest {assets['digest']}")

@@ -49,9 +49,11 @@ def plan_for(app_dir: Path, remote: RemoteState, *, force: bool = False, **envir
 def deployed(app_dir: Path, **environ: str) -> RemoteState:
     """The remote state right after a successful deploy of `app_dir` with `environ`."""
     first = plan_for(app_dir, RemoteState(exists=False), APP_PASSWORD=environ.get("APP_PASSWORD", "pw"))
+    digests = Digests.from_tags(first.tags)
     return RemoteState(
         exists=True,
-        digests=Digests.from_tags(first.tags),
+        digests=digests,
+        ledger=digests.secrets if digests else None,
         other_tags=tuple(t for t in first.tags if not t.startswith(STATE_TAG_PREFIX)),
         bindings={
             "d1": {"DB": "db-1"},
