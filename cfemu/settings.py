@@ -33,7 +33,7 @@ from cfemu.model import Script, Version
 from cfemu.names import check_tags
 from cfemu.store import now_iso
 from cfemu.subdomains import account_subdomain
-from cfemu.workers import deployed_version, latest_version, redeploy, require_script
+from cfemu.workers import deployed_version, latest_version, redeploy, require_script, version_bindings
 
 __all__ = ["routes"]
 
@@ -130,7 +130,12 @@ async def patch_settings(request: Request) -> Response:
         if "bindings" in body:
             raw = _resolve_bare_bindings(body["bindings"], latest.bindings)
             changes["bindings"] = normalise_bindings(
-                ctx, raw, keep_types=None, previous=latest.bindings, strict_inherit=False
+                ctx,
+                raw,
+                keep_types=None,
+                previous=latest.bindings,
+                versions=version_bindings(ctx.store, name),
+                strict_inherit=False,
             )
         if isinstance(body.get("compatibility_date"), str):
             changes["compatibility_date"] = body["compatibility_date"]
