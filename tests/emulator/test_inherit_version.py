@@ -1,5 +1,5 @@
 """Inherit bindings with `version_id`: a binding taken from a named version of the script (or "latest"), on
-the script PUT, the version upload and the settings PATCH."""
+the script PUT, the version upload and the settings PATCH; and the deployer's fallback built from it."""
 
 from __future__ import annotations
 
@@ -118,3 +118,39 @@ def test_a_version_id_that_is_not_a_string_is_10021(api: httpx.Client) -> None:
     """`version_id` must be a string."""
     result(_via_put(api, [_plain("P", "one")]))
     assert errors(_via_put(api, [{"type": "inherit", "name": "P", "version_id": 1}]))[0][0] == 10021
+
+
+def test_the_fallback_from_the_deployed_version(api: httpx.Client) -> None:
+    """The deployer's fallback when a newer version is not deployed: the settings PATCH is refused (10214);
+    a version built from the deployed one (its modules from content/v2, its bindings inherited by
+    `version_id` with one moved by `old_name`) is uploaded strictly and deployed at 100%."""
+    deployed_code = b"export default { fetch() { return new Response('deployed'); } };\n"
+    modules = {"index.js": (deployed_code, "application/javascript+module")}
+    bindings = [_plain("KEEP", "k"), _plain("SECRET", "old")]
+    result(put_script(api, "app", {"main_module": "index.js", "bindings": bindings}, modules))
+    stray = script_form({"main_module": "index.js", "bindings": [_plain("KEEP", "stray")]})
+    result(api.post("/workers/scripts/app/versions", files=stray))
+    move = [
+        {"type": "inherit", "name": "KEEP"},
+        {"type": "inherit", "name": "SECRET_PREVIOUS", "old_name": "SECRET"},
+        _plain("SECRET", "new"),
+    ]
+    assert errors(_via_settings(api, move))[0][0] == 10214
+
+    deployment = result(api.get("/workers/scripts/app/deployments"))["deployments"][0]
+    deployed_id = deployment["versions"][0]["version_id"]
+    content = api.get("/workers/scripts/app/content/v2", params={"version": deployed_id})
+    assert deployed_code in content.content
+    pinned = [{**binding, "version_id": deployed_id} if binding["type"] == "inherit" else binding for binding in move]
+    form = script_form(
+        {"main_module": content.headers["cf-entrypoint"], "bindings": pinned, "keep_assets": True},
+        {"index.js": (deployed_code, "application/javascript+module")},
+    )
+    version = result(api.post("/workers/scripts/app/versions", files=form, params={"bindings_inherit": "strict"}))
+    body = {"strategy": "percentage", "versions": [{"version_id": version["id"], "percentage": 100}]}
+    result(api.post("/workers/scripts/app/deployments", json=body))
+
+    assert _version_bindings(api, version["id"]) == {"KEEP": "k", "SECRET_PREVIOUS": "old", "SECRET": "new"}
+    assert api.get("/workers/scripts/app").content.count(deployed_code) == 1
+    settings = result(api.get("/workers/scripts/app/settings"))
+    assert [b["name"] for b in settings["bindings"]] == ["KEEP", "SECRET_PREVIOUS", "SECRET"]
