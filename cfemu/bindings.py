@@ -5,9 +5,14 @@ Checked types (anything else is stored as sent):
   stored as `{"type": "d1", "name", "id"}`. Otherwise code 10021 with the exact text wrangler matches:
   ``binding DB of type d1 must have a valid `id` specified``.
 - `plain_text` / `secret_text`: need a string `text`. `json`: needs a `json` key. `assets`: a name.
-- `inherit`: copies the previous version's binding named `old_name` (default: `name`). With
-  `bindings_inherit=strict` a missing one is code 10057; otherwise it is dropped.
+- `inherit`: copies the binding named `old_name` (default: `name`) of the version `version_id` names,
+  under the name `name`. `version_id` is a version id of the same script or the literal "latest"; absent
+  (or null) means "latest", the newest version (source: the official SDKs' `WorkersBindingKindInherit`,
+  e.g. cloudflare-python `types/workers/scripts/version_create_params.py`). With `bindings_inherit=strict`
+  a binding the version lacks is code 10057; otherwise it is dropped.
   GUESS: the 10057 message text, and dropping silently when not strict.
+  GUESS: a `version_id` that names no version of the script is HTTP 400 code 10021 naming the binding and
+  the version, strict or not (the real text and code are undocumented).
 - Every binding needs string `name` and `type`, and names must be unique (code 10021).
   GUESS: the texts of these messages.
 
@@ -17,16 +22,19 @@ Checked types (anything else is stored as sent):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cfemu.context import Context
 from cfemu.d1 import database_exists
 from cfemu.envelope import ApiError
 
-__all__ = ["SECRET_TYPES", "normalise_bindings", "public_bindings"]
+__all__ = ["SECRET_TYPES", "VersionBindings", "normalise_bindings", "public_bindings"]
 
 SECRET_TYPES = frozenset({"secret_text", "secret_key"})
+
+# The bindings of the script's version with this id, or None when the script has no such version.
+VersionBindings = Callable[[str], Sequence[dict[str, Any]] | None]
 
 
 def _invalid(message: str) -> ApiError:
@@ -47,9 +55,30 @@ def _check(ctx: Context, binding: dict[str, Any]) -> dict[str, Any]:
     return dict(binding)
 
 
-def _inherit(binding: dict[str, Any], previous: Sequence[dict[str, Any]], strict: bool) -> dict[str, Any] | None:
+def _inherit_source(
+    binding: dict[str, Any], previous: Sequence[dict[str, Any]], versions: VersionBindings
+) -> Sequence[dict[str, Any]]:
+    """The bindings `binding` inherits from: those of its `version_id`, or `previous` for "latest"."""
+    version_id = binding.get("version_id")
+    if version_id is None or version_id == "latest":
+        return previous
+    if not isinstance(version_id, str):
+        raise _invalid(f"binding {binding['name']} of type inherit must have a string `version_id`")
+    found = versions(version_id)
+    if found is None:
+        raise _invalid(
+            f"binding {binding['name']} of type inherit names version {version_id}, which is not a version of"
+            " this script"
+        )
+    return found
+
+
+def _inherit(
+    binding: dict[str, Any], previous: Sequence[dict[str, Any]], versions: VersionBindings, strict: bool
+) -> dict[str, Any] | None:
+    source = _inherit_source(binding, previous, versions)
     old_name = binding.get("old_name") or binding["name"]
-    match = next((b for b in previous if b.get("name") == old_name), None)
+    match = next((b for b in source if b.get("name") == old_name), None)
     if match is None:
         if strict:
             raise ApiError(400, 10057, f"binding {binding['name']} of type inherit could not find a binding to inherit")
@@ -63,9 +92,14 @@ def normalise_bindings(
     *,
     keep_types: Any,
     previous: Sequence[dict[str, Any]],
+    versions: VersionBindings,
     strict_inherit: bool,
 ) -> tuple[dict[str, Any], ...]:
-    """The checked binding list of a new version (see the module docstring)."""
+    """The checked binding list of a new version (see the module docstring).
+
+    `previous` are the newest version's bindings (what `keep_bindings` and "latest" inherit from);
+    `versions` looks up the bindings of any version of the same script, for an inherit's `version_id`.
+    """
     if raw is None:
         raw = []
     if not isinstance(raw, list):
@@ -77,7 +111,7 @@ def normalise_bindings(
         if not isinstance(binding.get("type"), str):
             raise _invalid(f"binding {binding['name']} needs a string `type`")
         if binding["type"] == "inherit":
-            inherited = _inherit(binding, previous, strict_inherit)
+            inherited = _inherit(binding, previous, versions, strict_inherit)
             if inherited is not None:
                 result.append(inherited)
             continue

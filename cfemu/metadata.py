@@ -31,6 +31,7 @@ from cfemu.envelope import ApiError
 from cfemu.formdata import Part
 from cfemu.model import Version, modules_etag
 from cfemu.runtime import ModuleFile
+from cfemu.workers import version_bindings
 
 __all__ = ["DEFAULT_COMPATIBILITY_DATE", "Upload", "build_version", "detect_handlers", "parse_upload"]
 
@@ -175,6 +176,7 @@ def build_version(
         metadata.get("bindings"),
         keep_types=metadata.get("keep_bindings"),
         previous=previous.bindings if previous else (),
+        versions=version_bindings(ctx.store, script_name),
         strict_inherit=strict_inherit,
     )
     annotations = dict(metadata["annotations"]) if isinstance(metadata.get("annotations"), dict) else {}

@@ -9,6 +9,10 @@
   `multipart/form-data` body with one part per module of the deployed version (the seed: "the response is
   multipart"); for a service worker the script text itself.
   GUESS: the `cf-entrypoint` header naming the main module.
+- `GET /accounts/{a}/workers/scripts/{name}/content/v2[?version=<id>]` → the same raw body and header, of
+  version `<id>` (default: the deployed version). Source: the official SDK's `scripts.content.get` (the
+  `/content/v2` path) and wrangler 4.86's `packages/wrangler/src/versions/secrets/index.ts`, which reads a
+  version's modules from it (`parseModules`). GUESS: an unknown version id is HTTP 404 code 10007.
 - `DELETE /accounts/{a}/workers/scripts/{name}[?force=]` → envelope with result null. Removes versions,
   deployments, secrets and the workers.dev toggle; D1 databases stay. `DELETE /workers/services/{name}`
   (what `wrangler delete` calls) does the same.
@@ -25,10 +29,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from cfemu.context import get_context, source_of
+from cfemu.context import Context, get_context, source_of
 from cfemu.envelope import ApiError, ok
 from cfemu.formdata import read_form_parts
 from cfemu.metadata import build_version, parse_upload
+from cfemu.model import Version
 from cfemu.names import check_script_name, check_tags
 from cfemu.views import script_json
 from cfemu.workers import (
@@ -36,6 +41,7 @@ from cfemu.workers import (
     delete_script,
     deployed_version,
     get_script,
+    get_version,
     latest_version,
     list_scripts,
     require_script,
@@ -95,13 +101,8 @@ async def list_all(request: Request) -> Response:
     )
 
 
-async def get_content(request: Request) -> Response:
-    """`GET /accounts/{a}/workers/scripts/{name}`: the raw modules of the deployed version."""
-    ctx = get_context(request)
-    name = request.path_params["script_name"]
-    require_script(ctx.store, name)
-    version = deployed_version(ctx.store, name) or latest_version(ctx.store, name)
-    assert version is not None, "a script always has a version"
+def _content_response(version: Version) -> Response:
+    """The raw modules of `version`: one multipart part per module, or a service worker's script itself."""
     entry = version.main_module or version.body_part or ""
     headers = {"cf-entrypoint": entry} if entry else {}
     if version.body_part is not None and version.main_module is None:
@@ -117,6 +118,33 @@ async def get_content(request: Request) -> Response:
         chunks.append(module.content + b"\r\n")
     chunks.append(f"--{boundary}--\r\n".encode())
     return Response(b"".join(chunks), media_type=f"multipart/form-data; boundary={boundary}", headers=headers)
+
+
+def _live_version(ctx: Context, name: str) -> Version:
+    """The deployed version of `name` with its modules (the newest if none is deployed)."""
+    require_script(ctx.store, name)
+    version = deployed_version(ctx.store, name) or latest_version(ctx.store, name)
+    assert version is not None, "a script always has a version"
+    return version
+
+
+async def get_content(request: Request) -> Response:
+    """`GET /accounts/{a}/workers/scripts/{name}`: the raw modules of the deployed version."""
+    return _content_response(_live_version(get_context(request), request.path_params["script_name"]))
+
+
+async def get_content_v2(request: Request) -> Response:
+    """`GET /accounts/{a}/workers/scripts/{name}/content/v2[?version=<id>]`: the raw modules of a version."""
+    ctx = get_context(request)
+    name = request.path_params["script_name"]
+    version_id = request.query_params.get("version")
+    if version_id is None:
+        return _content_response(_live_version(ctx, name))
+    require_script(ctx.store, name)
+    version = get_version(ctx.store, name, version_id)
+    if version is None:
+        raise ApiError(404, 10007, "workers.api.error.version_not_found")
+    return _content_response(version)
 
 
 async def delete(request: Request) -> Response:
@@ -161,6 +189,7 @@ def routes() -> list[BaseRoute]:
         Route(base + "/scripts", list_all, methods=["GET"]),
         Route(base + "/scripts/{script_name}", put_script, methods=["PUT"]),
         Route(base + "/scripts/{script_name}", get_content, methods=["GET"]),
+        Route(base + "/scripts/{script_name}/content/v2", get_content_v2, methods=["GET"]),
         Route(base + "/scripts/{script_name}", delete, methods=["DELETE"]),
         Route(base + "/services/{script_name}", get_service, methods=["GET"]),
         Route(base + "/services/{script_name}", delete, methods=["DELETE"]),

@@ -8,12 +8,17 @@
 
 Each change makes a new version from the newest one (same code, assets and other bindings) and deploys it
 at 100% (annotation `workers/triggered_by: secret`). A missing script is 10007. A name already used by a
-non-secret binding is code 10053; a change while the newest version is not the deployed one is 10215.
+non-secret binding is code 10053. A change while the newest version is not the deployed one changes
+nothing and is refused: `PUT`/`DELETE .../secrets` with code 10215; `PATCH .../secrets-bulk` with the
+settings PATCH's code 10214 and its text about "logpush" and "tail_consumers" (`cfemu.settings`; source:
+cloudflare/workers-sdk PR #15283, where `secret bulk` users "got the raw 10214 text about logpush and
+tail_consumers").
 GUESS: the texts of 10053/10215, their HTTP status 400, and 404 code 10056 for an unknown secret name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -23,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 from cfemu.bindings import SECRET_TYPES
 from cfemu.context import Context, get_context, source_of
 from cfemu.envelope import ApiError, ok, read_json_object
+from cfemu.settings import stale_settings_error
 from cfemu.workers import deployed_version, latest_version, redeploy, require_script
 
 __all__ = ["routes"]
@@ -46,8 +52,24 @@ def _secret(binding: Any) -> dict[str, Any]:
     return {**binding, "type": kind}
 
 
-async def _apply(request: Request, upserts: list[dict[str, Any]], deletes: list[str]) -> None:
-    """Replace/add `upserts` and remove `deletes` in a new deployed version."""
+def _stale_secret_error() -> ApiError:
+    return ApiError(
+        400,
+        10215,
+        "Secret edit failed. You attempted to modify a secret, but the latest version of your Worker"
+        " isn't currently deployed.",
+    )
+
+
+async def _apply(
+    request: Request,
+    upserts: list[dict[str, Any]],
+    deletes: list[str],
+    *,
+    stale: Callable[[], ApiError] = _stale_secret_error,
+) -> None:
+    """Replace/add `upserts` and remove `deletes` in a new deployed version; `stale()` is the error raised
+    when the newest version is not the deployed one."""
     ctx = get_context(request)
     name = request.path_params["script_name"]
     async with ctx.write_lock:
@@ -55,12 +77,7 @@ async def _apply(request: Request, upserts: list[dict[str, Any]], deletes: list[
         latest = latest_version(ctx.store, name, with_modules=False)
         deployed = deployed_version(ctx.store, name, with_modules=False)
         if latest is not None and deployed is not None and latest.id != deployed.id:
-            raise ApiError(
-                400,
-                10215,
-                "Secret edit failed. You attempted to modify a secret, but the latest version of your Worker"
-                " isn't currently deployed.",
-            )
+            raise stale()
         by_name = {binding["name"]: binding for binding in bindings}
         for secret in upserts:
             existing = by_name.get(secret["name"])
@@ -117,7 +134,7 @@ async def patch_secrets(request: Request) -> Response:
     deletes = [key for key, value in patch.items() if value is None]
     ctx = get_context(request)
     existing = {b["name"] for b in _current(ctx, request.path_params["script_name"]) if b.get("type") in SECRET_TYPES}
-    await _apply(request, upserts, [name for name in deletes if name in existing])
+    await _apply(request, upserts, [name for name in deletes if name in existing], stale=stale_settings_error)
     bindings = _current(ctx, request.path_params["script_name"])
     return ok([{"name": b["name"], "type": b["type"]} for b in bindings if b.get("type") in SECRET_TYPES])
 

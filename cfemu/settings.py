@@ -7,7 +7,12 @@
   keys (bindings, compatibility_date/flags, limits, placement) make a new deployed version. A binding sent
   as just `{name, type}` keeps the existing binding of that name and type (this is how `wrangler secret
   bulk` re-sends bindings it cannot read, in wrangler 4.86's `secretBulkCommand`). The new version is built
-  from the newest version (see `cfemu.workers`).
+  from the newest version (see `cfemu.workers`), which is the deployed one: when the request carries a
+  versioned key and the newest version is not the deployed one (a version was uploaded but not deployed),
+  the answer is HTTP 400 code 10214 ("Script edit failed. You attempted to deploy the latest version with
+  modified settings, but the latest version isn't currently deployed. …"; source of the code and text:
+  cloudflare/wrangler-action issue #374, where wrangler 4.86's `secret bulk` sent this PATCH).
+  GUESS: such a refused request changes nothing, not even the non-versioned keys it also carries.
 - `GET .../scripts/{name}/bindings` (legacy, for the seed's walkthrough): the same bindings list.
 - `GET/PATCH .../scripts/{name}/script-settings` (JSON): logpush, observability, tags, tail_consumers.
 - `GET/POST/DELETE .../scripts/{name}/subdomain` → `{enabled, previews_enabled}`. A new script starts
@@ -33,11 +38,23 @@ from cfemu.model import Script, Version
 from cfemu.names import check_tags
 from cfemu.store import now_iso
 from cfemu.subdomains import account_subdomain
-from cfemu.workers import deployed_version, latest_version, redeploy, require_script
+from cfemu.workers import deployed_version, latest_version, redeploy, require_script, version_bindings
 
-__all__ = ["routes"]
+__all__ = ["routes", "stale_settings_error"]
 
 _SCRIPT_KEYS = ("logpush", "observability", "tags", "tail_consumers")
+
+
+def stale_settings_error() -> ApiError:
+    """HTTP 400 code 10214: a versioned change while the newest version is not the deployed one."""
+    return ApiError(
+        400,
+        10214,
+        "Script edit failed. You attempted to deploy the latest version with modified settings, but the latest"
+        " version isn't currently deployed. Either upload a new version to edit the version settings, or use the"
+        ' script-level settings API (/workers/scripts/{script_name}/script-settings) to modify the "logpush" and'
+        ' "tail_consumers" settings.',
+    )
 
 
 def _live(ctx: Context, name: str) -> tuple[Script, Version]:
@@ -117,28 +134,42 @@ def _resolve_bare_bindings(raw: Any, previous: tuple[dict[str, Any], ...]) -> An
     return resolved
 
 
+def _versioned_changes(body: dict[str, Any]) -> dict[str, Any]:
+    """The versioned keys of a PATCH body that make a new version (bindings not yet checked)."""
+    changes: dict[str, Any] = {}
+    if "bindings" in body:
+        changes["bindings"] = body["bindings"]
+    if isinstance(body.get("compatibility_date"), str):
+        changes["compatibility_date"] = body["compatibility_date"]
+    if isinstance(body.get("compatibility_flags"), list):
+        changes["compatibility_flags"] = tuple(str(flag) for flag in body["compatibility_flags"])
+    for key in ("limits", "placement"):
+        if isinstance(body.get(key), dict):
+            changes[key] = body[key]
+    return changes
+
+
 async def patch_settings(request: Request) -> Response:
     """`PATCH .../scripts/{name}/settings`."""
     ctx = get_context(request)
     name = request.path_params["script_name"]
     body = await _settings_body(request)
     async with ctx.write_lock:
-        script, _ = _live(ctx, name)
+        script, deployed = _live(ctx, name)
         latest = latest_version(ctx.store, name, with_modules=False)
         assert latest is not None
-        changes: dict[str, Any] = {}
-        if "bindings" in body:
-            raw = _resolve_bare_bindings(body["bindings"], latest.bindings)
+        changes = _versioned_changes(body)
+        if changes and latest.id != deployed.id:
+            raise stale_settings_error()
+        if "bindings" in changes:
             changes["bindings"] = normalise_bindings(
-                ctx, raw, keep_types=None, previous=latest.bindings, strict_inherit=False
+                ctx,
+                _resolve_bare_bindings(changes["bindings"], latest.bindings),
+                keep_types=None,
+                previous=latest.bindings,
+                versions=version_bindings(ctx.store, name),
+                strict_inherit=False,
             )
-        if isinstance(body.get("compatibility_date"), str):
-            changes["compatibility_date"] = body["compatibility_date"]
-        if isinstance(body.get("compatibility_flags"), list):
-            changes["compatibility_flags"] = tuple(str(flag) for flag in body["compatibility_flags"])
-        for key in ("limits", "placement"):
-            if isinstance(body.get(key), dict):
-                changes[key] = body[key]
         if changes:
             # GUESS: versions made by a settings change carry no `workers/triggered_by` annotation.
             await redeploy(ctx, name, source=source_of(request), triggered_by=None, **changes)

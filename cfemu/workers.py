@@ -55,6 +55,7 @@ __all__ = [
     "redeploy",
     "require_script",
     "script_state",
+    "version_bindings",
 ]
 
 
@@ -131,6 +132,17 @@ def get_version(store: Store, script_name: str, version_id: str, *, with_modules
         "SELECT * FROM versions WHERE script_name = ? AND id = ?", (script_name, version_id)
     ).fetchone()
     return None if row is None else _version_from_row(store, row, with_modules=with_modules)
+
+
+def version_bindings(store: Store, script_name: str) -> Callable[[str], tuple[dict[str, Any], ...] | None]:
+    """A lookup of the bindings of `script_name`'s versions by id (None for an id it has no version of);
+    what `cfemu.bindings.normalise_bindings` needs for an inherit binding's `version_id`."""
+
+    def lookup(version_id: str) -> tuple[dict[str, Any], ...] | None:
+        version = get_version(store, script_name, version_id, with_modules=False)
+        return None if version is None else version.bindings
+
+    return lookup
 
 
 def latest_version(store: Store, script_name: str, *, with_modules: bool = True) -> Version | None:

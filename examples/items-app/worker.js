@@ -17,7 +17,10 @@
 //                             answered from the asset store without ever
 //                             running this Worker.
 //
-// Bindings: DB (D1), ASSETS (assets), APP_PASSWORD and SESSION_SECRET (secrets).
+// Bindings: DB (D1), ASSETS (assets), APP_PASSWORD and SESSION_SECRET (secrets),
+// and optionally SESSION_SECRET_PREVIOUS (secret), set by a graceful rotation of
+// SESSION_SECRET to the value it replaced: cookies signed with the previous key
+// stay valid until the next rotation. New cookies are signed with SESSION_SECRET.
 
 // ---------------------------------------------------------------------------
 // Small helpers
@@ -83,17 +86,38 @@ function serveAsset(env, req, assetPath) {
 //   iv          16 random bytes (AES-CBC IV)
 //   ciphertext  AES-CBC-256 of the JSON payload {ok:true, exp:<ms since epoch>}
 //   sig         HMAC-SHA256 over the ASCII string "<iv>.<ciphertext>"
-// Keys: HKDF-SHA256 over SESSION_SECRET, salt = 32 zero bytes,
+// Keys: HKDF-SHA256 over the secret, salt = 32 zero bytes,
 //       info "enc" -> 256-bit AES key, info "sig" -> 256-bit HMAC key.
+// New cookies are made with the keys of SESSION_SECRET; a cookie is accepted
+// when it was made with those of SESSION_SECRET or SESSION_SECRET_PREVIOUS.
 // Encrypt-then-MAC: the signature is verified *before* anything is decrypted.
 // ---------------------------------------------------------------------------
 
-// Deriving keys costs a few crypto calls; cache the result for the current
-// secret (an isolate serves many requests; rotating the secret changes the key).
-let keyCache = { secret: null, keys: null };
+// The optional secret holding the key SESSION_SECRET had before its last
+// graceful rotation. Read through this constant on purpose: a plain
+// env.<NAME> read would make the deployer warn, on every deploy made before
+// the first rotation, that the Worker reads a binding it does not have.
+const PREVIOUS_SECRET = "SESSION_SECRET_PREVIOUS";
 
-async function sessionKeys(secret) {
-  if (keyCache.secret === secret && keyCache.keys) return keyCache.keys;
+/** The secrets a session cookie may be signed with, each with its cache slot. */
+function sessionSecrets(env) {
+  const secrets = [{ slot: "current", secret: env.SESSION_SECRET }];
+  const previous = env[PREVIOUS_SECRET];
+  if (typeof previous === "string" && previous !== "") {
+    secrets.push({ slot: "previous", secret: previous });
+  }
+  return secrets;
+}
+
+// Deriving keys costs a few crypto calls; cache the result (an isolate serves
+// many requests). One slot per secret, so that the keys of SESSION_SECRET and
+// SESSION_SECRET_PREVIOUS are both kept while both are live; a slot is derived
+// again when its secret changes (a rotation).
+const keyCache = new Map(); // slot -> { secret, keys: Promise<{encKey, sigKey}> }
+
+async function sessionKeys(secret, slot) {
+  const cached = keyCache.get(slot);
+  if (cached && cached.secret === secret) return cached.keys;
   const keys = (async () => {
     const ikm = await crypto.subtle.importKey(
       "raw", encoder.encode(secret), "HKDF", false, ["deriveBits"]);
@@ -107,18 +131,19 @@ async function sessionKeys(secret) {
       "raw", sigBits, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
     return { encKey, sigKey };
   })();
-  keyCache = { secret, keys };
+  const entry = { secret, keys };
+  keyCache.set(slot, entry);
   try {
     return await keys;
   } catch (err) {
-    keyCache = { secret: null, keys: null }; // don't cache a failure
+    if (keyCache.get(slot) === entry) keyCache.delete(slot); // don't cache a failure
     throw err;
   }
 }
 
-/** Build the Set-Cookie header value for a fresh 30-day session. */
-async function createSessionCookie(secret) {
-  const { encKey, sigKey } = await sessionKeys(secret);
+/** Build the Set-Cookie header value for a fresh 30-day session (signed with SESSION_SECRET). */
+async function createSessionCookie(env) {
+  const { encKey, sigKey } = await sessionKeys(env.SESSION_SECRET, "current");
   const payload = { ok: true, exp: Date.now() + SESSION_SECONDS * 1000 };
   const iv = crypto.getRandomValues(new Uint8Array(16));
   const ciphertext = await crypto.subtle.encrypt(
@@ -144,20 +169,31 @@ function getSessionCookie(cookieHeader) {
   return null;
 }
 
-/** Verify + decrypt the session cookie. Returns the payload or null (never throws). */
-async function readSession(req, secret) {
+/**
+ * Verify + decrypt the session cookie against each of `secrets` (see
+ * sessionSecrets). Returns the payload or null (never throws).
+ */
+async function readSession(req, secrets) {
   const raw = getSessionCookie(req.headers.get("cookie"));
   if (!raw) return null;
   const parts = raw.split(".");
   if (parts.length !== 3) return null;
   const [ivPart, ctPart, sigPart] = parts;
   try {
-    const { encKey, sigKey } = await sessionKeys(secret);
-    // 1. Authenticate first (crypto.subtle.verify compares in constant time).
-    const valid = await crypto.subtle.verify(
-      "HMAC", sigKey, fromBase64Url(sigPart), encoder.encode(`${ivPart}.${ctPart}`));
-    if (!valid) return null;
-    // 2. Only now decrypt.
+    const sig = fromBase64Url(sigPart);
+    const signed = encoder.encode(`${ivPart}.${ctPart}`);
+    // 1. Authenticate first (crypto.subtle.verify compares in constant time),
+    //    and keep the encryption key of the secret whose signature matches.
+    let encKey = null;
+    for (const { slot, secret } of secrets) {
+      const keys = await sessionKeys(secret, slot);
+      if (await crypto.subtle.verify("HMAC", keys.sigKey, sig, signed)) {
+        encKey = keys.encKey;
+        break;
+      }
+    }
+    if (!encKey) return null;
+    // 2. Only now decrypt, with that secret's key.
     const iv = fromBase64Url(ivPart);
     if (iv.length !== 16) return null;
     const plain = await crypto.subtle.decrypt(
@@ -220,7 +256,7 @@ async function handleLogin(req, env) {
   if (!password || !(await passwordMatches(password, env.APP_PASSWORD))) {
     return redirect("/login.html?error=1");
   }
-  return redirect("/", { "set-cookie": await createSessionCookie(env.SESSION_SECRET) });
+  return redirect("/", { "set-cookie": await createSessionCookie(env) });
 }
 
 async function listItems(env) {
@@ -309,7 +345,7 @@ export default {
     if (path === "/login.html") return serveAsset(env, req, "/login.html");
 
     // --- Auth gate: everything below needs a valid session ---
-    const session = await readSession(req, env.SESSION_SECRET);
+    const session = await readSession(req, sessionSecrets(env));
     if (!session) {
       if (path === "/api" || path.startsWith("/api/")) {
         return jsonResponse({ error: "unauthorized" }, 401);

@@ -91,8 +91,39 @@ def test_secrets_bulk_merge_patch(api: httpx.Client) -> None:
     assert names == ["KEEP", "NEW"]
 
 
-def test_secret_edit_when_latest_version_not_deployed_is_10215(api: httpx.Client) -> None:
-    """A secret edit while the newest version is undeployed is refused with 10215."""
+def _with_undeployed_version(api: httpx.Client) -> None:
+    """The app deployed with secret S, then a newer version uploaded but not deployed."""
     result(put_script(api, "app"))
+    result(api.put("/workers/scripts/app/secrets", json=_secret("S", "v")))
     result(api.post("/workers/scripts/app/versions", files=script_form({"main_module": "index.js"})))
-    assert errors(api.put("/workers/scripts/app/secrets", json=_secret("S", "v")))[0][0] == 10215
+
+
+def _unchanged(api: httpx.Client) -> None:
+    """Still two deployments (upload, S) and three versions, S deployed: the refused edit changed nothing."""
+    assert len(result(api.get("/workers/scripts/app/deployments"))["deployments"]) == 2
+    assert len(result(api.get("/workers/scripts/app/versions"))["items"]) == 3
+    assert result(api.get("/workers/scripts/app/settings"))["bindings"] == [{"name": "S", "type": "secret_text"}]
+
+
+def test_secret_edit_when_latest_version_not_deployed_is_10215(api: httpx.Client) -> None:
+    """A single secret PUT or DELETE while the newest version is undeployed is refused with 10215."""
+    _with_undeployed_version(api)
+    for response in (
+        api.put("/workers/scripts/app/secrets", json=_secret("T", "t")),
+        api.delete("/workers/scripts/app/secrets/S"),
+    ):
+        assert response.status_code == 400
+        assert errors(response)[0][0] == 10215
+    _unchanged(api)
+
+
+def test_secrets_bulk_when_latest_version_not_deployed_is_10214(api: httpx.Client) -> None:
+    """secrets-bulk while the newest version is undeployed answers the settings PATCH's 10214 and its text."""
+    _with_undeployed_version(api)
+    response = api.patch("/workers/scripts/app/secrets-bulk", json={"secrets": {"T": _secret("T", "t"), "S": None}})
+    assert response.status_code == 400
+    ((code, message),) = errors(response)
+    assert code == 10214
+    assert message.startswith("Script edit failed. You attempted to deploy the latest version with modified settings")
+    assert '"logpush" and "tail_consumers"' in message
+    _unchanged(api)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from cfemu.launcher import Emulator
-from tests.emulator.helpers import account_client, errors, put_script, result
+from tests.emulator.helpers import account_client, errors, put_script, result, script_form
 
 SECRET_VALUE = "s3cr3t-value-never-shown"
 
@@ -131,3 +132,68 @@ def test_more_than_eight_tags_are_refused(api: httpx.Client) -> None:
     response = api.patch("/workers/scripts/tagged/script-settings", json={"tags": nine})
     assert response.status_code == 400
     assert errors(response)[0][0] == 10021
+
+
+STALE_SETTINGS_EDIT = (
+    10214,
+    "Script edit failed. You attempted to deploy the latest version with modified settings, but the latest"
+    " version isn't currently deployed. Either upload a new version to edit the version settings, or use the"
+    ' script-level settings API (/workers/scripts/{script_name}/script-settings) to modify the "logpush" and'
+    ' "tail_consumers" settings.',
+)
+
+
+PLAIN = {"type": "plain_text", "name": "APP_NAME", "text": ""}
+
+
+def _patch(api: httpx.Client, body: dict[str, object]) -> httpx.Response:
+    return api.patch("/workers/scripts/app/settings", files={"settings": (None, json.dumps(body))})
+
+
+def _with_undeployed_version(api: httpx.Client) -> None:
+    """The app deployed with APP_NAME=demo, then a newer version uploaded but not deployed."""
+    result(put_script(api, "app", {"main_module": "index.js", "bindings": [{**PLAIN, "text": "demo"}]}))
+    result(api.post("/workers/scripts/app/versions", files=script_form({"main_module": "index.js"})))
+
+
+@pytest.mark.parametrize(
+    "versioned",
+    [
+        {"bindings": [{"type": "inherit", "name": "APP_NAME"}, {"type": "secret_text", "name": "S", "text": "v"}]},
+        {"compatibility_date": "2025-01-01"},
+        {"compatibility_flags": ["nodejs_compat"]},
+        {"limits": {"cpu_ms": 50}},
+        {"placement": {"mode": "smart"}},
+    ],
+    ids=["bindings", "compatibility_date", "compatibility_flags", "limits", "placement"],
+)
+def test_a_versioned_change_while_the_latest_is_not_deployed_is_10214(
+    api: httpx.Client, versioned: dict[str, object]
+) -> None:
+    """A versioned key while a newer version is undeployed: 400/10214, and nothing of the request is applied."""
+    _with_undeployed_version(api)
+    before = result(api.get("/workers/scripts/app/settings"))
+    response = _patch(api, {**versioned, "logpush": True, "tags": ["changed"]})
+    assert response.status_code == 400
+    assert errors(response) == [STALE_SETTINGS_EDIT]
+    assert result(api.get("/workers/scripts/app/settings")) == before
+    assert len(result(api.get("/workers/scripts/app/versions"))["items"]) == 2
+    assert len(result(api.get("/workers/scripts/app/deployments"))["deployments"]) == 1
+
+
+def test_non_versioned_keys_still_change_while_the_latest_is_not_deployed(api: httpx.Client) -> None:
+    """Only script-level keys: applied, as the 10214 text suggests, without a new version."""
+    _with_undeployed_version(api)
+    settings = result(_patch(api, {"logpush": True, "tags": ["x"]}))
+    assert (settings["logpush"], settings["tags"]) == (True, ["x"])
+    assert len(result(api.get("/workers/scripts/app/versions"))["items"]) == 2
+
+
+def test_once_the_latest_is_deployed_the_versioned_change_is_made(api: httpx.Client) -> None:
+    """Deploying the newest version lifts the refusal."""
+    _with_undeployed_version(api)
+    newest = result(api.get("/workers/scripts/app/versions"))["items"][0]["id"]
+    body = {"strategy": "percentage", "versions": [{"version_id": newest, "percentage": 100}]}
+    result(api.post("/workers/scripts/app/deployments", json=body))
+    settings = result(_patch(api, {"bindings": [{**PLAIN, "text": "after"}]}))
+    assert settings["bindings"] == [{**PLAIN, "text": "after"}]

@@ -13,12 +13,9 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from cfemu.launcher import Emulator, running_emulator
+from cfemu.launcher import Emulator
 from devkit.example import EXAMPLE_APP, REPO
 from devkit.loopback import localhost_client
 from tests.emulator.helpers import account_client, create_database
@@ -53,13 +50,6 @@ def wrangler_app(tmp_path: Path, database_id: str) -> Path:
     secrets = {"APP_PASSWORD": PASSWORD, "SESSION_SECRET": "s" * 48}
     (tmp_path / "secrets.json").write_text(json.dumps(secrets))
     return app
-
-
-@pytest.fixture
-def emulator_with_workers(tmp_path: Path) -> Iterator[Emulator]:
-    """A cfemu that runs deployed Workers in workerd (subdomain "demo")."""
-    with running_emulator(tmp_path / "cfemu", subdomain="demo", run_workers=True) as emu:
-        yield emu
 
 
 def test_wrangler_deploys_the_example_app_and_it_answers(emulator_with_workers: Emulator, tmp_path: Path) -> None:
