@@ -16,7 +16,7 @@ from devkit.cli import CliRun, run_cli
 from devkit.example import APP_PASSWORD, EXAMPLE_SCRIPT, copy_example
 from devkit.loopback import localhost_client
 from tests.e2e.helpers import deploy
-from tests.emulator.helpers import account_client, result
+from tests.emulator.helpers import account_client, result, script_form
 
 
 def signed_in_cookie(url: str, password: str = APP_PASSWORD) -> str | None:
@@ -124,3 +124,44 @@ def test_a_rotated_password_signs_in_and_a_push_with_the_old_one_does_not_revert
     assert changed.returncode == 0, changed.stderr
     assert changed.outputs["changed"] == "secrets"
     assert signed_in_cookie(url, "the-repository-changed-it") is not None
+
+
+def upload_undeployed_version(emu: Emulator) -> str:
+    """What `wrangler versions upload` leaves: a newer version that is not deployed (its code says so)."""
+    code = b"export default { fetch() { return new Response('UNDEPLOYED VERSION', { status: 500 }) } };"
+    metadata = {"main_module": "worker.js", "compatibility_date": "2025-01-01", "keep_assets": True}
+    metadata["bindings"] = [{"type": "inherit", "name": name} for name in ("DB", "ASSETS", "APP_PASSWORD")]
+    with account_client(emu) as api:
+        answer = api.post(
+            f"/workers/scripts/{EXAMPLE_SCRIPT}/versions",
+            files=script_form(metadata, {"worker.js": (code, "application/javascript+module")}),
+        )
+        return str(result(answer)["id"])
+
+
+def test_when_the_newest_version_is_not_deployed_a_version_of_the_deployed_one_carries_the_rotation(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """Cfemu answers the settings PATCH with 10214 (a version uploaded without deploying it): rotate says so,
+    builds a version from the deployed one's code and bindings, deploys it, and the app keeps its code."""
+    app = copy_example(tmp_path)
+    url = deploy(emu, app)
+    before = signed_in_cookie(url)
+    assert before is not None
+    undeployed = upload_undeployed_version(emu)
+
+    rotated = rotate(emu, app, env={"APP_PASSWORD": APP_PASSWORD})
+    assert rotated.returncode == 0, rotated.stderr
+    assert "the newest version of items-app is not the deployed one" in rotated.stderr.lower()
+    assert rotated.outputs["rotated-via"] == "version"
+    assert "ok  a session from before the rotation still works" in rotated.stdout
+    with account_client(emu) as api:
+        live = result(api.get(f"/workers/scripts/{EXAMPLE_SCRIPT}/deployments"))["deployments"][0]
+        version = result(api.get(f"/workers/scripts/{EXAMPLE_SCRIPT}/versions/{live['versions'][0]['version_id']}"))
+    assert live["versions"][0]["version_id"] not in (undeployed, "")
+    assert version["annotations"]["workers/message"] == "rotate SESSION_SECRET (graceful)"
+    names = sorted(binding["name"] for binding in version["resources"]["bindings"])
+    assert names == ["APP_PASSWORD", "ASSETS", "DB", "SESSION_SECRET", "SESSION_SECRET_PREVIOUS"]
+    with localhost_client(url, keep_cookies=False) as client:
+        assert "UNDEPLOYED" not in client.get("/login.html").text
+    assert api_status(url, before) == 200
