@@ -156,6 +156,7 @@ def default_inputs(*, api_token: str, account_id: str, api_base_url: str, github
         "preview-database": "isolated",
         "dry-run": "false",
         "max-age": "",
+        "mode": "",
     }
 
 
