@@ -7,12 +7,13 @@ import datetime as dt
 import email.parser
 import email.policy
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from deployer.cloudflare.client import CloudflareClient, none_if_missing
+from deployer.cloudflare.client import ApiResponse, CloudflareClient, none_if_missing
 from deployer.cloudflare.multipart import FormPart, encode_multipart
 
 __all__ = [
@@ -119,15 +120,8 @@ async def upload_script(
     client: CloudflareClient, script: str, *, metadata: dict[str, Any], modules: list[FormPart]
 ) -> dict[str, Any]:
     """PUT the Worker: a `metadata` JSON field plus one part per module; returns the script object."""
-    parts = [FormPart("metadata", _json_bytes(metadata), content_type="application/json"), *modules]
-    body, content_type = encode_multipart(parts)
-    response = await client.call(
-        "PUT",
-        f"{client.account_path}/workers/scripts/{script}",
-        content=body,
-        content_type=content_type,
-        params={"excludeScript": "true"},
-    )
+    path = f"{client.account_path}/workers/scripts/{script}"
+    response = await _send_worker(client, "PUT", path, metadata, modules, {"excludeScript": "true"})
     return response.mapping()
 
 
@@ -216,16 +210,23 @@ async def upload_version(
 ) -> dict[str, Any]:
     """`POST …/versions?bindings_inherit=strict`: a new version, not deployed (an inherit that finds nothing
     is refused, 10057). Returns the version (`id`, `number`, …)."""
+    path = f"{client.account_path}/workers/scripts/{script}/versions"
+    params = {"bindings_inherit": "strict", "excludeScript": "true"}
+    return (await _send_worker(client, "POST", path, metadata, modules, params)).mapping()
+
+
+async def _send_worker(
+    client: CloudflareClient,
+    method: str,
+    path: str,
+    metadata: dict[str, Any],
+    modules: list[FormPart],
+    params: Mapping[str, str | int],
+) -> ApiResponse:
+    """A Worker upload's body: the `metadata` JSON field, then one part per module."""
     parts = [FormPart("metadata", _json_bytes(metadata), content_type="application/json"), *modules]
     body, content_type = encode_multipart(parts)
-    response = await client.call(
-        "POST",
-        f"{client.account_path}/workers/scripts/{script}/versions",
-        content=body,
-        content_type=content_type,
-        params={"bindings_inherit": "strict", "excludeScript": "true"},
-    )
-    return response.mapping()
+    return await client.call(method, path, content=body, content_type=content_type, params=params)
 
 
 async def create_deployment(client: CloudflareClient, script: str, version_id: str, *, message: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ the session-wide scan (tests/conftest.py) then looks for every secret value in a
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -76,6 +77,10 @@ def test_graceful_rotation_keeps_sessions_a_push_keeps_the_key_and_revoke_ends_t
     assert "ok  a new sign-in works" in graceful.stdout
     assert secret_names(emu) == ["APP_PASSWORD", "SESSION_SECRET", "SESSION_SECRET_PREVIOUS"]
     assert api_status(url, first) == 200
+    shown = run_cli(emu, "inspect", "--name", EXAMPLE_SCRIPT).stdout
+    assert re.search(r"secret APP_PASSWORD: changed \d{4}-\d\d-\d\dT\d\d:\d\dZ by deploy", shown), shown
+    assert re.search(r"secret SESSION_SECRET: changed \S+ by rotate", shown), shown
+    assert re.search(r"secret SESSION_SECRET_PREVIOUS: changed \S+ by rotate", shown), shown
     second = signed_in_cookie(url)
     assert second is not None and api_status(url, second) == 200
 
