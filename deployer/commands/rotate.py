@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,7 +103,7 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
         before = await _session_before(probe, url, password) if gated and rotation.mode else None
         with hooks.group(f"Rotate {', '.join(rotation.names)}"):
             via, version_id = await _write(client, rotation, values, warn=hooks.warn)
-            await _record(client, script, remote_settings or {}, rotation, key=token)
+            await _record(client, script, remote_settings or {}, rotation, key=token, warn=hooks.warn)
         with hooks.group("Check the live app"):
             checks = await _checks(probe, rotation, values, before, password if gated else None)
     result = RotateResult(
@@ -150,7 +150,7 @@ async def _session_before(probe: SessionProbe, url: str, password: str | None) -
 
 
 async def _write(
-    client: CloudflareClient, rotation: Rotation, values: Mapping[str, str], *, warn: Any
+    client: CloudflareClient, rotation: Rotation, values: Mapping[str, str], *, warn: Callable[[str], None]
 ) -> tuple[str, str]:
     """Write the rotation in place, or as a new version of the deployed one when Cloudflare refuses that."""
     try:
@@ -197,7 +197,13 @@ async def _write(
 
 
 async def _record(
-    client: CloudflareClient, script: str, remote_settings: Mapping[str, Any], rotation: Rotation, *, key: str
+    client: CloudflareClient,
+    script: str,
+    remote_settings: Mapping[str, Any],
+    rotation: Rotation,
+    *,
+    key: str,
+    warn: Callable[[str], None],
 ) -> None:
     """Write the secret ledger with this rotation in it; every other tag stays as it is."""
     tags = [str(tag) for tag in remote_settings.get("tags") or ()]
@@ -205,7 +211,12 @@ async def _record(
     ledger = rotation.ledger(previous, key_id=key_id_of(key), now=dt.datetime.now(dt.UTC))
     new_tags = [tag for tag in tags if not tag.startswith(_LEDGER_TAG)] + [_LEDGER_TAG + ledger.tag_value()]
     if len(new_tags) > MAX_SCRIPT_TAGS:
-        return  # the ledger is lost for this Worker; a push then re-sends its inputs once (as before ledgers)
+        warn(
+            f"{script} has {len(tags)} tags, so the rotation is not recorded (Cloudflare allows {MAX_SCRIPT_TAGS}): "
+            "the next push deploy sends the secret inputs it is given, undoing this rotation; remove a tag of your "
+            "own in the dashboard"
+        )
+        return
     await workers_api.set_script_tags(client, script, new_tags)
 
 
