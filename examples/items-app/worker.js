@@ -93,16 +93,12 @@ function serveAsset(env, req, assetPath) {
 // Encrypt-then-MAC: the signature is verified *before* anything is decrypted.
 // ---------------------------------------------------------------------------
 
-// The optional secret holding the key SESSION_SECRET had before its last
-// graceful rotation. Read through this constant on purpose: a plain
-// env.<NAME> read would make the deployer warn, on every deploy made before
-// the first rotation, that the Worker reads a binding it does not have.
-const PREVIOUS_SECRET = "SESSION_SECRET_PREVIOUS";
-
-/** The secrets a session cookie may be signed with, each with its cache slot. */
+/** The secrets a session cookie may be signed with, each with its cache slot.
+ * SESSION_SECRET_PREVIOUS is optional: the key SESSION_SECRET had before its
+ * last graceful rotation (unset before the first one, and after a revoke). */
 function sessionSecrets(env) {
   const secrets = [{ slot: "current", secret: env.SESSION_SECRET }];
-  const previous = env[PREVIOUS_SECRET];
+  const previous = env.SESSION_SECRET_PREVIOUS;
   if (typeof previous === "string" && previous !== "") {
     secrets.push({ slot: "previous", secret: previous });
   }

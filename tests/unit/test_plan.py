@@ -11,6 +11,7 @@ import pytest
 from deployer.app import LocalApp, load_app
 from deployer.errors import ConfigError
 from deployer.plan import Plan, make_plan, owned_by
+from deployer.secret_ledger import NO_INPUT, SecretRecord, name_key
 from deployer.settings import Settings
 from deployer.state import STATE_TAG_PREFIX, Digests, RemoteState, local_digests, secret_inputs
 
@@ -207,7 +208,7 @@ def test_the_secret_digest_depends_on_the_token(app_dir: Path) -> None:
     assert one.key_id != two.key_id
     settings = settings_for(app_dir, APP_PASSWORD="pw")
     app: LocalApp = load_app(app_dir)
-    assert local_digests(settings, app) == local_digests(settings, app)
+    assert local_digests(settings, app).secrets is None  # the values are compared by the ledger, not here
 
 
 def test_a_secret_the_worker_lost_is_sent_again(app_dir: Path) -> None:
@@ -322,3 +323,23 @@ def test_a_preview_owns_its_worker_by_a_tag_that_every_upload_keeps() -> None:
         "alone"
     )
     assert caught.value.hint == "Rename the app (name: in app.yml) or delete that Worker if it is a leftover of yours."
+
+
+def test_an_adopted_input_is_recorded_even_when_nothing_else_changed(app_dir: Path) -> None:
+    """A rotation the ledger has no input for (a new token since, or an older tag): the first push keeps the
+    rotated value and records this input, with a tags-only write; the next push compares against it."""
+    remote = deployed(app_dir, APP_PASSWORD="pw")
+    assert remote.ledger is not None
+    rotated = remote.ledger.updated({"APP_PASSWORD": SecretRecord(name_key("APP_PASSWORD"), NO_INPUT, NOW, "rotate")})
+    remote = dataclasses.replace(remote, ledger=rotated)
+    first = plan_for(app_dir, remote, APP_PASSWORD="pw")
+    assert (first.changes.nothing, first.send_secrets, first.kept_rotated) == (True, (), ("APP_PASSWORD",))
+    assert first.update_tags_only
+    assert first.describe() == [
+        "shop: nothing to deploy; the record of its secrets on the Worker is brought up to date."
+    ]
+    recorded = dataclasses.replace(remote, ledger=Digests.from_tags(first.tags).secrets)  # type: ignore[union-attr]
+    again = plan_for(app_dir, recorded, APP_PASSWORD="pw")
+    assert (again.changes.nothing, again.update_tags_only, again.kept_rotated) == (True, False, ())
+    changed = plan_for(app_dir, recorded, APP_PASSWORD="changed")
+    assert changed.send_secrets == ("APP_PASSWORD",)

@@ -141,3 +141,11 @@ def test_generated_secrets_are_recorded_and_gone_ones_dropped() -> None:
     previous = ledger(record("OLD", "x", "deploy"))
     decision = to_send({}, ("SESSION_SECRET",), previous, current=key_id_of(TOKEN), lost=(), bound=(), now=NOW)
     assert decision.ledger.records == (record("SESSION_SECRET", None, "generated", at=NOW),)
+
+
+def test_a_first_input_over_a_generated_key_is_sent() -> None:
+    """A generated SESSION_SECRET protects no rotation: the value the user now gives replaces it."""
+    previous = ledger(record("SESSION_SECRET", None, "generated"))
+    decision = decide({"SESSION_SECRET": "chosen"}, previous)
+    assert decision.send == ("SESSION_SECRET",)
+    assert decide({"SESSION_SECRET": "chosen"}, decision.ledger).send == ()
