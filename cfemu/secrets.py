@@ -10,9 +10,10 @@ Each change makes a new version from the newest one (same code, assets and other
 at 100% (annotation `workers/triggered_by: secret`). A missing script is 10007. A name already used by a
 non-secret binding is code 10053. A change while the newest version is not the deployed one changes
 nothing and is refused: `PUT`/`DELETE .../secrets` with code 10215; `PATCH .../secrets-bulk` with the
-settings PATCH's code 10214 and its text about "logpush" and "tail_consumers" (`cfemu.settings`; source:
-cloudflare/workers-sdk PR #15283, where `secret bulk` users "got the raw 10214 text about logpush and
-tail_consumers").
+settings PATCH's code 10214 and its text about "logpush" and "tail_consumers" (`cfemu.settings`).
+GUESS: that `secrets-bulk` answers 10214. cloudflare/workers-sdk PR #15283 (2026-08) says `secret bulk` users
+"got the raw 10214 text about logpush and tail_consumers"; wrangler had moved `secret bulk` from the settings
+PATCH to `secrets-bulk` in 2026-05 (PR #13964), but which endpoint those users' wrangler called is not said.
 GUESS: the texts of 10053/10215, their HTTP status 400, and 404 code 10056 for an unknown secret name.
 """
 

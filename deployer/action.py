@@ -240,6 +240,7 @@ class ActionRun:
             pull_request_state=state_reader(github, warn=self.runner.warning) if github and "sweep" in flags else None,
             rotate=tuple(parse_secret_names(self.runner.input("secrets"))) if "rotate" in flags else (),
             rotate_mode=parse_mode(self.runner.input("mode"), source="input mode") if "rotate" in flags else None,
+            current_password=self.runner.input("current-app-password") or None if "rotate" in flags else None,
             hooks=Hooks(
                 mask=self.runner.mask, group=self.runner.group, on_plan=self._planned, warn=self.runner.warning
             ),

@@ -93,7 +93,8 @@ def _parser() -> argparse.ArgumentParser:
                 action="append",
                 default=[],
                 metavar="NAME",
-                help="a secret to rotate (repeatable; default SESSION_SECRET); a new value comes from env NAME",
+                help="a secret to rotate (repeatable; default SESSION_SECRET); a new value comes from env NAME "
+                "(APP_PASSWORD's too; then env CURRENT_APP_PASSWORD is the password the app has now, for the checks)",
             )
             command.add_argument(
                 "--mode",
@@ -142,6 +143,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             max_age=getattr(args, "max_age", None),
             rotate=tuple(getattr(args, "secret", None) or ()),
             rotate_mode=getattr(args, "mode", None),
+            current_password=environ.get("CURRENT_APP_PASSWORD") or None if args.command == "rotate" else None,
             hooks=Hooks(warn=_warner(environ)),
         )
         result = asyncio.run(_execute(args.command, settings, options, environ))

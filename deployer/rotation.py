@@ -14,8 +14,8 @@ key moves with `{"type": "inherit", "name": "SESSION_SECRET_PREVIOUS", "old_name
 official SDK's `WorkersBindingKindInherit`: `old_name` renames, `version_id` picks the version).
 
 Refused before any change (`ConfigError`): a name bound as something other than a secret (Cloudflare's
-10053), a secret the Worker does not have, an empty value, a value given for the generated key, a `mode` for
-a secret it does not apply to, and `SESSION_SECRET_PREVIOUS` itself (it is managed here).
+10053), a secret the Worker does not have, an empty value, a value given for the generated key, a `mode`
+without SESSION_SECRET to apply to, and `SESSION_SECRET_PREVIOUS` itself (it is managed here).
 
 The ledger (`deployer.secret_ledger`) records each written secret as changed by `rotate`, keeping the HMAC of
 the input a deploy last sent, so the next push does not send that input over the new value.
@@ -128,11 +128,11 @@ def plan_rotation(
     types = {str(binding.get("name")): str(binding.get("type")) for binding in deployed}
     for name in names:
         _check_name(script, name, types, declared_vars)
-    if mode is not None and any(name != SESSION_SECRET for name in names):
-        others = ", ".join(name for name in names if name != SESSION_SECRET)
+    if mode is not None and SESSION_SECRET not in names:
         raise ConfigError(
-            f"mode: {mode} applies to SESSION_SECRET only, not to {others}",
-            hint="Rotate those without a mode (their new values come from their inputs), or in a run of their own.",
+            f"mode: {mode} applies to SESSION_SECRET only, not to {', '.join(names)}",
+            hint="Leave the mode out (their new values come from their inputs), or add SESSION_SECRET to the "
+            "secrets to rotate (after a leak: SESSION_SECRET with mode: revoke, and APP_PASSWORD, in one run).",
         )
     for name in names:
         _check_value(name, given.get(name))

@@ -147,9 +147,13 @@ def _json_bytes(value: Any) -> bytes:
 async def patch_bindings(client: CloudflareClient, script: str, bindings: list[dict[str, Any]]) -> dict[str, Any]:
     """Replace the Worker's bindings without uploading code: `PATCH …/settings`, one multipart part `settings`.
 
-    Cloudflare makes a new version from the newest one (same code and assets) and deploys it; bindings to keep
-    are sent as `{"type": "inherit", "name": …}`. Refused with 10214 (`VersionNotDeployedError`) when the newest
-    version is not the deployed one. Source: wrangler 4.86's `secret bulk` (`secret/index.ts`).
+    Cloudflare makes a new version from the newest one (same code and assets) and deploys it. Refused with 10214
+    (`VersionNotDeployedError`) when the newest version is not the deployed one. Sources: wrangler 4.86's
+    `secret bulk` (`secret/index.ts`) PATCHes this endpoint with every binding, re-sending the ones it keeps as
+    `{type: <their type>, name}`; we send the documented `{"type": "inherit", "name": …}` instead (the official
+    SDKs' `WorkersBindingKindInherit`, whose `old_name` moves a value to another name). GUESS: that this
+    endpoint honours `old_name` as the version upload does; if it did not, the moved key would be missing and
+    `rotate`'s check of a session from before the rotation fails.
     """
     body, content_type = encode_multipart([FormPart("settings", _json_bytes({"bindings": bindings}))])
     response = await client.call(

@@ -82,6 +82,9 @@ class Options:
     owner_tag: str | None = None  # deploy: the Worker must carry this tag or not exist yet; it is kept (previews)
     rotate: tuple[str, ...] = ()  # rotate: the secrets to rotate (none: SESSION_SECRET)
     rotate_mode: Mode | None = None  # rotate: SESSION_SECRET's mode (None: graceful)
+    # rotate: the password the live app has now, to sign in before and check afterwards (needed when APP_PASSWORD
+    # itself is rotated; otherwise the given APP_PASSWORD is the current one)
+    current_password: str | None = None
     hooks: Hooks = field(default_factory=Hooks)
 
 

@@ -20,6 +20,7 @@ New values are masked (`Hooks.mask`) before any request; no value, cookie or pas
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import secrets
 from collections.abc import Callable, Mapping
@@ -28,15 +29,15 @@ from typing import Any
 
 import httpx
 
-from deployer._concurrency import both
 from deployer.cloudflare import CloudflareClient
 from deployer.cloudflare import workers as workers_api
+from deployer.cloudflare.client import none_if_missing
 from deployer.commands._base import CommandResult, Options
-from deployer.commands._session_checks import SessionProbe, expect
+from deployer.commands._session_checks import SessionProbe, rotation_checks
 from deployer.commands._verify import CheckResult, verify_url
-from deployer.errors import ConfigError, VerifyError, VersionNotDeployedError
+from deployer.errors import CloudflareError, ConfigError, VerifyError, VersionNotDeployedError
 from deployer.plan import MAX_SCRIPT_TAGS
-from deployer.rotation import SESSION_SECRET, Rotation, plan_rotation
+from deployer.rotation import Rotation, plan_rotation
 from deployer.secret_ledger import key_id_of
 from deployer.settings import Settings
 from deployer.state import STATE_TAG_PREFIX, RemoteState
@@ -76,36 +77,36 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
     assert settings.api_token is not None
     token = settings.api_token.get_secret_value()
     with hooks.group("Read the deployed Worker"):
-        remote_settings, subdomain = await both(
-            workers_api.script_settings(client, script), workers_api.account_subdomain(client)
+        remote_settings, subdomain, deployment = await asyncio.gather(
+            workers_api.script_settings(client, script),
+            workers_api.account_subdomain(client),
+            none_if_missing(workers_api.latest_deployment(client, script)),
         )
     given = {name: value.get_secret_value() for name, value in settings.secret_values().items()}
-    for value in given.values():
-        hooks.mask(value)
+    for value in (*given.values(), options.current_password or ""):
+        if value:
+            hooks.mask(value)
     deployed = _bindings(remote_settings)
     rotation = plan_rotation(
-        script,
-        options.rotate,
-        mode=options.rotate_mode,
-        deployed=deployed,
-        given=given,
-        declared_vars=tuple(settings.vars),
+        script, options.rotate, mode=options.rotate_mode, deployed=deployed, given=given, declared_vars=[*settings.vars]
     )
+    _refuse_a_gradual_deployment(script, deployment)
+    new_tags = _ledger_tags(script, remote_settings or {}, rotation, key=token)
     values = {name: given[name] for name in rotation.names if name not in rotation.generated}
     for name in rotation.generated:
         values[name] = secrets.token_urlsafe(48)
         hooks.mask(values[name])
     url = workers_api.workers_dev_url(settings.api_base_url, script, subdomain)
     gated = "APP_PASSWORD" in {binding["name"] for binding in deployed or ()}
-    password = given.get("APP_PASSWORD") if "APP_PASSWORD" not in rotation.names else None
+    current = options.current_password or (given.get("APP_PASSWORD") if "APP_PASSWORD" not in rotation.names else None)
     async with httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False) as http:
         probe = SessionProbe(url, http)
-        before = await _session_before(probe, url, password) if gated and rotation.mode else None
+        before = await _session_before(probe, url, current) if gated and current else None
         with hooks.group(f"Rotate {', '.join(rotation.names)}"):
             via, version_id = await _write(client, rotation, values, warn=hooks.warn)
-            await _record(client, script, remote_settings or {}, rotation, key=token, warn=hooks.warn)
+            await _record(client, script, rotation, new_tags)
         with hooks.group("Check the live app"):
-            checks = await _checks(probe, rotation, values, before, password if gated else None)
+            checks = await rotation_checks(probe, rotation, values, before=before, current=current, gated=gated)
     result = RotateResult(
         command="rotate",
         status="rotated",
@@ -129,6 +130,18 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
     return result
 
 
+def _refuse_a_gradual_deployment(script: str, deployment: Mapping[str, Any] | None) -> None:
+    """A rotation deploys one version to all traffic: it would end a gradual rollout, so it waits for its end."""
+    shares = [entry for entry in (deployment or {}).get("versions") or () if isinstance(entry, dict)]
+    if len(shares) > 1:
+        split = " / ".join(f"{entry.get('percentage')}%" for entry in shares)
+        raise ConfigError(
+            f"{script} is in a gradual deployment ({len(shares)} versions share its traffic: {split}); a rotation "
+            "deploys one version to all of it and would end the rollout",
+            hint="Finish the rollout first (wrangler versions deploy VERSION@100%), then rotate.",
+        )
+
+
 def _bindings(remote_settings: Mapping[str, Any] | None) -> list[dict[str, Any]] | None:
     if remote_settings is None:
         return None
@@ -140,12 +153,17 @@ def _line(check: CheckResult) -> str:
     return f"  {'ok ' if check.ok else 'FAIL'} {check.name}: {check.seen}"
 
 
-async def _session_before(probe: SessionProbe, url: str, password: str | None) -> str | None:
-    """A session cookie from before the rotation (None: no password given, or it was not accepted)."""
-    if not password:
-        return None
+async def _session_before(probe: SessionProbe, url: str, password: str) -> str:
+    """A session from before the rotation; `ConfigError` (before any change) when the password is refused."""
     await verify_url(url, patience=_PATIENCE, http=probe.http)
-    cookie, _ = await probe.sign_in(password)
+    cookie, seen = await probe.sign_in(password)
+    if cookie is None:
+        raise ConfigError(
+            f"The live app at {url} refused the password this run was given ({seen}), so the rotation could not "
+            "be checked; nothing was changed",
+            hint="Give the password the app has now: app-password (after an APP_PASSWORD rotation, copy the new "
+            "value into that repository secret), or current-app-password when rotating APP_PASSWORD itself.",
+        )
     return cookie
 
 
@@ -164,10 +182,11 @@ async def _write(
     script = rotation.script
     deployment = await workers_api.latest_deployment(client, script)
     shares = [entry for entry in (deployment or {}).get("versions") or () if isinstance(entry, dict)]
-    if len(shares) != 1:
-        raise ConfigError(
-            f"{script} is in a gradual deployment ({len(shares)} versions share its traffic); a rotation would end it",
-            hint="Finish the rollout first (wrangler versions deploy VERSION@100%), then rotate.",
+    _refuse_a_gradual_deployment(script, deployment)
+    if not shares:
+        raise CloudflareError(
+            f"Cloudflare shows no deployment of {script} to build the rotated version from",
+            hint="Deploy the app (command: deploy), then rotate.",
         )
     deployed_id = str(shares[0].get("version_id"))
     version = await workers_api.get_version(client, script, deployed_id)
@@ -182,7 +201,7 @@ async def _write(
     modules = await workers_api.version_modules(client, script, deployed_id)
     runtime = resources.get("script_runtime") or {}
     message = f"rotate {', '.join(rotation.names)}" + (f" ({rotation.mode})" if rotation.mode else "")
-    metadata = {
+    metadata: dict[str, Any] = {
         "main_module": modules.main_module,
         "compatibility_date": runtime.get("compatibility_date"),
         "compatibility_flags": runtime.get("compatibility_flags") or [],
@@ -190,79 +209,42 @@ async def _write(
         "keep_assets": True,
         "annotations": {"workers/message": message},
     }
+    # What else the version carries, as wrangler's `versions secret put` copies it (copyWorkerVersionWithNewSecrets).
+    if isinstance(runtime.get("limits"), dict) and runtime["limits"]:
+        metadata["limits"] = runtime["limits"]
+    if (resources.get("script") or {}).get("placement_mode") == "smart":
+        metadata["placement"] = {"mode": "smart"}
     uploaded = await workers_api.upload_version(client, script, metadata=metadata, modules=list(modules.parts))
     new_id = str(uploaded.get("id") or "")
     await workers_api.create_deployment(client, script, new_id, message=message)
     return "version", new_id
 
 
-async def _record(
-    client: CloudflareClient,
-    script: str,
-    remote_settings: Mapping[str, Any],
-    rotation: Rotation,
-    *,
-    key: str,
-    warn: Callable[[str], None],
-) -> None:
-    """Write the secret ledger with this rotation in it; every other tag stays as it is."""
+def _ledger_tags(script: str, remote_settings: Mapping[str, Any], rotation: Rotation, *, key: str) -> list[str]:
+    """The Worker's tags with the secret ledger recording this rotation (checked before any change)."""
     tags = [str(tag) for tag in remote_settings.get("tags") or ()]
     previous = RemoteState.from_settings(remote_settings).ledger
     ledger = rotation.ledger(previous, key_id=key_id_of(key), now=dt.datetime.now(dt.UTC))
     new_tags = [tag for tag in tags if not tag.startswith(_LEDGER_TAG)] + [_LEDGER_TAG + ledger.tag_value()]
     if len(new_tags) > MAX_SCRIPT_TAGS:
-        warn(
-            f"{script} has {len(tags)} tags, so the rotation is not recorded (Cloudflare allows {MAX_SCRIPT_TAGS}): "
-            "the next push deploy sends the secret inputs it is given, undoing this rotation; remove a tag of your "
-            "own in the dashboard"
+        raise ConfigError(
+            f"{script} has {len(tags)} tags, and recording the rotation needs one more (Cloudflare allows "
+            f"{MAX_SCRIPT_TAGS}): unrecorded, the next push deploy would send its secret inputs over the rotated "
+            "values; nothing was changed",
+            hint="Remove a tag of your own from the Worker (dashboard: Settings → Tags), then rotate.",
         )
-        return
-    await workers_api.set_script_tags(client, script, new_tags)
+    return new_tags
 
 
-async def _checks(
-    probe: SessionProbe,
-    rotation: Rotation,
-    values: Mapping[str, str],
-    before: str | None,
-    password: str | None,
-) -> list[CheckResult]:
-    """The checks of the live app that this rotation calls for (see the module docstring)."""
-    checks: list[CheckResult] = []
-    if rotation.mode and before is not None:
-        old_cookie = before
-
-        async def old_session_works() -> tuple[bool, str]:
-            status, seen = await probe.api_status(old_cookie)
-            return status == 200, seen
-
-        async def old_session_refused() -> tuple[bool, str]:
-            return await probe.home(old_cookie)
-
-        if rotation.keeps_previous_key:
-            name, probe_old = "a session from before the rotation still works", old_session_works
-        else:
-            name, probe_old = "a session from before the rotation is sent to the login page", old_session_refused
-        checks.append(await expect(name, probe_old, patience=_PATIENCE))
-    new_password = values.get("APP_PASSWORD") or password
-    if new_password:
-
-        async def signs_in() -> tuple[bool, str]:
-            cookie, seen = await probe.sign_in(new_password)
-            if cookie is None:
-                return False, seen
-            status, seen = await probe.api_status(cookie)
-            return status == 200, seen
-
-        what = "the new password signs in" if "APP_PASSWORD" in rotation.names else "a new sign-in works"
-        checks.append(await expect(what, signs_in, patience=_PATIENCE))
-    if "APP_PASSWORD" in rotation.names:
-
-        async def wrong_refused() -> tuple[bool, str]:
-            cookie, seen = await probe.sign_in(secrets.token_urlsafe(16))
-            return cookie is None, seen
-
-        checks.append(await expect("a wrong password is refused", wrong_refused, patience=_PATIENCE))
-    if rotation.mode and SESSION_SECRET in rotation.names and before is None:
-        checks.append(CheckResult("sessions: not checked (no app-password given to sign in)", True, "not checked"))
-    return checks
+async def _record(client: CloudflareClient, script: str, rotation: Rotation, tags: list[str]) -> None:
+    """Write the ledger; a failure says the secrets are rotated already, and what a push would then do."""
+    try:
+        await workers_api.set_script_tags(client, script, tags)
+    except CloudflareError as exc:
+        exc.message = f"{', '.join(rotation.names)} rotated on {script}, but not recorded: {exc.message}"
+        exc.hint = (
+            "The new values are in force. Until a rotation is recorded, a push deploy sends the secret inputs it "
+            "is given over them: run rotate again (for SESSION_SECRET with mode: graceful, sessions from before "
+            "this run then end)."
+        )
+        raise

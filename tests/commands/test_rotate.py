@@ -14,7 +14,7 @@ from deployer.rotation import Mode
 from devkit.example import EXAMPLE_SCRIPT
 from tests.commands.conftest import settings_for
 from tests.commands.test_deploy import deploy
-from tests.emulator.helpers import account_client, result
+from tests.emulator.helpers import account_client, result, script_form
 
 
 def remote_snapshot(emulator: Emulator) -> tuple[object, ...]:
@@ -56,7 +56,7 @@ def remote_snapshot(emulator: Emulator) -> tuple[object, ...]:
             "revoke",
             {"APP_PASSWORD": "another-password"},
             "mode: revoke applies to SESSION_SECRET only, not to APP_PASSWORD",
-            "in a run of their own",
+            "add SESSION_SECRET to the secrets to rotate",
             id="a-mode-for-a-password",
         ),
         pytest.param(
@@ -104,3 +104,23 @@ async def test_a_worker_that_does_not_exist_is_refused(emulator: Emulator, app: 
         await execute("rotate", settings_for(emulator, app), Options())
     with account_client(emulator) as api:
         assert result(api.get("/workers/scripts")) == []
+
+
+async def test_a_gradual_deployment_is_not_ended_by_a_rotation(emulator: Emulator, app: Path) -> None:
+    """Two versions share the traffic: rotate refuses before any change, whichever of them is newest."""
+    await deploy(emulator, app)
+    base = f"/workers/scripts/{EXAMPLE_SCRIPT}"
+    with account_client(emulator) as api:
+        (live,) = result(api.get(base + "/deployments"))["deployments"][0]["versions"]
+        metadata = {"main_module": "worker.js", "keep_assets": True, "keep_bindings": ["secret_text"]}
+        metadata["bindings"] = [{"type": "inherit", "name": name} for name in ("DB", "ASSETS")]
+        code = {
+            "worker.js": (b"export default { fetch() { return new Response('v2') } };", "application/javascript+module")
+        }
+        newer = result(api.post(base + "/versions", files=script_form(metadata, code)))["id"]
+        split = [{"version_id": live["version_id"], "percentage": 90}, {"version_id": newer, "percentage": 10}]
+        result(api.post(base + "/deployments", json={"strategy": "percentage", "versions": split}))
+    before = remote_snapshot(emulator)
+    with pytest.raises(ConfigError, match=r"gradual deployment \(2 versions share its traffic: 90% / 10%\)"):
+        await execute("rotate", settings_for(emulator, app), Options())
+    assert remote_snapshot(emulator) == before

@@ -91,6 +91,15 @@ def test_graceful_rotation_keeps_sessions_a_push_keeps_the_key_and_revoke_ends_t
     assert pushed.outputs["changed"] == "code"
     assert api_status(url, second) == 200, "the push replaced the rotated session key"
     assert api_status(url, first) == 200, "the push dropped the previous session key"
+    given = run_cli(emu, "deploy", str(app), env={"SESSION_SECRET": "a-session-secret-from-the-repository"})
+    assert given.returncode == 0, given.stderr
+    assert "SESSION_SECRET was changed by rotate" in given.stderr  # kept, and said so
+    assert api_status(url, second) == 200, "a push with a session-secret input undid the rotation"
+
+    again = rotate(emu, app, env={"APP_PASSWORD": APP_PASSWORD})
+    assert again.returncode == 0, again.stderr
+    assert api_status(url, first) == 401, "the key from two rotations ago is still accepted: nothing rotated"
+    assert api_status(url, second) == 200
 
     revoked = rotate(emu, app, "--mode", "revoke", env={"APP_PASSWORD": APP_PASSWORD})
     assert revoked.returncode == 0, revoked.stderr
@@ -110,10 +119,11 @@ def test_a_rotated_password_signs_in_and_a_push_with_the_old_one_does_not_revert
     app = copy_example(tmp_path)
     url = deploy(emu, app)
     new_password = "rotated-password-7f3a9c"
-    rotated = rotate(emu, app, "--secret", "APP_PASSWORD", env={"APP_PASSWORD": new_password})
+    env = {"APP_PASSWORD": new_password, "CURRENT_APP_PASSWORD": APP_PASSWORD}
+    rotated = rotate(emu, app, "--secret", "APP_PASSWORD", env=env)
     assert rotated.returncode == 0, rotated.stderr
     assert "ok  the new password signs in" in rotated.stdout
-    assert "ok  a wrong password is refused" in rotated.stdout
+    assert "ok  the old password is refused" in rotated.stdout
     assert signed_in_cookie(url, APP_PASSWORD) is None
     assert signed_in_cookie(url, new_password) is not None
 
@@ -170,3 +180,17 @@ def test_when_the_newest_version_is_not_deployed_a_version_of_the_deployed_one_c
     with localhost_client(url, keep_cookies=False) as client:
         assert "UNDEPLOYED" not in client.get("/login.html").text
     assert api_status(url, before) == 200
+
+
+def test_a_password_the_live_app_refuses_stops_the_rotation_before_any_change(emu: Emulator, tmp_path: Path) -> None:
+    """A stale app-password (the repository secret not updated after an APP_PASSWORD rotation): nothing rotates."""
+    app = copy_example(tmp_path)
+    url = deploy(emu, app)
+    cookie = signed_in_cookie(url)
+    before = deployments(emu)
+    stale = rotate(emu, app, env={"APP_PASSWORD": "not-the-live-password"})
+    assert stale.returncode == 1
+    assert "refused the password this run was given" in stale.stderr
+    assert "nothing was changed" in stale.stderr
+    assert (deployments(emu), secret_names(emu)) == (before, ["APP_PASSWORD", "SESSION_SECRET"])
+    assert cookie is not None and api_status(url, cookie) == 200
