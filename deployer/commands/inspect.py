@@ -126,7 +126,8 @@ def _secrets(bindings: list[dict[str, Any]], ledger: SecretLedger | None) -> lis
         name = str(binding.get("name"))
         record = ledger.record(name) if ledger is not None else None
         changed = record.changed_at.strftime("%Y-%m-%dT%H:%MZ") if record else None
-        shown.append({"name": name, "changed": changed, "by": record.by if record else None})
+        by = {"deploy": "deploy", "generated": "deploy (generated)", "rotate": "rotate"}[record.by] if record else None
+        shown.append({"name": name, "changed": changed, "by": by})
     return shown
 
 
