@@ -10,6 +10,12 @@
   annotations?}`: percentages must add up to 100 and every version must exist; the version with the largest
   share is activated in the runtime, then the deployment is stored. GUESS: code 10021 for a bad body.
 - `GET .../deployments` → `{"deployments": [...]}` newest first.
+- Going back to an older version (a lower number than the deployed one) whose secrets differ from the deployed
+  version's (a name added, removed or given another value) is refused with HTTP 400 code 10220 and the names,
+  unless `?force=true`. Source: wrangler 4.86 `versions/rollback/index.ts` (`CANNOT_ROLLBACK_WITH_MODIFIED_SECERT_CODE
+  = 10220`, retried with `?force=true`) and the answer its tests mock (`__tests__/rollback.test.ts`). GUESS: that
+  only older versions are checked (a newer version with new secrets is how `versions secret put` is deployed) and
+  that the comparison is with the deployed version.
 """
 
 from __future__ import annotations
@@ -21,15 +27,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from cfemu.bindings import SECRET_TYPES
 from cfemu.context import get_context, source_of
 from cfemu.envelope import ApiError, ok, read_json_object
 from cfemu.formdata import read_form_parts
 from cfemu.metadata import build_version, parse_upload
+from cfemu.model import Version
 from cfemu.subdomains import account_subdomain
 from cfemu.views import version_json
 from cfemu.workers import (
     commit_deployment,
     commit_version,
+    deployed_version,
     get_version,
     latest_version,
     list_deployments,
@@ -82,6 +91,25 @@ async def get_one_version(request: Request) -> Response:
     return ok(version_json(version))
 
 
+def _secrets_of(version: Version) -> dict[str, Any]:
+    return {b["name"]: b.get("text", b.get("key_base64")) for b in version.bindings if b.get("type") in SECRET_TYPES}
+
+
+def _refuse_changed_secrets(target: Version, deployed: Version | None) -> None:
+    """10220 when going back to `target` would change secrets (see the module docstring)."""
+    if deployed is None or target.number >= deployed.number:
+        return
+    before, now = _secrets_of(target), _secrets_of(deployed)
+    changed = sorted(name for name in {*before, *now} if before.get(name) != now.get(name))
+    if changed:
+        raise ApiError(
+            400,
+            10220,
+            "A secret has changed since this version was active. If you are sure this is ok, add a ?force=true "
+            f"query parameter to allow the rollback. The following secrets have changed: {', '.join(changed)}",
+        )
+
+
 def _traffic(body: dict[str, Any]) -> list[dict[str, Any]]:
     if body.get("strategy", "percentage") != "percentage":
         raise ApiError(400, 10021, 'strategy must be "percentage"')
@@ -111,8 +139,11 @@ async def create_deployment(request: Request) -> Response:
     async with ctx.write_lock:
         require_script(ctx.store, name)
         for item in traffic:
-            if get_version(ctx.store, name, item["version_id"], with_modules=False) is None:
+            target = get_version(ctx.store, name, item["version_id"], with_modules=False)
+            if target is None:
                 raise ApiError(400, 10021, f"version {item['version_id']} does not exist for this script")
+            if request.query_params.get("force") != "true":
+                _refuse_changed_secrets(target, deployed_version(ctx.store, name, with_modules=False))
         deployment = await commit_deployment(
             ctx, name, traffic, source=source_of(request), annotations=body.get("annotations")
         )

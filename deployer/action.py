@@ -230,6 +230,9 @@ class ActionRun:
         return Options(
             force=self._bool("force", default=False) if "force" in flags else False,
             verify=self._bool("verify", default=True) if "verify" in flags else False,
+            rollback_on_failure=(
+                self._bool("rollback-on-failure", default=spec.rollback_by_default) if "rollback" in flags else False
+            ),
             allow_destructive=self._bool("allow-destructive", default=False) if "data" in flags else False,
             allow_new_database=self._bool("allow-new-database", default=False) if "data" in flags else False,
             bookmark=self.runner.input("bookmark") or None if "bookmark" in flags else None,

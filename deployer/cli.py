@@ -60,6 +60,14 @@ def _parser() -> argparse.ArgumentParser:
                 default=True,
                 help="check the live app afterwards (default: on)",
             )
+        if "rollback" in spec.flags:
+            on = "on" if spec.rollback_by_default else "off"
+            command.add_argument(
+                "--rollback-on-failure",
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"when the checks fail after a new version, go back to the version live before it (default: {on})",
+            )
         if "data" in spec.flags:
             command.add_argument(
                 "--allow-destructive",
@@ -110,6 +118,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _rollback_on_failure(args: argparse.Namespace) -> bool:
+    chosen = getattr(args, "rollback_on_failure", None)
+    return COMMANDS[args.command].rollback_by_default if chosen is None else bool(chosen)
+
+
 def _cli_values(args: argparse.Namespace) -> dict[str, Any]:
     values: dict[str, Any] = {
         "app_dir": getattr(args, "app_dir", None),
@@ -134,6 +147,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         options = Options(
             force=bool(getattr(args, "force", False)),
             verify=bool(getattr(args, "verify", False)),
+            rollback_on_failure=_rollback_on_failure(args),
             allow_destructive=bool(getattr(args, "allow_destructive", False)),
             allow_new_database=bool(getattr(args, "allow_new_database", False)),
             bookmark=getattr(args, "bookmark", None),

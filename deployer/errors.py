@@ -13,11 +13,13 @@ DeployError                   a deploy could not be done; the message says why a
 │       ├── UploadTokenError          an asset upload session's token was refused (it lives one hour)
 │       ├── VersionNotDeployedError   10214 / 10215: a settings or secret change refused, the newest version
 │       │                             is not the deployed one (a version upload, a rollback)
+│       ├── SecretsChangedError       10220: a rollback to a version whose secrets changed since (needs force)
 │       ├── DatabaseLimitError        7406: the account holds as many D1 databases as its plan allows
 │       └── SqlError                  7500: D1 refused a statement
 ├── SchemaError               an SQL file (schema.sql, seed.sql, a migration) failed on D1: file and statement
 ├── DataSafetyError           refused before any write: a destructive migration, or a switch to another database
-├── VerifyError               the deployed app did not answer at its URL in time
+├── VerifyError               the deployed app did not answer at its URL in time, or failed its checks
+│   └── RolledBackError       … after a deploy, which was rolled back to the version live before it
 └── GitHubAPIError            the GitHub REST API refused a call (PR comment, deployment): status and message
 ```
 
@@ -49,7 +51,9 @@ __all__ = [
     "GitHubAPIError",
     "ManifestError",
     "NoWorkersSubdomainError",
+    "RolledBackError",
     "SchemaError",
+    "SecretsChangedError",
     "SqlError",
     "TransportError",
     "UploadTokenError",
@@ -170,6 +174,12 @@ class VersionNotDeployedError(CloudflareAPIError):
     title = "Newest version not deployed"
 
 
+class SecretsChangedError(CloudflareAPIError):
+    """Deploying an older version was refused (code 10220): secrets changed since it was live."""
+
+    title = "Secrets changed since that version"
+
+
 class DatabaseLimitError(CloudflareAPIError):
     """Creating a D1 database was refused (code 7406): the account has as many as its plan allows."""
 
@@ -198,9 +208,17 @@ class DataSafetyError(DeployError):
 
 
 class VerifyError(DeployError):
-    """The deployed app did not answer at its URL in time."""
+    """The deployed app did not answer at its URL in time, or failed its checks."""
 
     title = "App not answering"
+    results: tuple[object, ...] = ()  # the checks run, when they ran (`deployer.commands._verify.CheckResult`)
+
+
+class RolledBackError(VerifyError):
+    """The new version failed its checks, so the Worker went back to the version deployed before it."""
+
+    title = "Rolled back"
+    rolled_back_to: str = ""  # the version live again (its id)
 
 
 class GitHubAPIError(DeployError):

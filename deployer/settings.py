@@ -37,6 +37,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from deployer._files import read_app_file
 from deployer._secret_rules import check_secret_values, check_untrusted_app_yml, reserved_names
+from deployer.checks import AppCheck
 from deployer.errors import ConfigError
 
 __all__ = [
@@ -77,7 +78,7 @@ _ENVIRONMENT: dict[str, tuple[str, ...]] = {
 _DEDICATED_SECRETS = {"APP_PASSWORD": "app_password", "SESSION_SECRET": "session_secret"}
 # Where a CLI value came from, when that is not `--<field>`.
 _CLI_ORIGINS = {"vars": "--var", "app_dir": "the APP_DIR argument"}
-_APP_YML_KEYS = ("name", "compatibility_date", "compatibility_flags", "assets", "d1", "vars", "secrets")
+_APP_YML_KEYS = ("name", "compatibility_date", "compatibility_flags", "assets", "d1", "vars", "secrets", "checks")
 
 
 class AssetsConfig(BaseModel):
@@ -143,6 +144,7 @@ class Settings(BaseSettings):
     d1: D1Config = D1Config()
     vars: dict[str, str] = Field(default_factory=dict)
     secrets: tuple[str, ...] = ()
+    checks: tuple[AppCheck, ...] = ()  # the app's own checks of its live URL (`deployer.checks`)
     app_password: SecretStr | None = None
     session_secret: SecretStr | None = None
     # Values of declared secrets without a field of their own, read from the environment by name.

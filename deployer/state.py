@@ -116,6 +116,7 @@ class RemoteState:
     compatibility_date: str | None = None
     compatibility_flags: tuple[str, ...] | None = None
     ledger: SecretLedger | None = None  # the secret ledger, read on its own (`rotate` may write it alone)
+    tags: tuple[str, ...] = ()  # every tag as read (a rollback writes them back)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> RemoteState:
@@ -124,6 +125,7 @@ class RemoteState:
         ledger_tag = next((tag for tag in tags if tag.startswith(f"{STATE_TAG_PREFIX}secrets-")), None)
         return cls(
             exists=True,
+            tags=tuple(tags),
             digests=digests,
             ledger=SecretLedger.parse(ledger_tag.removeprefix(f"{STATE_TAG_PREFIX}secrets-")) if ledger_tag else None,
             other_tags=tuple(tag for tag in tags if not tag.startswith(STATE_TAG_PREFIX)),

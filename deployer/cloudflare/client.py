@@ -35,6 +35,7 @@ from deployer.errors import (
     CloudflareError,
     DatabaseLimitError,
     NoWorkersSubdomainError,
+    SecretsChangedError,
     SqlError,
     TransportError,
     UploadTokenError,
@@ -294,6 +295,13 @@ class CloudflareClient:
                 f"deployed one ({api_text})",
                 hint="A version was uploaded without being deployed (wrangler versions upload), or the Worker was "
                 "rolled back: deploy the version you want live, or change secrets with a new version.",
+                **kwargs,
+            )
+        if 10220 in codes:
+            return SecretsChangedError(
+                f"Cloudflare refused to go back to that version: secrets changed since it was live ({api_text})",
+                hint="Going back would bring back the secrets' old values (a rotated key, a revoked session key): "
+                "pass --force (input force: true) if that is what you want.",
                 **kwargs,
             )
         if 7406 in codes:

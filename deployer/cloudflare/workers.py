@@ -25,7 +25,9 @@ __all__ = [
     "enable_script_subdomain",
     "get_version",
     "latest_deployment",
+    "list_deployments",
     "list_scripts",
+    "list_versions",
     "patch_bindings",
     "script_settings",
     "script_subdomain",
@@ -163,12 +165,9 @@ async def patch_bindings(client: CloudflareClient, script: str, bindings: list[d
 
 
 async def latest_deployment(client: CloudflareClient, script: str) -> dict[str, Any] | None:
-    """The live deployment (`GET …/deployments`, newest first): `{id, versions: [{version_id, percentage}]…}`."""
-    response = await client.call("GET", f"{client.account_path}/workers/scripts/{script}/deployments")
-    deployments = response.mapping().get("deployments")
-    if not isinstance(deployments, list) or not deployments or not isinstance(deployments[0], dict):
-        return None
-    return deployments[0]
+    """The live deployment (the newest): `{id, versions: [{version_id, percentage}], annotations, …}`."""
+    deployments = await list_deployments(client, script)
+    return deployments[0] if deployments else None
 
 
 async def get_version(client: CloudflareClient, script: str, version_id: str) -> dict[str, Any]:
@@ -233,8 +232,14 @@ async def _send_worker(
     return await client.call(method, path, content=body, content_type=content_type, params=params)
 
 
-async def create_deployment(client: CloudflareClient, script: str, version_id: str, *, message: str) -> dict[str, Any]:
-    """Deploy `version_id` to 100% of traffic (`POST …/deployments`), with a `workers/message` annotation."""
+async def create_deployment(
+    client: CloudflareClient, script: str, version_id: str, *, message: str, force: bool = False
+) -> dict[str, Any]:
+    """Deploy `version_id` to 100% of traffic (`POST …/deployments`), with a `workers/message` annotation.
+
+    Going back to a version whose secrets have changed since it was live is refused with 10220
+    (`SecretsChangedError`) unless `force` (`?force=true`). Source: wrangler 4.86 `versions/rollback/index.ts`.
+    """
     response = await client.call(
         "POST",
         f"{client.account_path}/workers/scripts/{script}/deployments",
@@ -243,5 +248,20 @@ async def create_deployment(client: CloudflareClient, script: str, version_id: s
             "versions": [{"version_id": version_id, "percentage": 100}],
             "annotations": {"workers/message": message},
         },
+        params={"force": "true"} if force else None,
     )
     return response.mapping()
+
+
+async def list_versions(client: CloudflareClient, script: str) -> list[dict[str, Any]]:
+    """The Worker's versions, newest first (`GET …/versions`, `result.items`)."""
+    response = await client.call("GET", f"{client.account_path}/workers/scripts/{script}/versions")
+    items = response.mapping().get("items")
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+async def list_deployments(client: CloudflareClient, script: str) -> list[dict[str, Any]]:
+    """The Worker's deployments, newest first (`GET …/deployments`, `result.deployments`)."""
+    response = await client.call("GET", f"{client.account_path}/workers/scripts/{script}/deployments")
+    found = response.mapping().get("deployments")
+    return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []

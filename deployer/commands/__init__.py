@@ -41,7 +41,7 @@ __all__ = [
     "make_client",
 ]
 
-Flag = Literal["app", "force", "json", "verify", "data", "bookmark", "pr", "preview", "sweep", "rotate"]
+Flag = Literal["app", "force", "json", "verify", "data", "bookmark", "pr", "preview", "sweep", "rotate", "rollback"]
 Runner = Callable[[Settings, CloudflareClient | None, Options], Awaitable[CommandResult]]
 
 
@@ -54,11 +54,13 @@ class CommandSpec:
     statuses: tuple[Status, ...]  # what a successful run ends with
     # "app": reads an app folder (APP_DIR, --name, --var, …); "data": --allow-destructive, --allow-new-database;
     # "bookmark": --bookmark (required); "pr": --pr N (required; the action reads the event's pull request);
-    # "preview": --preview-database; "sweep": --dry-run, --max-age; "rotate": --secret NAME, --mode
+    # "preview": --preview-database; "sweep": --dry-run, --max-age; "rotate": --secret NAME, --mode;
+    # "rollback": --rollback-on-failure (on by default where `rollback_by_default`)
     flags: frozenset[Flag]
     needs_credentials: bool = True  # False: runs its local part without a token (plan)
     records_deployment: bool = False  # the action records a GitHub Deployment for it
     comments: bool = False  # the action keeps the sticky PR comment for it
+    rollback_by_default: bool = False  # "rollback": a failed check rolls back unless switched off
 
     @property
     def module(self) -> str:
@@ -75,9 +77,10 @@ COMMANDS: dict[str, CommandSpec] = {
             "deploy",
             "deploy the app, only what changed",
             statuses=("deployed", "unchanged"),
-            flags=frozenset({"app", "force", "verify", "data"}),
+            flags=frozenset({"app", "force", "verify", "data", "rollback"}),
             records_deployment=True,
             comments=True,
+            rollback_by_default=True,
         ),
         CommandSpec(
             "plan",
@@ -102,7 +105,7 @@ COMMANDS: dict[str, CommandSpec] = {
             "preview",
             "deploy the app as the preview of one pull request, with its own Worker and D1 database",
             statuses=("deployed", "unchanged"),
-            flags=frozenset({"app", "force", "verify", "data", "pr", "preview"}),
+            flags=frozenset({"app", "force", "verify", "data", "pr", "preview", "rollback"}),
             records_deployment=True,
             comments=True,
         ),

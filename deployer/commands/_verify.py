@@ -7,6 +7,8 @@
 3. **The checks.** Any app: `/` answers below 500. A password-gated app (one with an `APP_PASSWORD` secret, as
    the seed's template) gets the seed's logged-out checks instead: `/` redirects to the login page,
    `/login.html` answers 200 without a session, `/api/items` answers 401 with JSON.
+4. **The app's own checks** (`checks:` in app.yml, `deployer.checks`), each once, after the default ones; one
+   with `sign_in` first signs in with the app's password (`POST /login`, the seed's gate).
 
 A `*.localhost` host (the local emulator's workers.dev addresses) is loopback by definition (RFC 6761), but not
 every resolver knows it: such a request goes to 127.0.0.1 with the original `Host` header. Redirects are never
@@ -18,14 +20,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
 
+from deployer.checks import AppCheck
 from deployer.errors import VerifyError
 
-__all__ = ["GATED_CHECKS", "SERVER_ERROR_TRIES", "Check", "CheckResult", "target_of", "verify_app", "verify_url"]
+__all__ = [
+    "GATED_CHECKS",
+    "SERVER_ERROR_TRIES",
+    "Check",
+    "CheckResult",
+    "Verification",
+    "describe_results",
+    "target_of",
+    "verify_app",
+    "verify_url",
+]
 
 SERVER_ERROR_TRIES = 3
 _BODY_EXCERPT = 200
@@ -64,21 +77,74 @@ GATED_CHECKS = (
 
 
 async def verify_app(
-    url: str, *, gated: bool, patience: float = 60.0, http: httpx.AsyncClient | None = None
+    url: str,
+    *,
+    gated: bool,
+    checks: Sequence[AppCheck] = (),
+    password: str | None = None,
+    patience: float = 60.0,
+    http: httpx.AsyncClient | None = None,
 ) -> list[CheckResult]:
-    """Reach `url`, then run the checks (see the module docstring); `VerifyError` when any fails."""
+    """Reach `url`, then run the checks (see the module docstring); `VerifyError` (with `.results`) when any fails."""
     async with _client(http) as client:
         await _reach(client, url, patience=patience)
         results = [await _run(client, url, check) for check in (GATED_CHECKS if gated else (ANSWERS,))]
+        results += [await _run_own(client, url, check, password) for check in checks]
     failed = [result for result in results if not result.ok]
     if failed:
-        lines = "\n".join(f"  {'ok ' if r.ok else 'FAIL'} {r.name}: {r.seen}" for r in results)
-        raise VerifyError(
-            f"{url} was deployed, but {len(failed)} of {len(results)} checks of the live app failed:\n{lines}",
+        error = VerifyError(
+            f"{url} was deployed, but {len(failed)} of {len(results)} checks of the live app failed:\n"
+            + describe_results(results),
             hint="The deploy itself went through: fix the Worker (its logs: wrangler tail) and deploy again, or "
             "switch the checks off (--no-verify, input verify: false).",
         )
+        error.results = tuple(results)
+        raise error
     return results
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """What to check on a live app: the default checks (gated or not), its own, and the password they sign in
+    with."""
+
+    gated: bool
+    checks: tuple[AppCheck, ...] = ()
+    password: str | None = None
+
+    async def run(self, url: str, *, patience: float = 60.0) -> list[CheckResult]:
+        return await verify_app(url, gated=self.gated, checks=self.checks, password=self.password, patience=patience)
+
+
+def describe_results(results: Sequence[CheckResult]) -> str:
+    """One line per check: ok or FAIL, its name and what was seen."""
+    return "\n".join(f"  {'ok ' if r.ok else 'FAIL'} {r.name}: {r.seen}" for r in results)
+
+
+async def _run_own(client: httpx.AsyncClient, url: str, check: AppCheck, password: str | None) -> CheckResult:
+    """One of the app's own checks (`deployer.checks`)."""
+    headers: dict[str, str] = {}
+    if check.sign_in:
+        if not password:
+            return CheckResult(check.name, False, "needs the app's password to sign in (app-password)")
+        target, login_headers = target_of(url, "/login")
+        try:
+            answer = await client.post(target, headers=login_headers, data={"password": password})
+        except httpx.HTTPError as exc:
+            return CheckResult(check.name, False, f"signing in: {type(exc).__name__}")
+        cookie = answer.headers.get("set-cookie", "").split(";", 1)[0].strip()
+        if not answer.is_redirect or "error" in answer.headers.get("location", "") or not cookie:
+            return CheckResult(check.name, False, f"signing in was refused: HTTP {answer.status_code}")
+        headers["Cookie"] = cookie
+    target, base = target_of(url, check.path)
+    try:
+        response = await client.request(check.method, target, headers={**base, **headers}, follow_redirects=False)
+    except httpx.HTTPError as exc:
+        return CheckResult(check.name, False, type(exc).__name__)
+    location = response.headers.get("location")
+    seen = f"HTTP {response.status_code}" + (f" → {location}" if location else f", {_excerpt(response, 60)}")
+    ok = response.status_code == check.status and (check.contains is None or check.contains in response.text)
+    return CheckResult(check.name, ok, seen)
 
 
 async def verify_url(url: str, *, patience: float = 60.0, http: httpx.AsyncClient | None = None) -> int:

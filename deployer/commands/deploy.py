@@ -41,7 +41,8 @@ from deployer.cloudflare.multipart import FormPart
 from deployer.commands._base import Options
 from deployer.commands._database import Applied, apply_checked, create_database, read_database
 from deployer.commands._deploy_result import DeployResult
-from deployer.commands._verify import CheckResult, verify_app
+from deployer.commands._rollback import checked_or_rolled_back, live_version
+from deployer.commands._verify import CheckResult, Verification
 from deployer.commands.plan import Prepared, prepare
 from deployer.database import BoundDatabase, DatabasePlanner, DatabaseWork, check_switch
 from deployer.errors import CloudflareError, DeployError, UploadTokenError
@@ -114,6 +115,12 @@ async def _write(
                 _assets(client, prepared, done, hooks.warn),
             )
     steps = (*database.steps, *assets.steps)
+    # The version to go back to if the new one fails its checks (read before it is replaced).
+    previous = (
+        await live_version(client, plan.script)
+        if plan.upload_worker and prepared.remote.exists and options.verify and options.rollback_on_failure
+        else None
+    )
     if plan.upload_worker:
         assert database.id is not None
         # With step 6 to come, the state is recorded after it (see the module docstring).
@@ -137,8 +144,12 @@ async def _write(
         steps += (Step.SUBDOMAIN, Step.RECORD_STATE)
     checks: tuple[CheckResult, ...] = ()
     if options.verify:
+        password = settings.app_password.get_secret_value() if settings.app_password else None
+        verification = Verification(_password_gated(settings, prepared), settings.checks, password)
         with hooks.group(f"Verify {prepared.url}"):
-            checks = tuple(await verify_app(prepared.url, gated=_password_gated(settings, prepared)))
+            checks = await checked_or_rolled_back(
+                client, prepared, verification, previous, applied=database.applied, group=hooks.group
+            )
         for check in checks:
             log.info("checked", check=check.name, seen=check.seen)
     return DeployResult(
