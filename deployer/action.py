@@ -37,7 +37,7 @@ from deployer.commands._previews import preview_target
 from deployer.commands.plan import Prepared
 from deployer.commands.sweep import SweepResult
 from deployer.commands.teardown import TeardownResult
-from deployer.errors import CloudflareError, ConfigError, DeployError, GitHubAPIError
+from deployer.errors import CloudflareError, ConfigError, DeployError, GitHubAPIError, RolledBackError
 from deployer.github.api import GitHubClient
 from deployer.github.event import PULL_REQUEST_EVENTS, Event, load_event
 from deployer.github.publish import (
@@ -285,11 +285,20 @@ class ActionRun:
         """Annotate the failure, write what is known, and tell GitHub (summary, comment, deployment)."""
         file, line = _annotation_place(exc)
         self.runner.error(str(exc), title=exc.title, file=file, line=line)
-        self.runner.set_outputs({"status": "failed", "error": exc.message})
-        report = self._report("failed", changed="", error=f"{exc.title}: {exc.message}", hint=exc.hint or "")
-        await self._publish(report, success=False)
+        rolled_back = isinstance(exc, RolledBackError)
+        status: Status = "rolled-back" if rolled_back else "failed"
+        self.runner.set_outputs({"status": status, "error": exc.message})
+        report = self._report(status, changed="", error=f"{exc.title}: {exc.message}", hint=exc.hint or "")
+        note = (
+            f"Rolled back to {exc.rolled_back_label}: the new version failed its checks"
+            if isinstance(exc, RolledBackError)
+            else ""
+        )
+        await self._publish(report, success=False, description=note)
 
-    async def _publish(self, report: RunReport, *, success: bool, result: CommandResult | None = None) -> None:
+    async def _publish(
+        self, report: RunReport, *, success: bool, result: CommandResult | None = None, description: str = ""
+    ) -> None:
         self.runner.set_outputs({"status": report.status})
         with self.runner.group("Report"):
             details = f"\n```text\n{result.details}\n```\n" if result and result.details else ""
@@ -299,7 +308,9 @@ class ActionRun:
             if self.deployment is not None:
                 await self._quietly(
                     "GitHub Deployment",
-                    self.deployment.finish(success=success, url=report.url, description=report.status_text),
+                    self.deployment.finish(
+                        success=success, url=report.url, description=description or report.status_text
+                    ),
                 )
             event = self.event
             pull_request = event.pull_request if event else None

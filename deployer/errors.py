@@ -219,6 +219,7 @@ class RolledBackError(VerifyError):
 
     title = "Rolled back"
     rolled_back_to: str = ""  # the version live again (its id)
+    rolled_back_label: str = ""  # how it is named to people: "version 3 (abcd1234)"
 
 
 class GitHubAPIError(DeployError):

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CommandResult", "Hooks", "Options", "Status", "make_client"]
 
-# Every status a run can end with: the commands' own (see the registry) plus "failed" and "skipped".
+# Every status a run can end with: the commands' own (see the registry) plus "failed", "rolled-back" (failed, after
+# going back to the version live before) and "skipped".
 Status = Literal[
     "deployed",
     "unchanged",
@@ -37,6 +38,7 @@ Status = Literal[
     "absent",
     "swept",
     "rotated",
+    "rolled-back",
     "failed",
     "skipped",
 ]

@@ -144,4 +144,5 @@ async def _roll_back(
     )
     error.results = tuple(failed)
     error.rolled_back_to = previous.version_id
+    error.rolled_back_label = label
     return error

@@ -25,6 +25,7 @@ STATUS_TEXT: dict[Status, str] = {
     "absent": "🧹 Preview already gone",
     "swept": "🧹 Swept",
     "rotated": "🔑 Rotated",
+    "rolled-back": "↩️ Rolled back",
     "failed": "❌ Failed",
     "skipped": "⏭️ Skipped",
 }

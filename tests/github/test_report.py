@@ -71,8 +71,8 @@ def test_what_changed_is_said_in_words(changes: dict[str, object], words: str) -
 
 
 def test_every_status_a_command_ends_with_has_its_words() -> None:
-    """The registry's statuses, plus failed and skipped, are each shown with words of their own."""
-    statuses = {status for spec in COMMANDS.values() for status in spec.statuses} | {"failed", "skipped"}
+    """The registry's statuses, plus the front ends' own (failed, rolled-back, skipped), each have words."""
+    statuses = {status for spec in COMMANDS.values() for status in spec.statuses} | {"failed", "rolled-back", "skipped"}
     assert statuses == set(STATUS_TEXT)
     assert len(set(STATUS_TEXT.values())) == len(STATUS_TEXT)
 
