@@ -32,7 +32,7 @@ from typing import NoReturn, TextIO, TypeVar
 import structlog
 
 from deployer._logging import configure_logging
-from deployer.commands import COMMANDS, PLANNED, CommandResult, CommandSpec, Hooks, Options, execute
+from deployer.commands import COMMANDS, CommandResult, CommandSpec, Hooks, Options, execute
 from deployer.commands._previews import preview_target
 from deployer.commands.plan import Prepared
 from deployer.commands.sweep import SweepResult
@@ -230,6 +230,7 @@ class ActionRun:
         return Options(
             force=self._bool("force", default=False) if "force" in flags else False,
             verify=self._bool("verify", default=True) if "verify" in flags else False,
+            rollback_to=self.runner.input("version") or None if "to" in flags else None,
             rollback_on_failure=(
                 self._bool("rollback-on-failure", default=spec.rollback_by_default) if "rollback" in flags else False
             ),
@@ -365,15 +366,9 @@ class ActionRun:
     # --- inputs ---------------------------------------------------------------------------------------------
 
     def _check_command(self) -> None:
-        if self.command in PLANNED:
-            raise ConfigError(
-                f"The command {self.command!r} is not available yet in this version of cf-stateful-deployer",
-                hint=f"Available commands: {', '.join(COMMANDS)}.",
-            )
         if self.command not in COMMANDS:
             raise ConfigError(
-                f"Unknown command {self.command!r} (input command)",
-                hint=f"Use one of: {', '.join(COMMANDS)} ({', '.join(PLANNED)} arrive in later versions).",
+                f"Unknown command {self.command!r} (input command)", hint=f"Use one of: {', '.join(COMMANDS)}."
             )
 
     def _skip_reason(self, event: Event) -> str | None:

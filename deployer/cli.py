@@ -52,7 +52,16 @@ def _parser() -> argparse.ArgumentParser:
                 "--var", action="append", default=[], metavar="NAME=VALUE", help="a plain-text variable (repeatable)"
             )
         if "force" in spec.flags:
-            command.add_argument("--force", action="store_true", help="everything, whatever the recorded state says")
+            force_help = (
+                "go back even to a version whose secrets changed since (their old values come back)"
+                if spec.name == "rollback"
+                else "everything, whatever the recorded state says"
+            )
+            command.add_argument("--force", action="store_true", help=force_help)
+        if "to" in spec.flags:
+            command.add_argument(
+                "--to", metavar="VERSION", help="the version: its number, id or first 8 characters (see inspect)"
+            )
         if "verify" in spec.flags:
             command.add_argument(
                 "--verify",
@@ -148,6 +157,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             force=bool(getattr(args, "force", False)),
             verify=bool(getattr(args, "verify", False)),
             rollback_on_failure=_rollback_on_failure(args),
+            rollback_to=getattr(args, "to", None),
             allow_destructive=bool(getattr(args, "allow_destructive", False)),
             allow_new_database=bool(getattr(args, "allow_new_database", False)),
             bookmark=getattr(args, "bookmark", None),

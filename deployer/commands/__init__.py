@@ -10,6 +10,7 @@
 | `teardown`| `deployer.commands.teardown`  | remove one pull request's preview (Worker and its D1)       |
 | `sweep`   | `deployer.commands.sweep`     | remove this app's previews of closed (or old) pull requests |
 | `rotate`  | `deployer.commands.rotate`    | new values for the deployed Worker's secrets, no redeploy    |
+| `rollback`| `deployer.commands.rollback`  | an earlier version of the Worker back in front of all traffic |
 
 Each module has `run(settings, client, options) -> CommandResult`. `COMMANDS` says how the front ends treat
 it: which flags the CLI offers, whether it needs credentials, which statuses it ends with, whether the action
@@ -31,7 +32,6 @@ from deployer.settings import Settings
 
 __all__ = [
     "COMMANDS",
-    "PLANNED",
     "CommandResult",
     "CommandSpec",
     "Hooks",
@@ -41,7 +41,9 @@ __all__ = [
     "make_client",
 ]
 
-Flag = Literal["app", "force", "json", "verify", "data", "bookmark", "pr", "preview", "sweep", "rotate", "rollback"]
+Flag = Literal[
+    "app", "force", "json", "verify", "data", "bookmark", "pr", "preview", "sweep", "rotate", "rollback", "to"
+]
 Runner = Callable[[Settings, CloudflareClient | None, Options], Awaitable[CommandResult]]
 
 
@@ -55,7 +57,7 @@ class CommandSpec:
     # "app": reads an app folder (APP_DIR, --name, --var, …); "data": --allow-destructive, --allow-new-database;
     # "bookmark": --bookmark (required); "pr": --pr N (required; the action reads the event's pull request);
     # "preview": --preview-database; "sweep": --dry-run, --max-age; "rotate": --secret NAME, --mode;
-    # "rollback": --rollback-on-failure (on by default where `rollback_by_default`)
+    # "rollback": --rollback-on-failure (on by default where `rollback_by_default`); "to": --to VERSION
     flags: frozenset[Flag]
     needs_credentials: bool = True  # False: runs its local part without a token (plan)
     records_deployment: bool = False  # the action records a GitHub Deployment for it
@@ -129,10 +131,15 @@ COMMANDS: dict[str, CommandSpec] = {
             statuses=("rotated",),
             flags=frozenset({"app", "rotate"}),
         ),
+        CommandSpec(
+            "rollback",
+            "put an earlier version of the Worker (the one before, or --to VERSION) back in front of all traffic, "
+            "then check the live app; D1 is not touched",
+            statuses=("rolled-back", "unchanged"),
+            flags=frozenset({"app", "force", "verify", "to"}),
+        ),
     )
 }
-# Commands that later issues add; the action names them as not available yet instead of "unknown".
-PLANNED = ("rollback",)
 
 
 async def execute(name: str, settings: Settings, options: Options | None = None) -> CommandResult:

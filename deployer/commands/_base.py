@@ -73,6 +73,7 @@ class Options:
     verify: bool = False  # deploy: check the live app afterwards (the CLI and the action switch it on by default)
     # deploy: when the checks fail after a new version was uploaded, go back to the version live before it
     rollback_on_failure: bool = False
+    rollback_to: str | None = None  # rollback: the version to go back to (None: the one before)
     allow_destructive: bool = False  # deploy / plan: apply a migration that can lose rows (after a bookmark)
     allow_new_database: bool = False  # deploy / plan: bind the Worker to another database than its current one
     bookmark: str | None = None  # restore: the Time Travel bookmark to go back to

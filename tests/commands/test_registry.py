@@ -8,7 +8,7 @@ from typing import get_args
 import pytest
 
 from deployer.cli import _parser
-from deployer.commands import COMMANDS, PLANNED, Status
+from deployer.commands import COMMANDS, Status
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -19,11 +19,10 @@ def test_each_command_is_a_run_function_in_its_own_module(name: str) -> None:
     assert list(inspect.signature(run).parameters) == ["settings", "client", "options"]
 
 
-def test_the_cli_offers_the_registered_commands_and_no_planned_one() -> None:
+def test_the_cli_offers_the_registered_commands() -> None:
     parser = _parser()
     subcommands = next(action for action in parser._actions if action.dest == "command")
     assert list(subcommands.choices) == list(COMMANDS)  # type: ignore[arg-type]
-    assert not set(PLANNED) & set(COMMANDS)
 
 
 def test_a_command_succeeds_with_known_statuses_never_failed_or_skipped() -> None:

@@ -131,3 +131,56 @@ def test_migrations_stay_when_the_code_is_rolled_back_and_the_restore_command_is
         columns = result(api.post(f"/d1/database/{database}/query", json={"sql": "PRAGMA table_info(items)"}))
     assert "note" in [column["name"] for column in columns[0]["results"]]
     shutil.rmtree(app / "migrations")
+
+
+def version_number(emu: Emulator, version_id: str) -> int:
+    with account_client(emu) as api:
+        return int(result(api.get(f"/workers/scripts/{EXAMPLE_SCRIPT}/versions/{version_id}"))["number"])
+
+
+def rollback(emu: Emulator, app: Path, *args: str) -> CliRun:
+    return run_cli(emu, "rollback", str(app), *args)
+
+
+def test_rollback_with_and_without_to_is_idempotent_and_guards_changed_secrets(emu: Emulator, tmp_path: Path) -> None:
+    app = copy_example(tmp_path)
+    url = deploy(emu, app)
+    with (app / "public" / "login.html").open("a", encoding="utf-8") as page:
+        page.write("<!-- v2 -->\n")
+    assert push(emu, app).returncode == 0
+    assert version_number(emu, live_version(emu)) == 2
+
+    back = rollback(emu, app)
+    assert back.returncode == 0, back.stderr
+    assert (back.outputs["status"], version_number(emu, back.outputs["version-id"])) == ("rolled-back", 1)
+    assert live_version(emu) == back.outputs["version-id"]
+    with localhost_client(url) as client:
+        assert "<!-- v2 -->" not in client.get("/login.html").text
+    assert [tag for tag in tags(emu) if tag.startswith("ds1-") and not tag.startswith("ds1-secrets-")] == []
+
+    again = rollback(emu, app)  # not a flip back to 2: the last deployment is a rollback already
+    assert (again.returncode, again.outputs["status"]) == (0, "unchanged")
+    assert "rolled back already" in again.stderr
+    assert version_number(emu, live_version(emu)) == 1
+
+    forward = rollback(emu, app, "--to", "2")
+    assert (forward.returncode, forward.outputs["status"]) == (0, "rolled-back")
+    assert version_number(emu, live_version(emu)) == 2
+    same = rollback(emu, app, "--to", live_version(emu)[:8])
+    assert (same.returncode, same.outputs["status"]) == (0, "unchanged")
+
+    rotated = run_cli(emu, "rotate", str(app))
+    assert rotated.returncode == 0, rotated.stderr
+    guarded = rollback(emu, app, "--to", "1")
+    assert guarded.returncode == 1
+    assert "secrets changed since it was live" in guarded.stderr and "SESSION_SECRET" in guarded.stderr
+    assert "--force" in guarded.stderr
+    assert version_number(emu, live_version(emu)) > 2
+    forced = rollback(emu, app, "--to", "1", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert version_number(emu, live_version(emu)) == 1
+
+    redeployed = push(emu, app)  # the state tags were cleared: the next deploy uploads everything again
+    assert redeployed.returncode == 0, redeployed.stderr
+    assert redeployed.outputs["changed"] != "nothing"
+    assert version_number(emu, live_version(emu)) == 4  # 1 deploy, 2 push, 3 rotate, 4 this one

@@ -157,6 +157,7 @@ def default_inputs(*, api_token: str, account_id: str, api_base_url: str, github
         "dry-run": "false",
         "max-age": "",
         "mode": "",
+        "version": "",
         "rollback-on-failure": "",
         "current-app-password": "",
     }

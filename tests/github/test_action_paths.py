@@ -163,18 +163,6 @@ def test_an_app_yml_error_points_at_the_key(
     assert "unknown key 'colour'" in error
 
 
-@pytest.mark.parametrize("command", ["rollback"])
-def test_commands_of_later_versions_fail_clearly(
-    step: StepFiles, monkeypatch: pytest.MonkeyPatch, github: FakeGitHub, command: str
-) -> None:
-    """rollback fails with "not available yet", never a silent success."""
-    result = run(step, monkeypatch, fixture="push.main.json", emulator=None, github=github, command=command)
-    assert result.returncode == 1
-    (error,) = workflow_commands(result.log, "error")
-    assert f"The command '{command}' is not available yet in this version" in error
-    assert github.calls == []
-
-
 def test_an_unknown_command_or_boolean_is_refused(
     step: StepFiles, monkeypatch: pytest.MonkeyPatch, cf: Emulator, github: FakeGitHub
 ) -> None:
