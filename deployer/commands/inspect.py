@@ -74,10 +74,12 @@ async def inspect_app(
 ) -> dict[str, Any]:
     """A JSON-ready description of the deployed app `script`; with `local_migrations` (the app folder's), each
     database also lists the ones it has not applied."""
-    settings, subdomain, toggle = await asyncio.gather(
+    settings, subdomain, toggle, versions, deployments = await asyncio.gather(
         workers_api.script_settings(client, script),
         none_if_missing(workers_api.account_subdomain(client)),
         none_if_missing(workers_api.script_subdomain(client, script)),
+        none_if_missing(workers_api.list_versions(client, script)),
+        none_if_missing(workers_api.list_deployments(client, script)),
     )
     if settings is None:
         raise DeployError(
@@ -108,12 +110,52 @@ async def inspect_app(
         ),
         "state": ({"code": digests.code, "config": digests.config, "schema": digests.schema} if digests else None),
         "secrets": _secrets(bindings, RemoteState.from_settings(settings).ledger),
+        "versions": _versions(versions or [], deployments or [], digests),
         "databases": databases,
         "workers_dev": {
             "enabled": enabled,
             "url": workers_dev_url(api_base_url, script, subdomain) if subdomain else None,
         },
     }
+
+
+_RECENT_VERSIONS = 10
+
+
+def _versions(
+    versions: list[dict[str, Any]], deployments: list[dict[str, Any]], digests: Digests | None
+) -> list[dict[str, Any]]:
+    """The recent versions, newest first: number, id, time, source, what made them (the deployment message, a
+    rollback, a rotation, …) and which is live; for the live one, the state our last deploy recorded."""
+    live = {
+        str(share.get("version_id")): share.get("percentage")
+        for share in (deployments[0].get("versions") or [] if deployments else [])
+        if isinstance(share, dict)
+    }
+    messages: dict[str, str] = {}
+    for deployment in reversed(deployments):  # oldest first, so the newest message of a version wins
+        message = str((deployment.get("annotations") or {}).get("workers/message") or "")
+        for share in deployment.get("versions") or ():
+            if isinstance(share, dict) and message:
+                messages[str(share.get("version_id"))] = message
+    shown: list[dict[str, Any]] = []
+    for version in versions[:_RECENT_VERSIONS]:
+        version_id = str(version.get("id"))
+        metadata = version.get("metadata") or {}
+        annotations = version.get("annotations") or {}
+        entry: dict[str, Any] = {
+            "number": version.get("number"),
+            "id": version_id,
+            "created_on": metadata.get("created_on"),
+            "source": metadata.get("source"),
+            "made_by": annotations.get("workers/triggered_by"),
+            "message": annotations.get("workers/message") or messages.get(version_id),
+            "live_percentage": live.get(version_id),
+        }
+        if version_id in live and digests is not None:
+            entry["recorded"] = {"code": digests.code, "assets": digests.assets, "config": digests.config}
+        shown.append(entry)
+    return shown
 
 
 def _secrets(bindings: list[dict[str, Any]], ledger: SecretLedger | None) -> list[dict[str, Any]]:
@@ -169,6 +211,17 @@ def render_inspection(report: dict[str, Any]) -> str:
     for secret in report["secrets"]:
         when = f"changed {secret['changed']} by {secret['by']}" if secret["changed"] else "no record of its changes"
         lines.append(f"  secret {secret['name']}: {when}")
+    if report["versions"]:
+        lines.append("  recent versions (newest first):")
+    for version in report["versions"]:
+        live = f" LIVE {version['live_percentage']}%" if version["live_percentage"] is not None else ""
+        made = ", ".join(str(v) for v in (version["made_by"], version["message"]) if v)
+        recorded = version.get("recorded")
+        state = f"; state recorded by our deploy: code {recorded['code']}" if recorded else ""
+        lines.append(
+            f"    {version['number']}  {str(version['id'])[:8]}  {version['created_on']}  {version['source']}"
+            f"{f'  ({made})' if made else ''}{live}{state}"
+        )
     assets = report["assets"]
     if "files" in assets:
         lines.append(f"  assets: {assets['files']} files, digest {assets['digest']}")

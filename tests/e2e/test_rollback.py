@@ -157,6 +157,11 @@ def test_rollback_with_and_without_to_is_idempotent_and_guards_changed_secrets(e
     with localhost_client(url) as client:
         assert "<!-- v2 -->" not in client.get("/login.html").text
     assert [tag for tag in tags(emu) if tag.startswith("ds1-") and not tag.startswith("ds1-secrets-")] == []
+    shown = run_cli(emu, "inspect", "--name", EXAMPLE_SCRIPT).stdout
+    v1_line = next(line for line in shown.splitlines() if line.strip().startswith("1  "))
+    assert "rollback to" in v1_line and "LIVE 100%" in v1_line, shown
+    v2_line = next(line for line in shown.splitlines() if line.strip().startswith("2  "))
+    assert "LIVE" not in v2_line, shown
 
     again = rollback(emu, app)  # not a flip back to 2: the last deployment is a rollback already
     assert (again.returncode, again.outputs["status"]) == (0, "unchanged")
