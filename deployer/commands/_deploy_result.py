@@ -31,9 +31,14 @@ class DeployResult(CommandResult):
 
     @property
     def details(self) -> str:
-        if not self.bookmark:
-            return ""
-        return f"D1 Time Travel bookmark before this deploy: `{self.bookmark}`\n\n{self.restore}"
+        """The summary's block below its table: the checks of the live app, and the bookmark a migration took."""
+        parts: list[str] = []
+        if self.checks:
+            lines = "\n".join(f"  {'ok ' if c.ok else 'FAIL'} {c.name}: {c.seen}" for c in self.checks)
+            parts.append(f"Checks of the live app:\n{lines}")
+        if self.bookmark:
+            parts.append(f"D1 Time Travel bookmark before this deploy: `{self.bookmark}`\n\n{self.restore}")
+        return "\n\n".join(parts)
 
     def outputs(self) -> dict[str, str]:
         preview = {"preview-url": self.url} if self.command == "preview" else {}

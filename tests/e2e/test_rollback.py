@@ -189,3 +189,30 @@ def test_rollback_with_and_without_to_is_idempotent_and_guards_changed_secrets(e
     assert redeployed.returncode == 0, redeployed.stderr
     assert redeployed.outputs["changed"] != "nothing"
     assert version_number(emu, live_version(emu)) == 4  # 1 deploy, 2 push, 3 rotate, 4 this one
+
+
+def test_the_apps_own_checks_run_after_the_default_ones_and_a_failing_one_fails_the_run(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """app.yml's checks (one signed in) pass and are logged; a check the live app does not pass fails the run,
+    and with no new version uploaded there is nothing to roll back."""
+    app = copy_example(tmp_path)
+    checks = (
+        "checks:\n"
+        "  - {path: /login.html, contains: 'name=\"password\"'}\n"
+        "  - {path: /api/items, sign_in: true}\n"
+        "  - {path: /api/items, method: POST, status: 401}\n"
+    )
+    (app / "app.yml").write_text((app / "app.yml").read_text() + checks)
+    first = push(emu, app)
+    assert first.returncode == 0, first.stderr
+    for name in ("GET /login.html is 200 with", "GET /api/items is 200 (signed in)", "POST /api/items is 401"):
+        assert f"check='{name}" in first.stderr or f'check="{name}' in first.stderr, first.stderr
+    v1 = live_version(emu)
+
+    (app / "app.yml").write_text((app / "app.yml").read_text() + "  - {path: /api/health}\n")
+    failed = push(emu, app)
+    assert failed.returncode == 1
+    assert "FAIL GET /api/health is 200: HTTP 401" in failed.stderr  # /api/ is behind the gate
+    assert "rolled back" not in failed.stderr
+    assert live_version(emu) == v1
