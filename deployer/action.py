@@ -286,8 +286,7 @@ class ActionRun:
         """Annotate the failure, write what is known, and tell GitHub (summary, comment, deployment)."""
         file, line = _annotation_place(exc)
         self.runner.error(str(exc), title=exc.title, file=file, line=line)
-        rolled_back = isinstance(exc, RolledBackError)
-        status: Status = "rolled-back" if rolled_back else "failed"
+        status: Status = "rolled-back" if isinstance(exc, RolledBackError) else "failed"
         self.runner.set_outputs({"status": status, "error": exc.message})
         report = self._report(status, changed="", error=f"{exc.title}: {exc.message}", hint=exc.hint or "")
         note = (

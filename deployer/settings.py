@@ -61,6 +61,7 @@ _D1_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _BINDING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TOKEN = re.compile(r"^[\x21-\x7e]+$")
 _ACCOUNT_ID = re.compile(r"^[0-9a-f]{32}$")
+_MAX_CHECKS = 20
 
 # field -> environment variables, first match wins (inputs before conventional names).
 _ENVIRONMENT: dict[str, tuple[str, ...]] = {
@@ -221,6 +222,14 @@ class Settings(BaseSettings):
         bad = [name for name in value if not _BINDING_NAME.match(name)]
         if bad:
             msg = f"variable names must be identifiers: {', '.join(bad)}"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("checks")
+    @classmethod
+    def _few_checks(cls, value: tuple[AppCheck, ...]) -> tuple[AppCheck, ...]:
+        if len(value) > _MAX_CHECKS:  # each may wait 10 s: an app folder must not stall a run
+            msg = f"at most {_MAX_CHECKS} checks, not {len(value)}"
             raise ValueError(msg)
         return value
 

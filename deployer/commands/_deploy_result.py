@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deployer.commands._base import CommandResult
-from deployer.commands._verify import CheckResult
+from deployer.commands._verify import CheckResult, describe_results
 from deployer.steps import Step
 
 __all__ = ["DeployResult"]
@@ -34,8 +34,7 @@ class DeployResult(CommandResult):
         """The summary's block below its table: the checks of the live app, and the bookmark a migration took."""
         parts: list[str] = []
         if self.checks:
-            lines = "\n".join(f"  {'ok ' if c.ok else 'FAIL'} {c.name}: {c.seen}" for c in self.checks)
-            parts.append(f"Checks of the live app:\n{lines}")
+            parts.append(f"Checks of the live app:\n{describe_results(self.checks)}")
         if self.bookmark:
             parts.append(f"D1 Time Travel bookmark before this deploy: `{self.bookmark}`\n\n{self.restore}")
         return "\n\n".join(parts)

@@ -12,8 +12,7 @@ and restored, except the schema tag, which keeps describing the database as it i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,15 +21,24 @@ from deployer.cloudflare import workers as workers_api
 from deployer.cloudflare.client import none_if_missing
 from deployer.commands._database import Applied
 from deployer.commands._verify import CheckResult, Verification, describe_results
-from deployer.errors import RolledBackError, VerifyError
+from deployer.errors import CloudflareError, RolledBackError, VerifyError
 from deployer.state import STATE_TAG_PREFIX
 
 if TYPE_CHECKING:
     from deployer.commands.plan import Prepared
 
-__all__ = ["ROLLBACK_MESSAGE", "LiveVersion", "checked_or_rolled_back", "live_version", "restored_tags", "short"]
+__all__ = [
+    "ROLLBACK_MESSAGE",
+    "LiveVersion",
+    "RollbackPlan",
+    "checked_or_rolled_back",
+    "live_version",
+    "restored_tags",
+    "short",
+    "version_label",
+]
 
-ROLLBACK_MESSAGE = "rollback"
+ROLLBACK_MESSAGE = "cf-stateful-deployer rollback"
 _SCHEMA_TAG = f"{STATE_TAG_PREFIX}schema-"
 
 
@@ -71,24 +79,43 @@ async def version_label(client: CloudflareClient, script: str, version_id: str) 
     return f"version {number} ({short(version_id)})" if number else f"version {short(version_id)}"
 
 
+@dataclass(frozen=True, slots=True)
+class RollbackPlan:
+    """What a deploy knows to roll back with: the version live before it (None: none was at 100%, or it could
+    not be read) and what the new version changed that the user must hear about."""
+
+    wanted: bool  # rollback-on-failure is on and a new version was uploaded over an existing Worker
+    previous: LiveVersion | None = None
+    secrets_sent: tuple[str, ...] = ()
+
+
 async def checked_or_rolled_back(
     client: CloudflareClient,
     prepared: Prepared,
     verification: Verification,
-    previous: LiveVersion | None,
+    rollback: RollbackPlan,
     *,
     applied: Applied,
-    group: Callable[[str], AbstractContextManager[object]],
 ) -> tuple[CheckResult, ...]:
-    """Check the app just deployed; when it fails (a check, a 5xx, no answer) and `previous` is known, roll back
-    (see the module docstring) and raise `RolledBackError`."""
+    """Check the app just deployed; when it fails (a check, a 5xx, no answer) and the version before is known,
+    roll back (see the module docstring) and raise `RolledBackError`."""
     try:
         return tuple(await verification.run(prepared.url))
     except VerifyError as failure:
-        if previous is None:
+        if rollback.previous is None:
+            if rollback.wanted:
+                failure.hint = "\n".join(
+                    filter(
+                        None,
+                        [
+                            failure.hint,
+                            "Not rolled back: no single version was live at 100% before this deploy (a gradual "
+                            "deployment); go back with python -m deployer rollback --to VERSION.",
+                        ],
+                    )
+                )
             raise
-        with group(f"Roll back {prepared.plan.script}"):
-            raise await _roll_back(client, prepared, verification, previous, failure, _data_note(applied)) from None
+        raise await _roll_back(client, prepared, verification, rollback, failure, _data_note(applied)) from None
 
 
 def _data_note(applied: Applied) -> str:
@@ -105,32 +132,51 @@ async def _roll_back(
     client: CloudflareClient,
     prepared: Prepared,
     verification: Verification,
-    previous: LiveVersion,
+    rollback: RollbackPlan,
     failure: VerifyError,
     data_note: str,
-) -> RolledBackError:
-    """Deploy `previous` again, restore the state tags, check the old version, and return the error that fails
-    the run (it says what failed, that it was rolled back, to which version, and about D1)."""
-    script = prepared.plan.script
-    label = await version_label(client, script, previous.version_id)
-    await workers_api.create_deployment(
-        client,
-        script,
-        previous.version_id,
-        message=f"{ROLLBACK_MESSAGE} to {short(previous.version_id)}: the new version failed its checks",
-        force=True,  # this deploy's own secret changes go back with it
-    )
-    await workers_api.set_script_tags(client, script, restored_tags(prepared.remote.tags, prepared.plan.tags))
+) -> VerifyError:
+    """Restore the state tags, deploy the version before again, check it, and return the error that fails the
+    run: it says what failed, that it was rolled back (or that going back failed), to which version, about the
+    secrets that went back with it, and about D1."""
+    assert rollback.previous is not None
+    script, previous = prepared.plan.script, rollback.previous
     failed = [r for r in failure.results if isinstance(r, CheckResult)]
+    what = describe_results(failed) if failed else f"  {failure.message}"
     try:
-        after = f"{label} passes them again:\n{describe_results(await verification.run(prepared.url))}"
+        # The tags first: if going back then fails, they still say "not this version", so the next deploy
+        # uploads again instead of reading "nothing changed".
+        await workers_api.set_script_tags(client, script, restored_tags(prepared.remote.tags, prepared.plan.tags))
+        await workers_api.create_deployment(
+            client,
+            script,
+            previous.version_id,
+            message=f"{ROLLBACK_MESSAGE} to {short(previous.version_id)}: the new version failed its checks",
+            force=True,  # this deploy's own secret changes go back with it
+        )
+    except CloudflareError as exc:
+        error = VerifyError(
+            f"The new version of {script} failed its checks, and going back to version {short(previous.version_id)} "
+            f"failed too ({exc.message}): the new version is still live.\n{what}",
+            hint=f"Go back by hand: python -m deployer rollback --to {previous.version_id} (or fix and deploy).",
+        )
+        error.results = tuple(failed)
+        return error
+    label = await version_label(client, script, previous.version_id)
+    default_checks = Verification(verification.gated, (), verification.password)  # the old one's checks may differ
+    try:
+        after = f"{label} passes the default checks again:\n{describe_results(await default_checks.run(prepared.url))}"
     except VerifyError as exc:
         again = [r for r in exc.results if isinstance(r, CheckResult)]
-        after = f"{label} fails them too:\n{describe_results(again) or exc.message}"
-    what = describe_results(failed) if failed else f"  {failure.message}"
+        after = f"{label} fails the default checks too:\n{describe_results(again) or exc.message}"
+    secrets = (
+        f"\nThe secrets this deploy sent ({', '.join(rollback.secrets_sent)}) have their values from before it again."
+        if rollback.secrets_sent
+        else ""
+    )
     error = RolledBackError(
         f"The new version of {script} failed its checks, so it was rolled back to {label}, the version live "
-        f"before this run:\n{what}\nAfter the rollback, {after}",
+        f"before this run:\n{what}\nAfter the rollback, {after}{secrets}",
         hint="\n".join(
             filter(
                 None,

@@ -41,11 +41,11 @@ from deployer.cloudflare.multipart import FormPart
 from deployer.commands._base import Options
 from deployer.commands._database import Applied, apply_checked, create_database, read_database
 from deployer.commands._deploy_result import DeployResult
-from deployer.commands._rollback import checked_or_rolled_back, live_version
+from deployer.commands._rollback import RollbackPlan, checked_or_rolled_back, live_version
 from deployer.commands._verify import CheckResult, Verification
 from deployer.commands.plan import Prepared, prepare
 from deployer.database import BoundDatabase, DatabasePlanner, DatabaseWork, check_switch
-from deployer.errors import CloudflareError, DeployError, UploadTokenError
+from deployer.errors import CloudflareError, DeployError, RolledBackError, UploadTokenError
 from deployer.manifest import AssetFile, AssetManifest
 from deployer.settings import Settings
 from deployer.steps import SIDE_BY_SIDE_GROUP, Step
@@ -93,6 +93,8 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
     try:
         return await _write(client, settings, prepared, options, secret_values, done)
     except DeployError as exc:
+        if isinstance(exc, RolledBackError):  # the new version does not serve any more
+            done = [step.replace(", which now serves", ", rolled back since") for step in done]
         exc.hint = "\n".join(filter(None, [exc.hint, _what_changed(done)]))
         raise
 
@@ -116,10 +118,11 @@ async def _write(
             )
     steps = (*database.steps, *assets.steps)
     # The version to go back to if the new one fails its checks (read before it is replaced).
-    previous = (
-        await live_version(client, plan.script)
-        if plan.upload_worker and prepared.remote.exists and options.verify and options.rollback_on_failure
-        else None
+    wanted = plan.upload_worker and prepared.remote.exists and options.verify and options.rollback_on_failure
+    rollback = RollbackPlan(
+        wanted,
+        await live_version(client, plan.script) if wanted else None,
+        tuple(sorted(name for name in secret_values if name not in plan.generate_secrets)),
     )
     if plan.upload_worker:
         assert database.id is not None
@@ -147,9 +150,7 @@ async def _write(
         password = settings.app_password.get_secret_value() if settings.app_password else None
         verification = Verification(_password_gated(settings, prepared), settings.checks, password)
         with hooks.group(f"Verify {prepared.url}"):
-            checks = await checked_or_rolled_back(
-                client, prepared, verification, previous, applied=database.applied, group=hooks.group
-            )
+            checks = await checked_or_rolled_back(client, prepared, verification, rollback, applied=database.applied)
         for check in checks:
             log.info("checked", check=check.name, seen=check.seen)
     return DeployResult(

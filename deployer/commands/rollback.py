@@ -10,13 +10,15 @@
 - **Secrets.** Going back to a version whose secrets changed since it was live (a rotation, a new password)
   would bring their old values back: Cloudflare refuses (10220) and so does this command, unless `--force`.
 - **What it leaves.** D1 is not touched (its rows are not versioned; `restore` takes a bookmark). The state
-  tags no longer describe the live code, so the digests are removed and the next deploy uploads everything;
-  the secret ledger stays, unless `--force` brought old secret values back (it is removed then, and the next
-  deploy sends the secrets it is given).
+  tags no longer describe the live code, so the digests are removed after the deployment (a refused one changes
+  nothing; a failed tag write says to deploy with --force) and the next deploy uploads everything. The secret ledger
+  stays only when the secrets cannot have changed (an unforced return to an older version, which Cloudflare
+  refuses with 10220 when they did); otherwise it is removed and the next deploy sends the secrets it is given.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,13 +28,14 @@ from deployer.cloudflare import workers as workers_api
 from deployer.commands._base import CommandResult, Options
 from deployer.commands._rollback import ROLLBACK_MESSAGE, live_version, short, version_label
 from deployer.commands._verify import CheckResult, Verification, describe_results
-from deployer.errors import ConfigError
+from deployer.errors import CloudflareError, ConfigError, VerifyError
 from deployer.settings import Settings
 from deployer.state import STATE_TAG_PREFIX
 
 __all__ = ["RollbackResult", "pick_version", "run"]
 
 _LEDGER_TAG = f"{STATE_TAG_PREFIX}secrets-"
+_FULL_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,14 +54,12 @@ class RollbackResult(CommandResult):
 
 
 def pick_version(wanted: str, versions: Sequence[Mapping[str, Any]]) -> str:
-    """The id of the version `wanted` names (an id, a prefix of 8 or more characters, or a number)."""
+    """The id of the version `wanted` names (a number, an id, or a prefix of 8 or more characters of one; an
+    8-digit prefix is tried as a number first)."""
     ids = [str(version.get("id")) for version in versions]
-    if wanted.isdigit():
-        found = [str(v.get("id")) for v in versions if str(v.get("number")) == wanted]
-    elif len(wanted) >= 8:
+    found = [str(v.get("id")) for v in versions if str(v.get("number")) == wanted] if wanted.isdigit() else []
+    if not found and len(wanted) >= 8:
         found = [version_id for version_id in ids if version_id.startswith(wanted.lower())]
-    else:
-        found = []
     if len(found) != 1:
         raise ConfigError(
             f"No single version of the Worker is named {wanted!r} ({len(found)} match)",
@@ -77,6 +78,20 @@ def _previous(deployments: Sequence[Mapping[str, Any]], live: str) -> str | None
     return None
 
 
+def _tags_after(
+    remote_settings: Mapping[str, Any], target: Mapping[str, Any], live_number: Any, forced: bool
+) -> list[str]:
+    """The Worker's tags without our digests (they describe the code that is going away). The secret ledger
+    stays only when Cloudflare's 10220 vouches that the secrets do not change: an unforced return to an older
+    version. GUESS (cfemu's too): 10220 covers older versions only, so going forward drops it."""
+    tags = [str(tag) for tag in remote_settings.get("tags") or ()]
+    older = isinstance(live_number, int) and isinstance(target.get("number"), int) and target["number"] < live_number
+    keep_ledger = older and not forced
+    return [
+        tag for tag in tags if not tag.startswith(STATE_TAG_PREFIX) or (keep_ledger and tag.startswith(_LEDGER_TAG))
+    ]
+
+
 async def run(settings: Settings, client: CloudflareClient | None, options: Options) -> RollbackResult:
     """Go back to `options.rollback_to` (or the previous version); see the module docstring."""
     assert client is not None, "rollback needs a client (the registry makes one)"
@@ -89,7 +104,9 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
             hint="Check --name; a gradual deployment is ended with wrangler versions deploy VERSION@100%.",
         )
     url = workers_api.workers_dev_url(settings.api_base_url, script, await workers_api.account_subdomain(client))
-    if options.rollback_to:
+    if options.rollback_to and _FULL_ID.match(options.rollback_to):  # any version, however old (no list paging)
+        target = str((await workers_api.get_version(client, script, options.rollback_to.lower())).get("id"))
+    elif options.rollback_to:
         target = pick_version(options.rollback_to, await workers_api.list_versions(client, script))
     elif live.message.startswith(ROLLBACK_MESSAGE):
         target = live.version_id  # a rollback again would undo the last one
@@ -111,20 +128,30 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
             text=f"{label} of {script} is live already; nothing changed.",
             version_id=target,
         )
+    target_version = await workers_api.get_version(client, script, target)
+    live_number = (await workers_api.get_version(client, script, live.version_id)).get("number")
     with hooks.group(f"Roll back {script} to {label}"):
         message = f"{ROLLBACK_MESSAGE} to {short(target)}: asked for"
         await workers_api.create_deployment(client, script, target, message=message, force=options.force)
-        tags = [str(tag) for tag in remote_settings.get("tags") or ()]
-        kept = [tag for tag in tags if not tag.startswith(STATE_TAG_PREFIX) or tag.startswith(_LEDGER_TAG)]
-        if options.force:
-            kept = [tag for tag in kept if not tag.startswith(_LEDGER_TAG)]
-        await workers_api.set_script_tags(client, script, kept)
+        tags = _tags_after(remote_settings, target_version, live_number, options.force)
+        try:
+            await workers_api.set_script_tags(client, script, tags)
+        except CloudflareError as exc:
+            exc.message = f"{script} was rolled back to {label}, but its state tags were not updated: {exc.message}"
+            exc.hint = "The next deploy may read 'nothing changed' against the old code: deploy with --force."
+            raise
     checks: tuple[CheckResult, ...] = ()
     if options.verify:
-        names = {str(b.get("name")) for b in remote_settings.get("bindings") or () if isinstance(b, dict)}
+        bindings = (target_version.get("resources") or {}).get("bindings") or ()
+        names = {str(b.get("name")) for b in bindings if isinstance(b, dict)}
         password = settings.app_password.get_secret_value() if settings.app_password else None
         with hooks.group(f"Verify {url}"):
-            checks = tuple(await Verification("APP_PASSWORD" in names, settings.checks, password).run(url))
+            try:
+                checks = tuple(await Verification("APP_PASSWORD" in names, settings.checks, password).run(url))
+            except VerifyError as exc:
+                exc.message = exc.message.replace(" was deployed, but", f" was rolled back to {label}, but")
+                exc.hint = "The rollback itself went through: choose another version (--to) or fix and deploy."
+                raise
     return RollbackResult(
         command="rollback",
         status="rolled-back",

@@ -63,7 +63,7 @@ def test_a_version_that_throws_on_home_is_rolled_back_and_the_run_fails(emu: Emu
     assert failed.returncode == 1
     assert "failed its checks, so it was rolled back to version 1" in failed.stderr
     assert "HTTP 500" in failed.stderr
-    assert "passes them again" in failed.stderr
+    assert "passes the default checks again" in failed.stderr
     assert live_version(emu) == v1
     assert tags(emu) == tags_v1, "the state tags describe v2 while v1 is live"
     with localhost_client(url) as client:
