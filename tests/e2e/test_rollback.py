@@ -14,7 +14,7 @@ import pytest
 
 from cfemu.launcher import Emulator, running_emulator
 from devkit.cli import CliRun, run_cli
-from devkit.example import EXAMPLE_SCRIPT, copy_example
+from devkit.example import APP_PASSWORD, EXAMPLE_SCRIPT, copy_example
 from devkit.loopback import localhost_client
 from tests.e2e.helpers import deploy, sign_in
 from tests.emulator.helpers import account_client, result
@@ -133,6 +133,12 @@ def test_migrations_stay_when_the_code_is_rolled_back_and_the_restore_command_is
     shutil.rmtree(app / "migrations")
 
 
+def versions(emu: Emulator) -> list[dict[str, object]]:
+    with account_client(emu) as api:
+        items: list[dict[str, object]] = result(api.get(f"/workers/scripts/{EXAMPLE_SCRIPT}/versions"))["items"]
+    return items
+
+
 def version_number(emu: Emulator, version_id: str) -> int:
     with account_client(emu) as api:
         return int(result(api.get(f"/workers/scripts/{EXAMPLE_SCRIPT}/versions/{version_id}"))["number"])
@@ -168,7 +174,8 @@ def test_rollback_with_and_without_to_is_idempotent_and_guards_changed_secrets(e
     assert "rolled back already" in again.stderr
     assert version_number(emu, live_version(emu)) == 1
 
-    forward = rollback(emu, app, "--to", "2")
+    v2 = str(next(v for v in versions(emu) if v["number"] == 2)["id"])
+    forward = rollback(emu, app, "--to", v2[:8])
     assert (forward.returncode, forward.outputs["status"]) == (0, "rolled-back")
     assert version_number(emu, live_version(emu)) == 2
     same = rollback(emu, app, "--to", live_version(emu)[:8])
@@ -215,4 +222,53 @@ def test_the_apps_own_checks_run_after_the_default_ones_and_a_failing_one_fails_
     assert failed.returncode == 1
     assert "FAIL GET /api/health is 200: HTTP 401" in failed.stderr  # /api/ is behind the gate
     assert "rolled back" not in failed.stderr
+    assert live_version(emu) == v1
+
+
+def test_a_password_sent_by_the_failed_deploy_goes_back_with_it(emu: Emulator, tmp_path: Path) -> None:
+    """The deploy sent a new APP_PASSWORD and its version failed: the old password signs in again, and the
+    message says which secrets went back."""
+    app = copy_example(tmp_path)
+    url = deploy(emu, app)
+    break_home(app)
+    failed = run_cli(emu, "deploy", str(app), env={"APP_PASSWORD": "a-new-password-that-went-back"})
+    assert failed.returncode == 1
+    assert "The secrets this deploy sent (APP_PASSWORD) have their values from before it again." in failed.stderr
+    with localhost_client(url, keep_cookies=False) as client:
+        old = client.post("/login", data={"password": APP_PASSWORD})
+        new = client.post("/login", data={"password": "a-new-password-that-went-back"})
+    assert (old.headers["location"], new.headers["location"]) == ("/", "/login.html?error=1")
+
+
+def test_after_a_rollback_with_migrations_the_fixed_code_deploys_without_migrating_again(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """The schema tag keeps describing the database (which kept the migration): the fix applies nothing."""
+    app = copy_example(tmp_path)
+    deploy(emu, app)
+    (app / "migrations").mkdir()
+    (app / "migrations" / "0001_notes.sql").write_text("ALTER TABLE items ADD COLUMN note TEXT;\n")
+    original = (app / "worker.js").read_text()
+    break_home(app)
+    assert push(emu, app).returncode == 1
+    (app / "worker.js").write_text(original + "\n// fixed\n")
+    fixed = push(emu, app)
+    assert fixed.returncode == 0, fixed.stderr
+    assert fixed.outputs["changed"] == "code"
+    assert fixed.outputs["migrations-applied"] == ""
+
+
+def test_when_going_back_fails_the_run_says_the_new_version_is_still_live(emu: Emulator, tmp_path: Path) -> None:
+    app = copy_example(tmp_path)
+    deploy(emu, app)
+    v1 = live_version(emu)
+    break_home(app)
+    emu.add_fault("429", method="POST", path=f"/workers/scripts/{EXAMPLE_SCRIPT}/deployments", retry_after=3600)
+    failed = push(emu, app)
+    assert failed.returncode == 1
+    assert "and going back to version" in failed.stderr and "the new version is still live" in failed.stderr
+    assert f"python -m deployer rollback --to {v1}" in failed.stderr
+    assert live_version(emu) != v1
+    emu.clear_faults()
+    assert rollback(emu, app, "--to", v1).returncode == 0
     assert live_version(emu) == v1

@@ -37,3 +37,20 @@ def test_a_preview_is_not_rolled_back_by_default(live_step: LiveStep) -> None:
     assert failed.returncode == 1
     assert failed.outputs["status"] == "failed"
     assert "rolled back" not in failed.summary.lower()
+
+
+def test_a_production_deploy_is_rolled_back_by_default(live_step: LiveStep) -> None:
+    """command: deploy on a push, no rollback input: the failing version goes, the Deployment says why."""
+    run, github = live_step.run, live_step.github
+    assert run("push.main.json").returncode == 0
+    break_home(live_step.app)
+    failed = run("push.main.json")
+    assert failed.returncode == 1
+    assert failed.outputs["status"] == "rolled-back"
+    assert "rolled back to version 1" in failed.summary
+    assert "rolled back since" in failed.summary and "which now serves" not in failed.summary
+    newest = github.deployments()[-1]
+    assert newest["environment"] == "production"
+    final = github.statuses(newest["id"])[-1]
+    assert final["state"] == "failure"
+    assert final["description"].startswith("Rolled back to version 1 (")
