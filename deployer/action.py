@@ -32,6 +32,7 @@ from typing import NoReturn, TextIO, TypeVar
 import structlog
 
 from deployer._logging import configure_logging
+from deployer.action_inputs import bool_input, command_options, pull_request_input
 from deployer.commands import COMMANDS, CommandResult, CommandSpec, Hooks, Options, execute
 from deployer.commands._previews import preview_target
 from deployer.commands.plan import Prepared
@@ -44,14 +45,11 @@ from deployer.github.publish import (
     Deployment,
     check_pull_request_head,
     retire_environment,
-    state_reader,
     update_comment,
     upsert_comment,
 )
 from deployer.github.report import RunReport, Status, comment_body, comment_marker, summary_markdown
 from deployer.github.runner import Runner
-from deployer.previews import parse_age
-from deployer.rotation import parse_mode
 from deployer.settings import Settings, parse_secret_names, worker_name_from
 
 __all__ = ["main"]
@@ -160,7 +158,7 @@ class ActionRun:
                 await self.deployment.finish(success=False, url="", description="Failed: unexpected error")
 
     async def _run(self, stack: contextlib.AsyncExitStack) -> int:
-        self.event = event = load_event(self.runner.environ, pull_request_number=self._pull_request_input())
+        self.event = event = load_event(self.runner.environ, pull_request_number=pull_request_input(self.runner))
         self._check_command()
         log.info("start", command=self.command, app_dir=self.app_dir, trigger=event.name or "-", commit=event.sha[:12])
         skip = self._skip_reason(event)
@@ -219,36 +217,8 @@ class ActionRun:
 
     def _options(self, spec: CommandSpec, event: Event) -> Options:
         """The command's switches from the inputs (only those its flags name) and the event."""
-        flags = spec.flags
-        mode = self.runner.input("preview-database", "isolated").lower()
-        if "preview" in flags and mode not in ("isolated", "shared"):
-            raise ConfigError(
-                f"Input preview-database must be isolated or shared, not {mode!r}",
-                hint="isolated: a D1 database per preview; shared: one for all of the app's previews.",
-            )
-        github = self.github
-        return Options(
-            force=self._bool("force", default=False) if "force" in flags else False,
-            verify=self._bool("verify", default=True) if "verify" in flags else False,
-            rollback_to=self.runner.input("version") or None if "to" in flags else None,
-            rollback_on_failure=(
-                self._bool("rollback-on-failure", default=spec.rollback_by_default) if "rollback" in flags else False
-            ),
-            allow_destructive=self._bool("allow-destructive", default=False) if "data" in flags else False,
-            allow_new_database=self._bool("allow-new-database", default=False) if "data" in flags else False,
-            bookmark=self.runner.input("bookmark") or None if "bookmark" in flags else None,
-            pull_request=event.pull_request.number if "pr" in flags and event.pull_request else None,
-            preview_database="shared" if "preview" in flags and mode == "shared" else "isolated",
-            dry_run=self._bool("dry-run", default=False) if "sweep" in flags else False,
-            max_age=self._max_age() if "sweep" in flags else None,
-            pull_request_state=state_reader(github, warn=self.runner.warning) if github and "sweep" in flags else None,
-            rotate=tuple(parse_secret_names(self.runner.input("secrets"))) if "rotate" in flags else (),
-            rotate_mode=parse_mode(self.runner.input("mode"), source="input mode") if "rotate" in flags else None,
-            current_password=self.runner.input("current-app-password") or None if "rotate" in flags else None,
-            hooks=Hooks(
-                mask=self.runner.mask, group=self.runner.group, on_plan=self._planned, warn=self.runner.warning
-            ),
-        )
+        hooks = Hooks(mask=self.runner.mask, group=self.runner.group, on_plan=self._planned, warn=self.runner.warning)
+        return command_options(self.runner, spec, event, github=self.github, hooks=hooks)
 
     async def _retire(self, environment: str) -> None:
         """A removed preview's Deployments become inactive, so GitHub stops linking to its URL."""
@@ -392,30 +362,7 @@ class ActionRun:
         return settings
 
     def _bool(self, name: str, *, default: bool) -> bool:
-        value = self.runner.bool_input(name, default=default)
-        if value is None:
-            raise ConfigError(
-                f"Input {name} must be true or false, not {self.runner.input(name)!r}",
-                hint="Write true or false (YAML 1.2 booleans: true, True, TRUE, false, False, FALSE).",
-            )
-        return value
-
-    def _max_age(self) -> dt.timedelta | None:
-        raw = self.runner.input("max-age")
-        if not raw:
-            return None
-        try:
-            return parse_age(raw)
-        except ValueError as exc:
-            raise ConfigError(f"Input max-age: {exc}", hint="Write a number and a unit: 7d, 36h or 90m.") from None
-
-    def _pull_request_input(self) -> int | None:
-        raw = self.runner.input("pull-request")
-        if not raw:
-            return None
-        if not raw.removeprefix("#").isdigit() or int(raw.removeprefix("#")) < 1:
-            raise ConfigError(f"Input pull-request must be a pull request number (1 or more), not {raw!r}")
-        return int(raw.removeprefix("#"))
+        return bool_input(self.runner, name, default=default)
 
 
 def _annotation_place(exc: DeployError) -> tuple[str | None, int | None]:

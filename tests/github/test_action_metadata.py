@@ -58,10 +58,12 @@ def test_the_command_input_describes_exactly_the_registry() -> None:
 def test_every_declared_input_is_read_and_every_read_input_declared() -> None:
     """The code reads exactly the inputs action.yml declares (INPUT_* in settings, input(...) in the action)."""
     source = "\n".join(
-        (REPO / path).read_text(encoding="utf-8") for path in ("deployer/action.py", "deployer/settings.py")
+        (REPO / path).read_text(encoding="utf-8")
+        for path in ("deployer/action.py", "deployer/action_inputs.py", "deployer/settings.py")
     )
     read = {m.lower() for m in re.findall(r'"INPUT_([A-Z0-9-]+)"', source)}
     read |= set(re.findall(r'(?:input|_bool)\(\s*"([a-z-]+)"', source))
+    read |= set(re.findall(r'flag\(\s*"[a-z]+",\s*"([a-z-]+)"', source))  # action_inputs: flag(flag, input, …)
     read |= set(re.findall(r'"([a-z]+(?:-[a-z]+)*)"', source.split("_SECRET_INPUTS = ", 1)[1].split("\n", 1)[0]))
     assert read == set(ACTION["inputs"])
 
