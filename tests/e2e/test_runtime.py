@@ -247,7 +247,7 @@ def test_a_worker_that_throws_on_every_request_fails_the_deploy_fast_with_its_an
     """It starts, so Cloudflare takes it; the check of the live app sees 500s and says so with the body."""
     variant = _wrapped_variant(app, "throw new Error('kaboom');")
     try:
-        run = run_deploy(app.emu, variant, verify=True)
+        run = run_deploy(app.emu, variant, "--no-rollback-on-failure", verify=True)  # rollback: test_rollback.py
         assert run.returncode == 1
         assert "answers HTTP 500 (3 tries)" in run.stderr
         assert "The deploy itself went through" in run.stderr
@@ -259,7 +259,7 @@ def test_a_gate_that_lets_api_calls_through_fails_the_checks(app: DeployedApp) -
     """A Worker whose /api/ answers 200 without a session fails the seed's logged-out check, by name."""
     variant = _wrapped_variant(app, 'if (new URL(req.url).pathname.startsWith("/api/")) return Response.json([]);\n')
     try:
-        run = run_deploy(app.emu, variant, verify=True)
+        run = run_deploy(app.emu, variant, "--no-rollback-on-failure", verify=True)
         assert run.returncode == 1
         assert "1 of 3 checks of the live app failed" in run.stderr
         assert "FAIL /api/items without a session is 401 JSON: HTTP 200" in run.stderr
