@@ -59,7 +59,12 @@ def test_every_declared_input_is_read_and_every_read_input_declared() -> None:
     """The code reads exactly the inputs action.yml declares (INPUT_* in settings, input(...) in the action)."""
     source = "\n".join(
         (REPO / path).read_text(encoding="utf-8")
-        for path in ("deployer/action.py", "deployer/action_inputs.py", "deployer/settings.py")
+        for path in (
+            "deployer/action.py",
+            "deployer/action_inputs.py",
+            "deployer/settings.py",
+            "deployer/_settings_sources.py",
+        )
     )
     read = {m.lower() for m in re.findall(r'"INPUT_([A-Z0-9-]+)"', source)}
     read |= set(re.findall(r'(?:input|_bool)\(\s*"([a-z-]+)"', source))
