@@ -3,7 +3,9 @@ request's comment say "rolled back to …", and the GitHub Deployment is a failu
 
 from __future__ import annotations
 
+from devkit.example import EXAMPLE_SCRIPT
 from tests.e2e.test_rollback import break_home
+from tests.emulator.helpers import account_client, result
 from tests.github.conftest import LiveStep
 
 
@@ -54,3 +56,16 @@ def test_a_production_deploy_is_rolled_back_by_default(live_step: LiveStep) -> N
     final = github.statuses(newest["id"])[-1]
     assert final["state"] == "failure"
     assert final["description"].startswith("Rolled back to version 1 (")
+
+
+def test_with_rollback_on_failure_false_the_failing_production_version_stays(live_step: LiveStep) -> None:
+    run, emulator = live_step.run, live_step.emulator
+    assert run("push.main.json").returncode == 0
+    break_home(live_step.app)
+    failed = run("push.main.json", rollback_on_failure="false")
+    assert (failed.returncode, failed.outputs["status"]) == (1, "failed")
+    assert "rolled back" not in failed.summary.lower()
+    with account_client(emulator) as api:
+        versions = result(api.get(f"/workers/scripts/{EXAMPLE_SCRIPT}/versions"))["items"]
+        (share,) = result(api.get(f"/workers/scripts/{EXAMPLE_SCRIPT}/deployments"))["deployments"][0]["versions"]
+    assert share["version_id"] == versions[0]["id"]  # the newest, failing version is live
