@@ -14,6 +14,11 @@ Used by `PUT /scripts/{name}`, `POST /scripts/{name}/versions` and the settings 
 - `assets.jwt` must be a completion token; `keep_assets: true` (top level, as the docs say, or inside
   `assets`, as the seed writes it) reuses the previous version's manifest, and its config unless
   `assets.config` is sent.
+  Sources: the upload metadata docs ("keep_assets: … retained from a previously uploaded Worker version; used in
+  lieu of providing a completion token"); wrangler 4.86 `versions/secrets/index.ts` sends `keep_assets: true`
+  with no `assets` object. GUESS: `keep_assets` together with an `assets` object without a `jwt` keeps the
+  manifest and takes the sent `config` (undocumented; the official SDK's models say an explicit `assets` takes
+  precedence, which could also mean the kept assets lose their config). The deployer sends the wrangler form.
 """
 
 from __future__ import annotations

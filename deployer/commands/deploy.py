@@ -344,13 +344,14 @@ async def _upload_worker(
         "tags": list(tags),
     }
     if app.manifest is not None:
-        config = _asset_config(settings, app.manifest)
         if plan.keep_assets:
+            # Files and asset config unchanged (a config change is an assets change: `deployer.state`), so the
+            # form wrangler's `versions secret put` sends: `keep_assets` and no `assets` object, which
+            # Cloudflare's models say would take precedence (and drop `run_worker_first`, the login gate).
             metadata["keep_assets"] = True
-            metadata["assets"] = {"config": config}
         else:
             assert completion_jwt is not None
-            metadata["assets"] = {"jwt": completion_jwt, "config": config}
+            metadata["assets"] = {"jwt": completion_jwt, "config": _asset_config(settings, app.manifest)}
     module = FormPart(MAIN_MODULE, app.worker_code, content_type="application/javascript+module", filename=MAIN_MODULE)
     uploaded = await workers_api.upload_script(client, plan.script, metadata=metadata, modules=[module])
     _log(

@@ -170,9 +170,7 @@ async def test_the_worker_upload_carries_exactly_what_cloudflare_needs(emulator:
     (upload,) = worker_uploads(emulator, seq)
     metadata = upload["form"]["metadata"]  # type: ignore[index]
     assert metadata["keep_assets"] is True
-    assert metadata["assets"] == {
-        "config": {"html_handling": "none", "not_found_handling": "none", "run_worker_first": True}
-    }
+    assert "assets" not in metadata  # wrangler's form; the kept assets keep their config
     assert [b["type"] for b in metadata["bindings"]] == ["d1", "assets"]  # secrets kept, not re-sent
     assert sorted(tag.split("-")[1] for tag in metadata["tags"]) == ["assets", "code", "config", "schema", "secrets"]
     assert (again.assets_uploaded, again.asset_bytes_uploaded, again.secrets_sent) == (0, 0, ())

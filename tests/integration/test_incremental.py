@@ -64,12 +64,14 @@ def check_code_only_change(emulator: Emulator, tmp_path: Path) -> None:
     (put,) = [e for e in log if e["method"] == "PUT"]
     metadata = put["form"]["metadata"]  # type: ignore[index]
     assert metadata["keep_assets"] is True
-    assert "jwt" not in metadata["assets"]
+    assert "assets" not in metadata  # wrangler's form: the kept assets keep their config too
     assert metadata["keep_bindings"] == ["secret_text", "secret_key"]
     deployed = api(emulator, "GET", "/workers/scripts")["result"]
     assert deployed[0]["has_assets"] is True
     with localhost_client(outputs["url"]) as browser:
         assert browser.get("/__version").text == "v2"
+        gated = browser.get("/app.html")  # run_worker_first kept: the Worker still stands in front of the page
+        assert (gated.status_code, gated.headers.get("location")) == (302, "/login.html")
         login = browser.get("/login.html")
         assert login.status_code == 200
         assert login.text == (app / "public" / "login.html").read_text()
