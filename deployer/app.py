@@ -3,7 +3,8 @@
 An app folder holds:
 
 ```
-worker.js     the Worker, one ES module (required)
+worker.js     the Worker, an ES module (required); local modules it imports by relative path go with it
+              (`deployer.modules`)
 public/       static assets served through the ASSETS binding (optional)
 schema.sql    the D1 schema of a new database, its baseline (optional)
 seed.sql      the first rows of a new database (optional)
@@ -25,6 +26,7 @@ from deployer.bindings import ASSETS_BINDING
 from deployer.errors import ConfigError
 from deployer.manifest import AssetManifest, build_manifest
 from deployer.migrations import Migration, SqlFile, load_migrations, load_sql_file
+from deployer.modules import Module, load_modules
 
 __all__ = ["MAIN_MODULE", "MAX_WORKER_SIZE", "LocalApp", "load_app"]
 
@@ -41,10 +43,16 @@ class LocalApp:
     root: Path
     worker_code: bytes
     manifest: AssetManifest | None  # None: the app has no public/ folder
+    modules: tuple[Module, ...] = ()  # the local modules worker.js imports (worker.js itself is not one)
     schema: SqlFile | None = None  # None: no schema.sql, or one holding only whitespace
     seed: SqlFile | None = None
     migrations: tuple[Migration, ...] = ()
     warnings: tuple[str, ...] = ()  # what a user should know but that does not stop the deploy
+
+    @property
+    def all_code(self) -> bytes:
+        """worker.js and every module it imports, one after the other (for reading what the code uses)."""
+        return b"\n".join([self.worker_code, *(module.code for module in self.modules)])
 
     @property
     def schema_sql(self) -> str | None:
@@ -73,9 +81,12 @@ def load_app(root: Path) -> LocalApp:
             hint="Expected layout: worker.js, public/ (static assets), schema.sql (D1 schema), app.yml (optional).",
             file=worker,
         )
-    if len(code) > MAX_WORKER_SIZE:
+    modules = load_modules(root, MAIN_MODULE)
+    size = len(code) + sum(len(module.code) for module in modules)
+    if size > MAX_WORKER_SIZE:
+        what = f"{worker} is" if not modules else f"{worker} and the {len(modules)} modules it imports are"
         raise ConfigError(
-            f"{worker} is {len(code):,} bytes; a Worker may be at most {MAX_WORKER_SIZE:,} bytes",
+            f"{what} {size:,} bytes; a Worker may be at most {MAX_WORKER_SIZE:,} bytes",
             hint="Move large data into public/ (static assets) or D1.",
             file=worker,
         )
@@ -97,6 +108,7 @@ def load_app(root: Path) -> LocalApp:
         root=root,
         worker_code=code,
         manifest=manifest,
+        modules=modules,
         schema=load_sql_file(root / "schema.sql", root),
         seed=load_sql_file(root / "seed.sql", root),
         migrations=load_migrations(root),

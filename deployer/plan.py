@@ -203,7 +203,7 @@ def _check_bindings(settings: Settings, app: LocalApp, remote: RemoteState, *, s
     )
     check_unique(bound)
     names = {name for kind in bound.values() for name in kind} | remote.secret_names | OPTIONAL_SECRETS
-    missing = unbound_references(app.worker_code, names)
+    missing = unbound_references(app.all_code, names)
     found = [
         f"worker.js reads env.{name}, but the Worker will have no binding named {name} (env.{name} is undefined); "
         "declare it in app.yml (vars, secrets, d1.binding) or add the files of public/ for ASSETS"

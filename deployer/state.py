@@ -5,7 +5,7 @@ successful deploy travel with the script as **script tags** (`tags` in the uploa
 `GET …/scripts/{name}/settings`):
 
 ```
-ds1-code-<16 hex>      worker.js
+ds1-code-<16 hex>      worker.js (and the modules it imports, with their names)
 ds1-assets-<16 hex>    the asset files (path, hash, size) and the asset config incl. _headers/_redirects,
                        followed by -<file count>
 ds1-config-<16 hex>    everything else the Worker upload carries except secrets: compatibility date and flags,
@@ -192,8 +192,18 @@ def local_digests(settings: Settings, app: LocalApp) -> Digests:
         "bindings": {kind.key: wanted[kind.key] for kind in KINDS if kind.change == "config"},
         "d1_database": settings.database_name,
     }
+    # worker.js alone keeps the digest it always had; with modules, their names and contents count too.
+    code = (
+        _digest(
+            _canonical(
+                [[MAIN_MODULE, _digest(app.worker_code, 64)], *([m.name, _digest(m.code, 64)] for m in app.modules)]
+            )
+        )
+        if app.modules
+        else _digest(app.worker_code)
+    )
     return Digests(
-        code=_digest(app.worker_code),
+        code=code,
         assets=_digest(_canonical(assets)),
         assets_count=len(files),
         config=_digest(_canonical(config)),

@@ -352,8 +352,11 @@ async def _upload_worker(
         else:
             assert completion_jwt is not None
             metadata["assets"] = {"jwt": completion_jwt, "config": _asset_config(settings, app.manifest)}
-    module = FormPart(MAIN_MODULE, app.worker_code, content_type="application/javascript+module", filename=MAIN_MODULE)
-    uploaded = await workers_api.upload_script(client, plan.script, metadata=metadata, modules=[module])
+    modules = [
+        FormPart(name, code, content_type="application/javascript+module", filename=name)
+        for name, code in ((MAIN_MODULE, app.worker_code), *((m.name, m.code) for m in app.modules))
+    ]
+    uploaded = await workers_api.upload_script(client, plan.script, metadata=metadata, modules=modules)
     _log(
         Step.WORKER,
         script=plan.script,

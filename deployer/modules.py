@@ -1,0 +1,114 @@
+"""The Worker's modules: `worker.js` and the local ES modules it imports by relative path, with no build step.
+
+```js
+import { listItems } from "./lib/items.js";      // uploaded as the module "lib/items.js"
+export { hash } from "../shared/hash.mjs";        // from lib/items.js: the module "shared/hash.mjs"
+const { render } = await import("./views.js");    // a dynamic import with a literal path counts too
+import { env } from "cloudflare:workers";         // the runtime's own modules (cloudflare:, node:) are left alone
+import { Hono } from "hono";                      // refused: an npm package needs a bundler
+```
+
+Each module is named by its path relative to the app folder (`/`-separated), which is how the Workers runtime
+resolves a relative import between uploaded modules. Imports are found by reading the source (static `import`
+and `export … from` at the start of a statement, and `import("…")` with a literal), which is enough for modules
+written by hand; an import built at run time is not followed.
+
+The app folder is untrusted input: a relative import must stay inside it, name a `.js` or `.mjs` file exactly
+(the runtime adds no extension), and is read through `deployer._files` (no symlink out of the folder). Every
+failure is a `ConfigError` naming the importing file and the import.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from deployer._files import read_app_file
+from deployer.errors import ConfigError
+
+__all__ = ["BUILTIN_PREFIXES", "MAX_MODULES", "Module", "imported_specifiers", "load_modules"]
+
+MAX_MODULES = (
+    100  # a hand-written Worker split into files; more suggests a bundle (GUESS: Cloudflare's limit is higher)
+)
+BUILTIN_PREFIXES = ("cloudflare:", "node:")
+_EXTENSIONS = (".js", ".mjs")
+_STATIC = re.compile(
+    r"""^[ \t]*(?:import|export)\b[ \t\n\r]*(?:[\w$*{}\s,]*?\bfrom[ \t\n\r]*)?["']([^"'\n]+)["']""",
+    re.MULTILINE,
+)
+_DYNAMIC = re.compile(r"""\bimport\s*\(\s*["']([^"'\n]+)["']\s*\)""")
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    """One module: its name (path relative to the app folder) and its bytes."""
+
+    name: str
+    code: bytes
+
+
+def imported_specifiers(code: bytes) -> list[str]:
+    """The module specifiers `code` imports (static and literal dynamic imports), in order, without repeats."""
+    text = code.decode("utf-8", errors="replace")
+    found = [m.group(1) for m in _STATIC.finditer(text)] + [m.group(1) for m in _DYNAMIC.finditer(text)]
+    return list(dict.fromkeys(found))
+
+
+def load_modules(root: Path, main: str) -> tuple[Module, ...]:
+    """The modules `main` (already read) imports, directly or not, in the order they are found; `main` itself is
+    not among them. `ConfigError` for an import that leaves the folder, names no file, or names a package."""
+    main_code = read_app_file(root / main, root)
+    assert main_code is not None, "the main module is read before its imports"
+    seen: dict[str, bytes] = {main: main_code}
+    queue = [main]
+    while queue:
+        importer = queue.pop(0)
+        for specifier in imported_specifiers(seen[importer]):
+            name = _resolve(importer, specifier)
+            if name is None or name in seen:
+                continue
+            code = read_app_file(root / name, root)
+            if code is None:
+                raise ConfigError(
+                    f"{importer} imports {specifier!r}, but {name} is not in the app folder",
+                    hint="Import the file by its exact name, extension included (./lib/items.js).",
+                    file=root / importer,
+                )
+            seen[name] = code
+            queue.append(name)
+            if len(seen) > MAX_MODULES:
+                raise ConfigError(
+                    f"{main} imports more than {MAX_MODULES} modules",
+                    hint="Bundle the Worker into fewer files (esbuild), or fewer modules.",
+                    file=root / main,
+                )
+    return tuple(Module(name, code) for name, code in seen.items() if name != main)
+
+
+def _resolve(importer: str, specifier: str) -> str | None:
+    """The module name `specifier` (imported by the module `importer`) stands for; None for the runtime's own."""
+    if specifier.startswith(BUILTIN_PREFIXES):
+        return None
+    if not specifier.startswith(("./", "../")):
+        raise ConfigError(
+            f"{importer} imports {specifier!r}, which is not a file of the app: an npm package or a URL needs a "
+            "bundler",
+            hint="Bundle the Worker first (e.g. esbuild worker.js --bundle --format=esm), or import local files "
+            "by relative path (./lib/items.js).",
+        )
+    name = posixpath.normpath(posixpath.join(posixpath.dirname(importer), specifier))
+    if name.startswith("../") or name == ".." or posixpath.isabs(name):
+        raise ConfigError(
+            f"{importer} imports {specifier!r}, which leads outside the app folder",
+            hint="Keep every module of the Worker inside the app folder.",
+        )
+    if not name.endswith(_EXTENSIONS):
+        raise ConfigError(
+            f"{importer} imports {specifier!r}: a module is named by its full file name, and only .js and .mjs "
+            "files are modules here",
+            hint=f"Write the extension ({specifier}.js), or bundle other kinds of modules (wasm, text) with a tool.",
+        )
+    return name
