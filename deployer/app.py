@@ -44,6 +44,7 @@ class LocalApp:
     worker_code: bytes
     manifest: AssetManifest | None  # None: the app has no public/ folder
     modules: tuple[Module, ...] = ()  # the local modules worker.js imports (worker.js itself is not one)
+    main: str = MAIN_MODULE  # the main module's name: worker.js, or wrangler's `main`
     schema: SqlFile | None = None  # None: no schema.sql, or one holding only whitespace
     seed: SqlFile | None = None
     migrations: tuple[Migration, ...] = ()
@@ -63,8 +64,9 @@ class LocalApp:
         return self.schema.path if self.schema else None
 
 
-def load_app(root: Path) -> LocalApp:
-    """Read and check `root`; raise `ConfigError` naming the input and the fix.
+def load_app(root: Path, main: str = MAIN_MODULE) -> LocalApp:
+    """Read and check `root` (whose Worker's main module is `main`, a checked relative path); raise
+    `ConfigError` naming the input and the fix.
 
     Every file is read through `deployer._files`: it must resolve inside `root` and be a regular file.
     """
@@ -73,15 +75,15 @@ def load_app(root: Path) -> LocalApp:
             f"App folder {root} does not exist",
             hint="Pass the folder that holds worker.js (CLI argument APP_DIR, input app-dir).",
         )
-    worker = root / MAIN_MODULE
+    worker = root / main
     code = read_app_file(worker, root)
     if code is None:
         raise ConfigError(
-            f"{worker} is missing: an app folder needs its Worker as one ES module named {MAIN_MODULE}",
+            f"{worker} is missing: an app folder needs its Worker as an ES module named {main}",
             hint="Expected layout: worker.js, public/ (static assets), schema.sql (D1 schema), app.yml (optional).",
             file=worker,
         )
-    modules = load_modules(root, MAIN_MODULE)
+    modules = load_modules(root, main)
     size = len(code) + sum(len(module.code) for module in modules)
     if size > MAX_WORKER_SIZE:
         what = f"{worker} is" if not modules else f"{worker} and the {len(modules)} modules it imports are"
@@ -109,6 +111,7 @@ def load_app(root: Path) -> LocalApp:
         worker_code=code,
         manifest=manifest,
         modules=modules,
+        main=main,
         schema=load_sql_file(root / "schema.sql", root),
         seed=load_sql_file(root / "seed.sql", root),
         migrations=load_migrations(root),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import posixpath
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,6 +45,7 @@ from deployer._settings_sources import (
 )
 from deployer.checks import AppCheck
 from deployer.errors import ConfigError
+from deployer.wrangler_config import read_wrangler_config
 
 __all__ = [
     "DEFAULT_API_BASE_URL",
@@ -133,6 +135,7 @@ class Settings(BaseSettings):
     api_base_url: str = DEFAULT_API_BASE_URL
     app_dir: Path = Path()
     name: str | None = None
+    main: str = "worker.js"  # the Worker's main module, a path in the app folder (wrangler's `main`)
     compatibility_date: str = DEFAULT_COMPATIBILITY_DATE
     compatibility_flags: tuple[str, ...] = ()
     assets: AssetsConfig = AssetsConfig()
@@ -140,6 +143,7 @@ class Settings(BaseSettings):
     vars: dict[str, str] = Field(default_factory=dict)
     secrets: tuple[str, ...] = ()
     checks: tuple[AppCheck, ...] = ()  # the app's own checks of its live URL (`deployer.checks`)
+    notes: tuple[str, ...] = ()  # what reading the configuration noticed (a wrangler key not applied, …)
     app_password: SecretStr | None = None
     session_secret: SecretStr | None = None
     # Values of declared secrets without a field of their own, read from the environment by name.
@@ -218,6 +222,15 @@ class Settings(BaseSettings):
             msg = f"variable names must be identifiers: {', '.join(bad)}"
             raise ValueError(msg)
         return value
+
+    @field_validator("main")
+    @classmethod
+    def _main_module(cls, value: str) -> str:
+        normal = posixpath.normpath(value.removeprefix("./")) if value else ""
+        if "\\" in value or posixpath.isabs(normal) or normal.startswith("..") or not normal.endswith((".js", ".mjs")):
+            msg = f"{value!r} must be a .js or .mjs file inside the app folder (e.g. worker.js or src/index.js)"
+            raise ValueError(msg)
+        return normal
 
     @field_validator("checks")
     @classmethod
@@ -302,10 +315,10 @@ class Settings(BaseSettings):
         layers.append(("env", env_values, env_origins))
 
         app_dir = Path(cli_values.get("app_dir") or env_values.get("app_dir") or ".")
-        yml_values, yml_origins = from_app_yml(app_dir / "app.yml")
+        config_file, yml_values, yml_origins, notes = _app_config(app_dir)
         layers.append(("app.yml", yml_values, yml_origins))
 
-        check_untrusted_app_yml(yml_values, environ, app_dir / "app.yml")
+        check_untrusted_app_yml(yml_values, environ, config_file)
         merged: dict[str, Any] = {}
         origins: dict[str, str] = {}
         for _kind, values, layer_origins in reversed(layers):  # lowest precedence first
@@ -317,6 +330,7 @@ class Settings(BaseSettings):
                     origin = f"{origins['vars']} and {origin}"
                 merged[key] = value
                 origins[key] = origin
+        merged["notes"] = notes
         declared = merged.get("secrets") or ()
         merged["extra_secret_values"] = {
             name: environ[name]
@@ -329,6 +343,17 @@ class Settings(BaseSettings):
             raise config_error(exc, origins, app_dir / "app.yml") from None
         check_secret_values(settings.secret_values(), environ)
         return settings
+
+
+def _app_config(app_dir: Path) -> tuple[Path, dict[str, Any], dict[str, str], tuple[str, ...]]:
+    """The app folder's configuration: app.yml, else a wrangler configuration file (`deployer.wrangler_config`);
+    with both, app.yml alone is read."""
+    app_yml = app_dir / "app.yml"
+    wrangler = read_wrangler_config(app_dir) if not os.path.lexists(app_yml) else None
+    if wrangler is not None:
+        return wrangler.path, wrangler.values, wrangler.origins, wrangler.notes
+    values, origins = from_app_yml(app_yml)
+    return app_yml, values, origins, ()
 
 
 def worker_name_from(text: str, *, source: str) -> str:

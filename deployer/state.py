@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from deployer.app import MAIN_MODULE, LocalApp
+from deployer.app import LocalApp
 from deployer.bindings import (
     KINDS,
     AssetsBinding,
@@ -185,7 +185,7 @@ def local_digests(settings: Settings, app: LocalApp) -> Digests:
     }
     wanted = wanted_bindings(Wanted(settings=settings, has_assets=app.manifest is not None))
     config = {
-        "main_module": MAIN_MODULE,
+        "main_module": app.main,
         "compatibility_date": settings.compatibility_date,
         "compatibility_flags": list(settings.compatibility_flags),
         # Every binding kind whose change is a config change (the D1 binding, vars, any kind added later).
@@ -196,7 +196,7 @@ def local_digests(settings: Settings, app: LocalApp) -> Digests:
     code = (
         _digest(
             _canonical(
-                [[MAIN_MODULE, _digest(app.worker_code, 64)], *([m.name, _digest(m.code, 64)] for m in app.modules)]
+                [[app.main, _digest(app.worker_code, 64)], *([m.name, _digest(m.code, 64)] for m in app.modules)]
             )
         )
         if app.modules

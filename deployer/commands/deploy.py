@@ -32,7 +32,6 @@ from typing import Any
 import structlog
 
 from deployer._concurrency import both, gather
-from deployer.app import MAIN_MODULE
 from deployer.bindings import SecretBinding, Wanted, metadata_bindings, wanted_bindings
 from deployer.cloudflare import CloudflareClient
 from deployer.cloudflare import workers as workers_api
@@ -335,7 +334,7 @@ async def _upload_worker(
         settings=settings, has_assets=app.manifest is not None, database_id=database_id, secret_values=secret_values
     )
     metadata: dict[str, Any] = {
-        "main_module": MAIN_MODULE,
+        "main_module": app.main,
         "compatibility_date": settings.compatibility_date,
         "compatibility_flags": list(settings.compatibility_flags),
         "bindings": metadata_bindings(wanted_bindings(wanted)),
@@ -354,7 +353,7 @@ async def _upload_worker(
             metadata["assets"] = {"jwt": completion_jwt, "config": _asset_config(settings, app.manifest)}
     modules = [
         FormPart(name, code, content_type="application/javascript+module", filename=name)
-        for name, code in ((MAIN_MODULE, app.worker_code), *((m.name, m.code) for m in app.modules))
+        for name, code in ((app.main, app.worker_code), *((m.name, m.code) for m in app.modules))
     ]
     uploaded = await workers_api.upload_script(client, plan.script, metadata=metadata, modules=modules)
     _log(

@@ -52,7 +52,7 @@ async def prepare(
 ) -> Prepared:
     """Step 0: check the app (unless `app` is the already loaded one), read the deployed state (one round of
     reads) and plan. Changes nothing."""
-    app = app or load_app(settings.app_dir)
+    app = app or load_app(settings.app_dir, settings.main)
     given = {name: value.get_secret_value() for name, value in settings.secret_values().items()}
     for value in given.values():
         options.hooks.mask(value)
@@ -68,7 +68,7 @@ async def prepare(
     inputs = secret_inputs(given, key=settings.api_token.get_secret_value())
     plan = make_plan(settings, app, remote, local=local, secrets=inputs, force=options.force)
     url = workers_api.workers_dev_url(settings.api_base_url, script, subdomain)
-    for warning in plan.warnings:
+    for warning in (*settings.notes, *plan.warnings):
         options.hooks.warn(warning)
     return Prepared(app, remote, plan, url, given)
 
@@ -116,7 +116,7 @@ async def _describe_database(
 
 async def run(settings: Settings, client: CloudflareClient | None, options: Options) -> PlanResult:
     """The local checks, then (with a client) the plan against the deployed state."""
-    app = load_app(settings.app_dir)
+    app = load_app(settings.app_dir, settings.main)
     manifest = app.manifest
     lines = [f"app {settings.app_dir}: Worker {settings.script_name}, {len(app.worker_code):,} bytes of code"]
     if manifest is not None:

@@ -1,0 +1,60 @@
+"""A wrangler project deploys unchanged: examples/items-app with its wrangler.toml and no app.yml deploys,
+redeploys with nothing uploaded, and passes the seed's checklist; what the deployer does not do is named first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cfemu.launcher import Emulator, running_emulator
+from devkit.checklist import ApiAccess, format_results, run_checklist
+from devkit.cli import run_cli
+from devkit.example import APP_PASSWORD, copy_example
+
+# wrangler deploys take their secrets from a secrets file; here, as with app.yml's inputs, from the environment.
+SECRETS = {"APP_PASSWORD": APP_PASSWORD, "SESSION_SECRET": "a-session-secret-for-the-wrangler-project"}
+
+
+@pytest.fixture
+def emu(tmp_path: Path) -> Iterator[Emulator]:
+    with running_emulator(tmp_path / "cfemu", run_workers=True) as emulator:
+        yield emulator
+
+
+def wrangler_project(tmp_path: Path) -> Path:
+    app = copy_example(tmp_path)
+    (app / "app.yml").unlink()
+    return app
+
+
+def test_the_example_deploys_from_its_wrangler_toml_like_from_its_app_yml(emu: Emulator, tmp_path: Path) -> None:
+    app = wrangler_project(tmp_path)
+    first = run_cli(emu, "deploy", str(app), env=SECRETS)
+    assert first.returncode == 0, first.stderr
+    assert "d1_databases.database_id is not used" in first.stderr
+    url = first.stdout.strip()
+    assert url == emu.workers_url("items-app")
+    results = run_checklist(url, APP_PASSWORD, api=ApiAccess(emu.api_base_url, emu.account_id, emu.api_token))
+    assert all(result.ok for result in results), format_results(results)
+
+    seq = max((int(e["seq"]) for e in emu.requests()), default=0)
+    again = run_cli(emu, "deploy", str(app), env=SECRETS)
+    assert again.returncode == 0, again.stderr
+    assert again.outputs["changed"] == "nothing"
+    writes = [e for e in emu.requests() if int(e["seq"]) > seq and e["method"] != "GET"]
+    assert writes == [], writes
+
+
+def test_what_the_deployer_does_not_do_is_named_before_any_request(emu: Emulator, tmp_path: Path) -> None:
+    app = wrangler_project(tmp_path)
+    config = app / "wrangler.toml"  # a top-level key before the tables, a table after them
+    text = config.read_text().replace('name = "items-app"\n', 'name = "items-app"\nroutes = ["example.com/*"]\n', 1)
+    config.write_text(text + '\n[[kv_namespaces]]\nbinding = "CACHE"\nid = "abc"\n')
+    refused = run_cli(emu, "deploy", str(app), env=SECRETS)
+    assert refused.returncode == 1
+    assert "asks for what this deployer does not do" in refused.stderr
+    assert "kv_namespaces: KV bindings are not supported yet" in refused.stderr
+    assert "routes: this deployer serves the app on workers.dev only" in refused.stderr
+    assert emu.requests() == []

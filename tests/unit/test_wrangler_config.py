@@ -1,0 +1,124 @@
+"""wrangler.toml / wrangler.json / wrangler.jsonc as settings: what maps, what is refused, what is noted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deployer.app import load_app
+from deployer.errors import ConfigError
+from deployer.settings import Settings
+from deployer.wrangler_config import read_wrangler_config, strip_jsonc
+
+TOML = """
+name = "shop"
+main = "src/index.js"
+compatibility_date = "2025-02-01"
+compatibility_flags = ["nodejs_compat"]
+[vars]
+MODE = "live"
+[assets]
+directory = "./public"
+binding = "ASSETS"
+html_handling = "none"
+run_worker_first = true
+[[d1_databases]]
+binding = "DATA"
+database_name = "shop-db"
+database_id = "00000000-0000-0000-0000-000000000000"
+migrations_dir = "migrations"
+"""
+
+
+def load(root: Path) -> Settings:
+    return Settings.load(cli={"app_dir": root}, environ={})
+
+
+def test_a_wrangler_toml_becomes_the_settings(tmp_path: Path) -> None:
+    (tmp_path / "wrangler.toml").write_text(TOML)
+    settings = load(tmp_path)
+    assert (settings.name, settings.main, settings.compatibility_date) == ("shop", "src/index.js", "2025-02-01")
+    assert settings.compatibility_flags == ("nodejs_compat",)
+    assert settings.vars == {"MODE": "live"}
+    assert (settings.assets.html_handling, settings.assets.run_worker_first) == ("none", True)
+    assert (settings.d1.name, settings.d1.binding) == ("shop-db", "DATA")
+    assert settings.notes == (
+        "d1_databases.database_id is not used: the database is found by its name (database_name), or created, "
+        "as on every deploy",
+    )
+
+
+def test_json_and_jsonc_read_the_same_and_json_comes_first(tmp_path: Path) -> None:
+    (tmp_path / "wrangler.jsonc").write_text(
+        '{\n  // the shop\n  "name": "shop-jsonc", /* inline */ "vars": {"URL": "https://x.example/a//b"},\n}\n'
+    )
+    assert load(tmp_path).name == "shop-jsonc"
+    assert load(tmp_path).vars == {"URL": "https://x.example/a//b"}  # "//" inside a string is not a comment
+    (tmp_path / "wrangler.json").write_text('{"name": "shop-json"}')
+    assert load(tmp_path).name == "shop-json"
+
+
+def test_app_yml_wins_when_both_exist(tmp_path: Path) -> None:
+    (tmp_path / "wrangler.toml").write_text(TOML)
+    (tmp_path / "app.yml").write_text("name: from-app-yml\n")
+    settings = load(tmp_path)
+    assert (settings.name, settings.main, settings.vars) == ("from-app-yml", "worker.js", {})
+
+
+def test_everything_unsupported_is_named_at_once(tmp_path: Path) -> None:
+    (tmp_path / "wrangler.toml").write_text(
+        'name = "shop"\nworkers_dev = false\nroutes = ["a.example/*"]\n[vars]\nN = 3\n[assets]\ndirectory = "dist"\n'
+        '[build]\ncommand = "npm run build"\n[[d1_databases]]\nbinding = "DB"\nmigrations_dir = "db"\n'
+        '[[kv_namespaces]]\nbinding = "K"\nid = "x"\n[env.staging]\nname = "shop-staging"\n'
+    )
+    with pytest.raises(ConfigError) as refused:
+        load(tmp_path)
+    message = refused.value.message
+    for words in (
+        "workers_dev = false",
+        "routes: this deployer serves the app on workers.dev only",
+        "vars.N: only text vars are supported",
+        "assets.directory = 'dist'",
+        "build: run the build before deploying",
+        "d1_databases.migrations_dir = 'db'",
+        "kv_namespaces: KV bindings are not supported yet",
+        "env: one environment per app",
+    ):
+        assert words in message, message
+    assert refused.value.file == tmp_path / "wrangler.toml"
+
+
+def test_tooling_keys_are_noted_not_refused(tmp_path: Path) -> None:
+    (tmp_path / "wrangler.json").write_text('{"name": "shop", "$schema": "x", "observability": {"enabled": true}}')
+    assert load(tmp_path).notes == (
+        "wrangler.json: $schema is not applied by this deployer",
+        "wrangler.json: observability is not applied by this deployer",
+    )
+
+
+@pytest.mark.parametrize("main", ["../worker.js", "/etc/x.js", "src/index.ts", "a\\\\b.js"])
+def test_a_main_outside_the_folder_or_not_a_module_is_refused(tmp_path: Path, main: str) -> None:
+    (tmp_path / "wrangler.json").write_text(f'{{"main": "{main}"}}')
+    with pytest.raises(ConfigError, match=r"must be a \.js or \.mjs file inside the app folder"):
+        load(tmp_path)
+
+
+def test_a_file_that_does_not_parse_is_named(tmp_path: Path) -> None:
+    (tmp_path / "wrangler.toml").write_text('name = "unterminated\n')
+    with pytest.raises(ConfigError, match=r"wrangler\.toml does not parse"):
+        read_wrangler_config(tmp_path)
+
+
+def test_jsonc_trailing_commas_and_escaped_quotes() -> None:
+    assert strip_jsonc('{"a": "q\\"//x", "b": [1, 2,], /* c */}') == '{"a": "q\\"//x", "b": [1, 2]}'
+
+
+def test_a_main_in_a_subfolder_is_the_main_module_and_its_imports_resolve_from_there(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "index.js").write_text('import { x } from "./lib.js";\nexport default {};\n')
+    (tmp_path / "src" / "lib.js").write_text("export const x = 1;\n")
+    (tmp_path / "wrangler.json").write_text('{"name": "shop", "main": "./src/index.js"}')
+    settings = load(tmp_path)
+    app = load_app(tmp_path, settings.main)
+    assert (app.main, [module.name for module in app.modules]) == ("src/index.js", ["src/lib.js"])
