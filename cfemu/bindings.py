@@ -16,7 +16,8 @@ Checked types (anything else is stored as sent):
 - Every binding needs string `name` and `type`, and names must be unique (code 10021).
   GUESS: the texts of these messages.
 
-`keep_bindings: [types]` appends previous bindings of those types whose names the new list lacks.
+`keep_bindings: [types]` appends previous bindings of those types whose names the new list lacks (an upload
+that sends none keeps the secret types: see `cfemu.metadata`).
 `public_bindings()` is what read endpoints show: secrets as `{name, type}` only.
 """
 

@@ -1,4 +1,8 @@
-"""wrangler 4.86, unmodified, deploys against the emulator (new Worker, then existing Worker)."""
+"""wrangler 4.86, unmodified, deploys against the emulator (new Worker, then existing Worker).
+
+Between the two deploys a secret is set through the API, as `wrangler secret put` does: wrangler's second deploy
+(a version upload without `keep_bindings`, then a deployment) must leave it in place, as Cloudflare does.
+"""
 
 from __future__ import annotations
 
@@ -78,7 +82,8 @@ def _deploy(project: Path, emulator: Emulator) -> subprocess.CompletedProcess[st
 
 
 def test_wrangler_deploy_twice(emulator: Emulator, api: httpx.Client, tmp_path: Path) -> None:
-    """`wrangler deploy` succeeds for a new Worker (PUT) and again for the existing one (versions + deployments)."""
+    """`wrangler deploy` succeeds for a new Worker (PUT) and again for the existing one (versions + deployments),
+    which keeps the secret set in between."""
     database_id = create_database(api, "feas-db")
     project = _project(tmp_path / "app", database_id)
 
@@ -87,6 +92,8 @@ def test_wrangler_deploy_twice(emulator: Emulator, api: httpx.Client, tmp_path: 
     assert "https://feas-worker.demo.workers.dev" in first.stdout
     first_calls = {(e["method"], e["path"].split("/feas-worker")[-1]) for e in emulator.requests()}
     assert ("PUT", "") in first_calls
+    secret = {"name": "API_KEY", "text": "set-between-deploys", "type": "secret_text"}
+    result(api.put("/workers/scripts/feas-worker/secrets", json=secret))
     seq = emulator.last_seq()
 
     second = _deploy(project, emulator)
@@ -95,14 +102,18 @@ def test_wrangler_deploy_twice(emulator: Emulator, api: httpx.Client, tmp_path: 
     assert ("POST", "/versions") in second_calls
     assert ("POST", "/deployments") in second_calls
     assert ("PUT", "") not in second_calls
+    (upload,) = [e for e in emulator.requests(since=seq) if e["path"].endswith("/feas-worker/versions")]
+    assert "keep_bindings" not in upload["form"]["metadata"]
 
     settings = result(api.get("/workers/scripts/feas-worker/settings"))
     assert {"type": "d1", "name": "DB", "id": database_id} in settings["bindings"]
     assert {"type": "plain_text", "name": "APP_NAME", "text": "demo"} in settings["bindings"]
     assert {"type": "assets", "name": "ASSETS"} in settings["bindings"]
+    assert {"name": "API_KEY", "type": "secret_text"} in settings["bindings"]
+    assert result(api.get("/workers/scripts/feas-worker/secrets")) == [{"name": "API_KEY", "type": "secret_text"}]
     assert result(api.get("/workers/scripts/feas-worker/subdomain"))["enabled"] is True
     deployments = result(api.get("/workers/scripts/feas-worker/deployments"))["deployments"]
-    assert len(deployments) == 2
+    assert len(deployments) == 3  # the two deploys and the secret change
     script = result(api.get("/workers/services/feas-worker"))["default_environment"]["script"]
     assert script["has_assets"] is True
     assert script["last_deployed_from"] == "wrangler"
