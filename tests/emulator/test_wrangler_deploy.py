@@ -14,7 +14,7 @@ import httpx
 
 from cfemu.launcher import Emulator
 from devkit.example import REPO
-from tests.emulator.helpers import create_database, result
+from tests.emulator.helpers import account_client, create_database, result
 
 WRANGLER = REPO / "node_modules" / ".bin" / "wrangler"
 
@@ -117,3 +117,23 @@ def test_wrangler_deploy_twice(emulator: Emulator, api: httpx.Client, tmp_path: 
     script = result(api.get("/workers/services/feas-worker"))["default_environment"]["script"]
     assert script["has_assets"] is True
     assert script["last_deployed_from"] == "wrangler"
+
+
+def test_wrangler_deploy_to_an_account_without_a_subdomain_fails_at_the_upload(
+    emulator_without_subdomain: Emulator, tmp_path: Path
+) -> None:
+    """A first `wrangler deploy` on an account with no workers.dev subdomain fails as issue workers-sdk#9045
+    shows: the script upload is refused with code 10063 and its text, and no Worker is created."""
+    emulator = emulator_without_subdomain
+    with account_client(emulator) as api:
+        project = _project(tmp_path / "app", create_database(api, "feas-db"))
+        run = _deploy(project, emulator)
+        assert result(api.get("/workers/scripts")) == []
+    output = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0
+    upload = f"/accounts/{emulator.account_id}/workers/scripts/feas-worker"
+    assert f"A request to the Cloudflare API ({upload}) failed" in output
+    assert "You need a workers.dev subdomain in order to proceed." in output
+    assert "[code: 10063]" in output
+    refused = [e for e in emulator.requests() if e["status"] == 400]
+    assert [(e["method"], e["path"].rsplit("/", 1)[-1]) for e in refused] == [("PUT", "feas-worker")]
