@@ -106,7 +106,7 @@ def test_wrangler_deploy_twice(emulator: Emulator, api: httpx.Client, tmp_path: 
     assert "keep_bindings" not in upload["form"]["metadata"]
 
     settings = result(api.get("/workers/scripts/feas-worker/settings"))
-    assert {"type": "d1", "name": "DB", "id": database_id} in settings["bindings"]
+    assert {"type": "d1", "name": "DB", "id": database_id, "database_id": database_id} in settings["bindings"]
     assert {"type": "plain_text", "name": "APP_NAME", "text": "demo"} in settings["bindings"]
     assert {"type": "assets", "name": "ASSETS"} in settings["bindings"]
     assert {"name": "API_KEY", "type": "secret_text"} in settings["bindings"]
