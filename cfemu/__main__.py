@@ -42,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
         default=10,
         help="D1 databases the account may hold; creating one more answers 7406 (default 10, the Free plan's)",
     )
+    serve.add_argument(
+        "--max-asset-files",
+        type=int,
+        default=20_000,
+        help="asset files one Worker version may have; an upload session for more is refused "
+        "(default 20000, the Free plan's; Workers Paid has 100000)",
+    )
     add_network_arguments(serve)
     add_fault_arguments(serve)
     return parser
@@ -70,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 subdomain=args.subdomain,
                 run_workers=not args.no_runtime,
                 max_databases=args.max_databases,
+                max_asset_files=args.max_asset_files,
             ),
             network=network_from_args(args),
             faults=_faults(args.fault),

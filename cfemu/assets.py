@@ -15,6 +15,16 @@
 
 Bytes live in `DATA_DIR/assets/<hash>`; the `assets` table keeps each hash's Content-Type and size. The
 server trusts the client's hash (as Cloudflare appears to: any consistent 32-hex scheme is allowed).
+
+A manifest may list at most `EmulatorConfig.max_asset_files` files (`--max-asset-files`; by default 20,000, the
+Free plan's limit; 100,000 on Workers Paid). Sources: developers.cloudflare.com/workers/platform/limits ("Static
+Asset Files per Worker Version": 20,000 Free / 100,000 Paid) and the direct-upload docs ("The overall manifest
+must not contain more than 20,000 file entries"). wrangler 4.86 no longer counts the files itself: its check
+(`Maximum number of assets exceeded. Cloudflare Workers supports up to 20,000 assets in a version. …`, in
+`assets.ts`) was removed by cloudflare/workers-sdk PR #10489 (2025-09) so that the API enforces each plan's
+limit ("We want the API to handle this"); only miniflare (local dev) still counts, against 100,000.
+GUESS: the API's answer to a larger manifest: HTTP 400, code 10021 (Workers' validation code), a message that
+names the limit and the count, and nothing is stored (the real code and text are not in our sources).
 """
 
 from __future__ import annotations
@@ -83,9 +93,16 @@ def _stored(ctx: Context, hashes: list[str]) -> set[str]:
     return found
 
 
-def _validate_manifest(value: Any) -> Manifest:
+def _validate_manifest(value: Any, max_files: int) -> Manifest:
     if not isinstance(value, dict):
         raise ApiError(400, _INVALID, "manifest must be an object of {path: {hash, size}}")
+    if len(value) > max_files:
+        raise ApiError(
+            400,
+            _INVALID,
+            f"Maximum number of assets exceeded: the manifest lists {len(value):,} files, and a Worker version on "
+            f"this account may have at most {max_files:,} assets",
+        )
     manifest: Manifest = {}
     for path, entry in value.items():
         if not isinstance(entry, dict):
@@ -123,7 +140,7 @@ async def create_upload_session(request: Request) -> Response:
     ctx = get_context(request)
     script_name = check_script_name(request.path_params["script_name"])
     body = await read_json_object(request)
-    manifest = _validate_manifest(body.get("manifest"))
+    manifest = _validate_manifest(body.get("manifest"), ctx.config.max_asset_files)
     wanted = list(dict.fromkeys(entry["hash"] for entry in manifest.values()))
     present = _stored(ctx, wanted)
     buckets = _buckets(manifest, [h for h in wanted if h not in present])

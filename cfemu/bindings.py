@@ -16,8 +16,13 @@ Checked types (anything else is stored as sent):
 - Every binding needs string `name` and `type`, and names must be unique (code 10021).
   GUESS: the texts of these messages.
 
-`keep_bindings: [types]` appends previous bindings of those types whose names the new list lacks.
-`public_bindings()` is what read endpoints show: secrets as `{name, type}` only.
+`keep_bindings: [types]` appends previous bindings of those types whose names the new list lacks (an upload
+that sends none keeps the secret types: see `cfemu.metadata`).
+`public_bindings()` is what read endpoints show: secrets as `{name, type}` only, and a D1 binding with its
+database id under both `id` and `database_id`. GUESS: that both are sent. Sources: the official SDK's read types
+(cloudflare-python 5.9.0 `types/workers/scripts/script_and_version_setting_get_response.py`,
+`BindingWorkersBindingKindD1`: `database_id` required, `id` optional) and wrangler 4.86, which reads `id` from
+the bindings the API returns (`packages/workers-utils/src/map-worker-metadata-bindings.ts`).
 """
 
 from __future__ import annotations
@@ -129,11 +134,13 @@ def normalise_bindings(
 
 
 def public_bindings(bindings: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`bindings` as read endpoints show them: secret values removed."""
+    """`bindings` as read endpoints show them: secret values removed, D1 ids under both names."""
     shown: list[dict[str, Any]] = []
     for binding in bindings:
         if binding.get("type") in SECRET_TYPES:
             shown.append({"name": binding["name"], "type": binding["type"]})
+        elif binding.get("type") == "d1":
+            shown.append({**binding, "database_id": binding.get("id")})
         else:
             shown.append(dict(binding))
     return shown

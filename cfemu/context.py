@@ -31,6 +31,9 @@ class EmulatorConfig:
     run_workers: bool = True
     # D1 databases the account may hold: 10 on the Free plan (developers.cloudflare.com/d1/platform/limits).
     max_databases: int = 10
+    # Asset files one Worker version may have: 20,000 on the Free plan, 100,000 on Workers Paid
+    # (developers.cloudflare.com/workers/platform/limits); see `cfemu.assets`.
+    max_asset_files: int = 20_000
 
 
 @dataclass(slots=True)

@@ -4,8 +4,13 @@ Endpoints (under `/client/v4/accounts/{a}/d1/database`):
 - `POST ""` `{name, primary_location_hint?, jurisdiction?, read_replication?}` → the D1 object; a taken
   name gives code 7502.
 - `GET ""?name=&page=&per_page=` → page-paginated list, oldest first. `name` is a substring filter.
-  GUESS: "a database name to search for" (SDK docs) is read as a case-insensitive substring match;
-  `per_page` defaults to 1000 and is capped at 10000 (D1's documented bounds for this list, unverified).
+  GUESS: "a database name to search for" (SDK docs) is read as a case-insensitive substring match.
+  `page` is at least 1 and `per_page` from 10 to 10,000: the bounds of Cloudflare's API reference for this list,
+  generated from its OpenAPI schema (developers.cloudflare.com/api/go/resources/d1/subresources/database/methods/list:
+  page "minimum1", per_page "maximum10000 minimum10"; the Python SDK's `types/d1/database_list_params.py` types
+  both as floats, without bounds). wrangler 4.86 asks for `per_page=10` (`d1/list.ts`), the deployer for 100.
+  GUESS: a value out of those bounds, or not an integer, is refused with HTTP 400 code 7400 naming the
+  parameter and its bounds (not clamped); `per_page` defaults to 1000.
 - `GET /{uuid-or-name}` (recent wrangler passes a name in this slot) → the D1 object, or HTTP 404 code 7404.
 - `DELETE /{uuid}` → result null; the database file and its Time Travel copies are deleted too. Scripts
   bound to it keep their binding.
@@ -41,7 +46,8 @@ __all__ = ["bookmark_dir", "d1_sqlite_path", "database_exists", "routes"]
 _LOCATIONS = {"wnam", "enam", "weur", "eeur", "apac", "oc"}
 _JURISDICTIONS = {"eu", "us", "fedramp"}
 _DEFAULT_PER_PAGE = 1000
-_MAX_PER_PAGE = 10000
+_MIN_PER_PAGE = 10
+_MAX_PER_PAGE = 10_000
 # GUESS: 7400 is used here for malformed D1 requests (bad body or parameters); the real code is not in our sources.
 _BAD_REQUEST = 7400
 
@@ -149,24 +155,26 @@ async def create_database(request: Request) -> Response:
     return ok(_describe(ctx, _find(ctx, database_id)))
 
 
-def _positive_int(request: Request, key: str, default: int) -> int:
+def _bounded_int(request: Request, key: str, default: int, low: int, high: int | None = None) -> int:
+    """Query parameter `key` as an integer from `low` to `high` (no upper bound when None), or `default`."""
     raw = request.query_params.get(key)
     if raw is None:
         return default
     try:
         value = int(raw)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise ApiError(400, _BAD_REQUEST, f"Invalid {key}: {raw!r}")
+        value = low - 1
+    if value < low or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise ApiError(400, _BAD_REQUEST, f"Invalid {key}: {raw!r}; it must be an integer {bounds}")
     return value
 
 
 async def list_databases(request: Request) -> Response:
     """`GET /accounts/{a}/d1/database?name=&page=&per_page=`."""
     ctx = get_context(request)
-    page = _positive_int(request, "page", 1)
-    per_page = min(_positive_int(request, "per_page", _DEFAULT_PER_PAGE), _MAX_PER_PAGE)
+    page = _bounded_int(request, "page", 1, 1)
+    per_page = _bounded_int(request, "per_page", _DEFAULT_PER_PAGE, _MIN_PER_PAGE, _MAX_PER_PAGE)
     rows = ctx.store.db.execute("SELECT * FROM d1_databases ORDER BY created_at, rowid").fetchall()
     needle = request.query_params.get("name")
     if needle:

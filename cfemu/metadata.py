@@ -11,6 +11,22 @@ Used by `PUT /scripts/{name}`, `POST /scripts/{name}/versions` and the settings 
 - `compatibility_date` defaults to 2021-11-02 (API uploads); `usage_model` is always `standard`.
 - Bindings are checked (`cfemu.bindings`); `keep_bindings` carries over the previous version's bindings
   of the listed types whose names the new list does not use.
+- An upload that sends no `keep_bindings` at all (the key absent or null) keeps the previous version's secrets
+  (`secret_text`, `secret_key`) as if it had sent `keep_bindings: ["secret_text", "secret_key"]`; this holds for
+  the script PUT and the version upload alike. An upload that sends `keep_bindings` keeps exactly the types it
+  lists (`[]` keeps nothing), so a secret is removed by an upload that leaves it out and names other types.
+  Sources: cloudflare/workers-sdk PR #5296 (commit 37c212484d, 2024-03): `wrangler deploy` then uploaded through
+  the script PUT and sent the secret types in `keep_bindings` only with `--keep-vars`, and the PR says secret
+  bindings "were implicitly inherited"; wrangler 4.86 `deploy/deploy.ts` still sends them only with
+  `--keep-vars` or `--secrets-file` (`keepSecrets: keepVars || !!props.secretsFile`) on both of its paths (the
+  PUT for a new Worker, or one with Durable Object migrations or in service-worker format; `POST …/versions`
+  then `POST …/deployments` otherwise), and secrets survive `wrangler deploy` (the note "Secret retention on
+  upload without keep_bindings" in the project's API reference). wrangler 4.86 `versions secret delete`
+  (`versions/secrets/index.ts`, `overrideAllSecrets`) removes a secret by uploading a version that leaves it
+  out with `keep_bindings: ["secret_key"]`, so a sent `keep_bindings` must turn the implicit keeping off.
+  GUESS: that rule (absent means both secret types, sent means exactly the list), and that the script PUT
+  follows it too. A third-party claim that an upload replaces the whole binding set (alchemy-run/alchemy
+  PR #1452, its test not run) is not followed. The settings PATCH is not an upload: see `cfemu.settings`.
 - `assets.jwt` must be a completion token; `keep_assets: true` (top level, as the docs say, or inside
   `assets`, as the seed writes it) reuses the previous version's manifest, and its config unless
   `assets.config` is sent.
@@ -30,7 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cfemu.assets import completed_manifest
-from cfemu.bindings import normalise_bindings
+from cfemu.bindings import SECRET_TYPES, normalise_bindings
 from cfemu.context import Context
 from cfemu.envelope import ApiError
 from cfemu.formdata import Part
@@ -176,10 +192,11 @@ def build_version(
     if not upload.modules and manifest is None:
         raise _invalid("An upload needs a main_module part or assets")
     date, flags = _compatibility(metadata)
+    keep_types = metadata.get("keep_bindings")
     bindings = normalise_bindings(
         ctx,
         metadata.get("bindings"),
-        keep_types=metadata.get("keep_bindings"),
+        keep_types=sorted(SECRET_TYPES) if keep_types is None else keep_types,
         previous=previous.bindings if previous else (),
         versions=version_bindings(ctx.store, script_name),
         strict_inherit=strict_inherit,

@@ -30,9 +30,10 @@ Assets: `html_handling` / `not_found_handling` go to miniflare's `assetConfig`; 
 becomes `routerConfig.invoke_user_worker_ahead_of_assets`, and a list of route globs becomes
 `routerConfig.static_routing` exactly as wrangler converts it (`/x/*` rules → user_worker, `!/x/*` →
 asset_worker, negative rules win); the deprecated `serve_directly: false` means `run_worker_first: true`.
-Each asset is served with the Content-Type stored at upload (None → no Content-Type header): the
-supervisor patches miniflare's assets plugin for that, since miniflare itself derives types from file
-extensions (details in supervisor.mjs).
+Each asset is served with the Content-Type stored at upload (None → no Content-Type header) and the ETag
+`"<the hash the upload's manifest gave it>"`, as Cloudflare's asset worker does: the supervisor patches miniflare's
+assets plugin for both, since miniflare derives types from file extensions and its content hashes from a
+file's path and mtime (details and sources in supervisor_assets.mjs).
 
 `RuntimeResult.handlers` comes from a helper worker started in the same workerd that imports the main
 module and lists the handler methods of its default export (`fetch`, `scheduled`, `queue`, `email`, `tail`,
@@ -360,7 +361,7 @@ class MiniflareRuntime:
             except RuntimeUnavailableError as exc:
                 raise RuntimeUnavailableError(f"{exc} (see {self.log_path})") from None
             if not reply.get("content_type_patch"):
-                _log_line(self._log, "cfemu: miniflare assets plugin not patched; assets get extension-based types")
+                _log_line(self._log, "cfemu: miniflare assets plugin not patched: miniflare's asset types and ETags")
 
     async def _read_replies(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None

@@ -222,6 +222,7 @@ def _write_assets(state: ScriptState, public: Path, binding: str | None, *, has_
     """Write the assets and their `_headers`/`_redirects`; return the spec's `assets` part."""
     public.mkdir(parents=True, exist_ok=True)
     content_types: dict[str, str | None] = {}
+    hashes: dict[str, str] = {}
     for asset in state.assets:
         relative = safe_relative(asset.path, "asset")
         if len(relative.parts) == 1 and relative.parts[0] in _ASSET_META_FILES:
@@ -230,6 +231,7 @@ def _write_assets(state: ScriptState, public: Path, binding: str | None, *, has_
             continue
         _place_asset(asset, public / relative)
         content_types[relative.as_posix()] = asset.content_type
+        hashes[relative.as_posix()] = asset.hash
     config = state.asset_config
     for key in ("_headers", "_redirects"):
         text = config.get(key)
@@ -255,6 +257,7 @@ def _write_assets(state: ScriptState, public: Path, binding: str | None, *, has_
         "router_config": router,
         "asset_config": asset_config,
         "content_types": content_types,
+        "hashes": hashes,
     }
 
 

@@ -4,6 +4,15 @@
   (`cfemu.metadata`); creates the script if needed, a new version and a 100% deployment. Also applies the
   non-versioned `tags`, `logpush`, `observability` and `tail_consumers` from the metadata. The answer's
   `deployment_id` is the new *version* id (wrangler prints it as "Current Version ID").
+  On an account without a workers.dev subdomain, the upload that would create a new script is refused with
+  code 10063 and nothing is created. Sources: cloudflare/workers-sdk issue #9045 (wrangler 4.13, a first
+  project on a new account: "A request to the Cloudflare API (/accounts/…/workers/scripts/…) failed. You need a
+  workers.dev subdomain in order to proceed. Please go to the dashboard and open the Workers menu. Opening the
+  Workers landing page for the first time will create a workers.dev subdomain automatically. [code: 10063]")
+  and PR #14494 (after 4.86: "the worker upload API rejects the first script upload with error 10063 until one
+  exists"; existing Workers are unaffected). GUESS: HTTP 400; that only the creation is refused (an existing
+  script's uploads go on after the account's subdomain is deleted); and that it is checked before the upload
+  itself is validated.
 - `GET /accounts/{a}/workers/scripts` → list of script objects (described by their deployed version).
 - `GET /accounts/{a}/workers/scripts/{name}` → **raw content, not enveloped**: for ES modules a
   `multipart/form-data` body with one part per module of the deployed version (the seed: "the response is
@@ -35,6 +44,7 @@ from cfemu.formdata import read_form_parts
 from cfemu.metadata import build_version, parse_upload
 from cfemu.model import Version
 from cfemu.names import check_script_name, check_tags
+from cfemu.subdomains import account_subdomain
 from cfemu.views import script_json
 from cfemu.workers import (
     commit_version,
@@ -48,6 +58,12 @@ from cfemu.workers import (
 )
 
 __all__ = ["routes"]
+
+# The text of code 10063, as issue cloudflare/workers-sdk#9045 quotes it.
+_SUBDOMAIN_REQUIRED = (
+    "You need a workers.dev subdomain in order to proceed. Please go to the dashboard and open the Workers menu."
+    " Opening the Workers landing page for the first time will create a workers.dev subdomain automatically."
+)
 
 
 def _script_settings(metadata: dict[str, Any]) -> dict[str, Any]:
@@ -73,6 +89,8 @@ async def put_script(request: Request) -> Response:
     upload = parse_upload(await read_form_parts(request))
     source = source_of(request)
     async with ctx.write_lock:
+        if get_script(ctx.store, name) is None and account_subdomain(ctx.store) is None:
+            raise ApiError(400, 10063, _SUBDOMAIN_REQUIRED)
         version = build_version(
             ctx,
             script_name=name,

@@ -2,6 +2,8 @@
 
 - `GET .../scripts/{name}/settings` → bindings (secrets as `{name, type}` only), compatibility_date/flags,
   limits, logpush, observability, placement, tags, tail_consumers, usage_model — of the deployed version.
+  `placement` is null when the version has none. GUESS: null rather than absent; not `{}`, which none of the
+  official SDK's placement types (`Placement` of `script_and_version_setting_get_response.py`) admits.
 - `PATCH .../scripts/{name}/settings`: multipart with a `settings` JSON part (a JSON body is accepted too,
   GUESS). Non-versioned keys (logpush, observability, tags, tail_consumers) update the script; versioned
   keys (bindings, compatibility_date/flags, limits, placement) make a new deployed version. A binding sent
@@ -74,7 +76,7 @@ def _settings_json(script: Script, version: Version) -> dict[str, Any]:
         "limits": dict(version.limits or {}),
         "logpush": bool(script.settings.get("logpush")),
         "observability": script.settings.get("observability"),
-        "placement": dict(version.placement or {}),
+        "placement": dict(version.placement) if version.placement else None,
         "tags": list(script.settings.get("tags") or []),
         "tail_consumers": script.settings.get("tail_consumers"),
         "usage_model": "standard",

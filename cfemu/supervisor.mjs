@@ -20,6 +20,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { createInterface } from "node:readline";
+import { assetTablesByDirectory, installAssetPatch } from "./supervisor_assets.mjs";
 
 async function loadMiniflare() {
   const nodeModules = process.env.CFEMU_NODE_MODULES;
@@ -54,54 +55,9 @@ class StderrLog extends Log {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Asset Content-Types.
-//
-// miniflare derives each asset's Content-Type from its file extension (`getContentType` in
-// miniflare/dist/src/index.js, via the `mime` package) and hands the result to its assets KV worker in
-// the JSON binding ASSETS_REVERSE_MAP ({contentHash: {filePath, contentType}}); the KV worker returns it
-// as `cf-kv-metadata: {"contentType": "..."}` and the asset worker sets `Content-Type` from it, or sends
-// no Content-Type when the entry's contentType is null. There is no option for it, so this wraps the
-// assets plugin's getServices and rewrites ASSETS_REVERSE_MAP with the Content-Type stored at upload
-// (keyed by the file's path relative to the assets directory). Files not in the table keep miniflare's
-// guess. The KV worker splices the value into a JSON string literal without escaping it, so it is
-// pre-escaped here.
-// ---------------------------------------------------------------------------------------------
-
-const contentTypesByDirectory = new Map(); // resolved assets directory -> {relativePath: type | null}
-
-function escapeForJsonString(value) {
-  return JSON.stringify(value).slice(1, -1);
-}
-
-const assetsPlugin = PLUGINS?.assets;
-let contentTypePatchInstalled = false;
-if (assetsPlugin && typeof assetsPlugin.getServices === "function") {
-  const originalGetServices = assetsPlugin.getServices.bind(assetsPlugin);
-  assetsPlugin.getServices = async (args) => {
-    const services = await originalGetServices(args);
-    const directory = args?.options?.assets?.directory;
-    const table = directory === undefined ? undefined : contentTypesByDirectory.get(path.resolve(directory));
-    if (!table || !Array.isArray(services)) return services;
-    for (const service of services) {
-      if (!String(service?.name ?? "").startsWith("assets:kv:")) continue;
-      for (const binding of service.worker?.bindings ?? []) {
-        if (binding.name !== "ASSETS_REVERSE_MAP" || typeof binding.json !== "string") continue;
-        const reverseMap = JSON.parse(binding.json);
-        for (const entry of Object.values(reverseMap)) {
-          const key = entry.filePath.split(path.sep).join("/");
-          if (Object.prototype.hasOwnProperty.call(table, key)) {
-            const stored = table[key];
-            entry.contentType = stored === null ? null : escapeForJsonString(stored);
-          }
-        }
-        binding.json = JSON.stringify(reverseMap);
-      }
-    }
-    return services;
-  };
-  contentTypePatchInstalled = true;
-}
+// Asset Content-Types and ETags: miniflare's assets plugin is patched (see supervisor_assets.mjs); each start
+// registers its version's tables in `assetTablesByDirectory` while miniflare builds its services.
+const assetPatchInstalled = installAssetPatch(PLUGINS?.assets, logLine);
 
 // ---------------------------------------------------------------------------------------------
 // Handler introspection: a second, tiny worker in the same workerd imports the user's main module and
@@ -288,7 +244,10 @@ async function opStart(request) {
 async function startInstance(request) {
   const { key, spec } = request;
   if (spec.assets) {
-    contentTypesByDirectory.set(path.resolve(spec.assets.directory), spec.assets.content_types ?? {});
+    assetTablesByDirectory.set(path.resolve(spec.assets.directory), {
+      content_types: spec.assets.content_types ?? {},
+      hashes: spec.assets.hashes ?? {},
+    });
   }
   const started = performance.now();
   let instance;
@@ -303,7 +262,7 @@ async function startInstance(request) {
       instance = await startMiniflare(spec, { introspect: false });
     }
   } finally {
-    if (spec.assets) contentTypesByDirectory.delete(path.resolve(spec.assets.directory));
+    if (spec.assets) assetTablesByDirectory.delete(path.resolve(spec.assets.directory));
   }
   if (instance.introspect) {
     try {
@@ -360,7 +319,7 @@ async function handle(request) {
     case "dispose":
       return opDispose(request);
     case "ping":
-      return { pid: process.pid, content_type_patch: contentTypePatchInstalled, instances: [...instances.keys()] };
+      return { pid: process.pid, content_type_patch: assetPatchInstalled, instances: [...instances.keys()] };
     case "shutdown":
       shuttingDown = true;
       await disposeAll();
@@ -394,4 +353,4 @@ for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) {
 process.on("unhandledRejection", (error) => {
   logLine(`cfemu supervisor: unhandled rejection: ${error?.stack ?? error}`);
 });
-logLine(`cfemu supervisor ${process.pid} up (miniflare content-type patch: ${contentTypePatchInstalled})`);
+logLine(`cfemu supervisor ${process.pid} up (miniflare assets patch: ${assetPatchInstalled})`);

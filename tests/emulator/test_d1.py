@@ -59,16 +59,6 @@ def test_database_is_a_wal_sqlite_file(api: httpx.Client, emulator: Emulator) ->
         conn.close()
 
 
-def test_list_has_page_result_info(api: httpx.Client) -> None:
-    """The list is paginated by page with full result_info."""
-    for index in range(3):
-        create_database(api, f"db-{index}")
-    response = api.get("/d1/database", params={"page": 2, "per_page": 2})
-    body = response.json()
-    assert [db["name"] for db in body["result"]] == ["db-2"]
-    assert body["result_info"] == {"page": 2, "per_page": 2, "count": 1, "total_count": 3, "total_pages": 2}
-
-
 def test_list_name_filter_is_substring(api: httpx.Client) -> None:
     """`?name=` keeps databases whose name contains the text."""
     create_database(api, "shop-prod")

@@ -105,11 +105,13 @@ def test_unknown_d1_id_is_10021_with_wrangler_text(api: httpx.Client) -> None:
 
 
 def test_d1_binding_accepts_database_id_and_stores_id(api: httpx.Client) -> None:
-    """A D1 binding may use `database_id` (the seed) and reads back as `id`."""
+    """A D1 binding may use `database_id` (the seed) and reads back with both `id` (what wrangler reads) and
+    `database_id` (what the official SDK's read type requires)."""
     uuid = create_database(api, "db")
     metadata = {"main_module": "index.js", "bindings": [{"type": "d1", "name": "DB", "database_id": uuid}]}
     result(put_script(api, "app", metadata))
-    assert result(api.get("/workers/scripts/app/settings"))["bindings"] == [{"type": "d1", "name": "DB", "id": uuid}]
+    expected = [{"type": "d1", "name": "DB", "id": uuid, "database_id": uuid}]
+    assert result(api.get("/workers/scripts/app/settings"))["bindings"] == expected
 
 
 @pytest.mark.parametrize(

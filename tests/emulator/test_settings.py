@@ -109,9 +109,12 @@ def test_subdomain_toggles_independently(api: httpx.Client) -> None:
 
 
 def test_enable_without_account_subdomain_is_10007(emulator_without_subdomain: Emulator) -> None:
-    """Enabling workers.dev on an account without a subdomain fails with 10007."""
+    """Enabling workers.dev on an account whose subdomain was removed fails with 10007 (a new Worker cannot
+    even be created without one: 10063, see test_subdomains.py)."""
     with account_client(emulator_without_subdomain) as client:
+        result(client.put("/workers/subdomain", json={"subdomain": "gone-soon"}))
         result(put_script(client, "app"))
+        result(client.delete("/workers/subdomain"))
         response = client.post("/workers/scripts/app/subdomain", json={"enabled": True})
     assert errors(response) == [(10007, "You do not have a workers.dev subdomain")]
 

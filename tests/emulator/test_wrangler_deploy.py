@@ -1,4 +1,8 @@
-"""wrangler 4.86, unmodified, deploys against the emulator (new Worker, then existing Worker)."""
+"""wrangler 4.86, unmodified, deploys against the emulator (new Worker, then existing Worker).
+
+Between the two deploys a secret is set through the API, as `wrangler secret put` does: wrangler's second deploy
+(a version upload without `keep_bindings`, then a deployment) must leave it in place, as Cloudflare does.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import httpx
 
 from cfemu.launcher import Emulator
 from devkit.example import REPO
-from tests.emulator.helpers import create_database, result
+from tests.emulator.helpers import account_client, create_database, result
 
 WRANGLER = REPO / "node_modules" / ".bin" / "wrangler"
 
@@ -78,7 +82,8 @@ def _deploy(project: Path, emulator: Emulator) -> subprocess.CompletedProcess[st
 
 
 def test_wrangler_deploy_twice(emulator: Emulator, api: httpx.Client, tmp_path: Path) -> None:
-    """`wrangler deploy` succeeds for a new Worker (PUT) and again for the existing one (versions + deployments)."""
+    """`wrangler deploy` succeeds for a new Worker (PUT) and again for the existing one (versions + deployments),
+    which keeps the secret set in between."""
     database_id = create_database(api, "feas-db")
     project = _project(tmp_path / "app", database_id)
 
@@ -87,6 +92,8 @@ def test_wrangler_deploy_twice(emulator: Emulator, api: httpx.Client, tmp_path: 
     assert "https://feas-worker.demo.workers.dev" in first.stdout
     first_calls = {(e["method"], e["path"].split("/feas-worker")[-1]) for e in emulator.requests()}
     assert ("PUT", "") in first_calls
+    secret = {"name": "API_KEY", "text": "set-between-deploys", "type": "secret_text"}
+    result(api.put("/workers/scripts/feas-worker/secrets", json=secret))
     seq = emulator.last_seq()
 
     second = _deploy(project, emulator)
@@ -95,14 +102,38 @@ def test_wrangler_deploy_twice(emulator: Emulator, api: httpx.Client, tmp_path: 
     assert ("POST", "/versions") in second_calls
     assert ("POST", "/deployments") in second_calls
     assert ("PUT", "") not in second_calls
+    (upload,) = [e for e in emulator.requests(since=seq) if e["path"].endswith("/feas-worker/versions")]
+    assert "keep_bindings" not in upload["form"]["metadata"]
 
     settings = result(api.get("/workers/scripts/feas-worker/settings"))
-    assert {"type": "d1", "name": "DB", "id": database_id} in settings["bindings"]
+    assert {"type": "d1", "name": "DB", "id": database_id, "database_id": database_id} in settings["bindings"]
     assert {"type": "plain_text", "name": "APP_NAME", "text": "demo"} in settings["bindings"]
     assert {"type": "assets", "name": "ASSETS"} in settings["bindings"]
+    assert {"name": "API_KEY", "type": "secret_text"} in settings["bindings"]
+    assert result(api.get("/workers/scripts/feas-worker/secrets")) == [{"name": "API_KEY", "type": "secret_text"}]
     assert result(api.get("/workers/scripts/feas-worker/subdomain"))["enabled"] is True
     deployments = result(api.get("/workers/scripts/feas-worker/deployments"))["deployments"]
-    assert len(deployments) == 2
+    assert len(deployments) == 3  # the two deploys and the secret change
     script = result(api.get("/workers/services/feas-worker"))["default_environment"]["script"]
     assert script["has_assets"] is True
     assert script["last_deployed_from"] == "wrangler"
+
+
+def test_wrangler_deploy_to_an_account_without_a_subdomain_fails_at_the_upload(
+    emulator_without_subdomain: Emulator, tmp_path: Path
+) -> None:
+    """A first `wrangler deploy` on an account with no workers.dev subdomain fails as issue workers-sdk#9045
+    shows: the script upload is refused with code 10063 and its text, and no Worker is created."""
+    emulator = emulator_without_subdomain
+    with account_client(emulator) as api:
+        project = _project(tmp_path / "app", create_database(api, "feas-db"))
+        run = _deploy(project, emulator)
+        assert result(api.get("/workers/scripts")) == []
+    output = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0
+    upload = f"/accounts/{emulator.account_id}/workers/scripts/feas-worker"
+    assert f"A request to the Cloudflare API ({upload}) failed" in output
+    assert "You need a workers.dev subdomain in order to proceed." in output
+    assert "[code: 10063]" in output
+    refused = [e for e in emulator.requests() if e["status"] == 400]
+    assert [(e["method"], e["path"].rsplit("/", 1)[-1]) for e in refused] == [("PUT", "feas-worker")]
