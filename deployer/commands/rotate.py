@@ -206,6 +206,10 @@ async def _write(
         "compatibility_date": runtime.get("compatibility_date"),
         "compatibility_flags": runtime.get("compatibility_flags") or [],
         "bindings": rotation.bindings(values, version_id=deployed_id),
+        # Every binding is listed (inherited or new): nothing is kept implicitly, so a revoked
+        # SESSION_SECRET_PREVIOUS does not come back (Cloudflare keeps secrets an upload leaves out unless
+        # keep_bindings says otherwise, as wrangler's `versions secret delete` relies on).
+        "keep_bindings": [],
         "keep_assets": True,
         "annotations": {"workers/message": message},
     }

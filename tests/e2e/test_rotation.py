@@ -194,3 +194,22 @@ def test_a_password_the_live_app_refuses_stops_the_rotation_before_any_change(em
     assert "nothing was changed" in stale.stderr
     assert (deployments(emu), secret_names(emu)) == (before, ["APP_PASSWORD", "SESSION_SECRET"])
     assert cookie is not None and api_status(url, cookie) == 200
+
+
+def test_a_revoke_on_the_fallback_path_leaves_no_previous_key(emu: Emulator, tmp_path: Path) -> None:
+    """With a newer version not deployed, a revoke goes through a version upload: SESSION_SECRET_PREVIOUS (left
+    by an earlier graceful rotation) must not survive it, and the sessions from before end."""
+    app = copy_example(tmp_path)
+    url = deploy(emu, app)
+    assert rotate(emu, app, env={"APP_PASSWORD": APP_PASSWORD}).returncode == 0
+    assert "SESSION_SECRET_PREVIOUS" in secret_names(emu)
+    before = signed_in_cookie(url)
+    upload_undeployed_version(emu)
+    revoked = rotate(emu, app, "--mode", "revoke", env={"APP_PASSWORD": APP_PASSWORD})
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.outputs["rotated-via"] == "version"
+    with account_client(emu) as api:
+        live = result(api.get(f"/workers/scripts/{EXAMPLE_SCRIPT}/deployments"))["deployments"][0]
+        version = result(api.get(f"/workers/scripts/{EXAMPLE_SCRIPT}/versions/{live['versions'][0]['version_id']}"))
+    assert "SESSION_SECRET_PREVIOUS" not in [b["name"] for b in version["resources"]["bindings"]]
+    assert before is not None and api_status(url, before) == 401
