@@ -25,7 +25,7 @@ from deployer._files import contained, read_app_file
 from deployer.bindings import ASSETS_BINDING
 from deployer.errors import ConfigError
 from deployer.manifest import AssetManifest, build_manifest
-from deployer.migrations import Migration, SqlFile, load_migrations, load_sql_file
+from deployer.migrations import MIGRATIONS_DIR, Migration, SqlFile, load_migrations, load_sql_file
 from deployer.modules import Module, load_modules
 
 __all__ = ["MAIN_MODULE", "MAX_WORKER_SIZE", "LocalApp", "load_app"]
@@ -64,7 +64,9 @@ class LocalApp:
         return self.schema.path if self.schema else None
 
 
-def load_app(root: Path, main: str = MAIN_MODULE) -> LocalApp:
+def load_app(
+    root: Path, main: str = MAIN_MODULE, *, assets_dir: str = "public", migrations_dir: str = MIGRATIONS_DIR
+) -> LocalApp:
     """Read and check `root` (whose Worker's main module is `main`, a checked relative path); raise
     `ConfigError` naming the input and the fix.
 
@@ -93,7 +95,7 @@ def load_app(root: Path, main: str = MAIN_MODULE) -> LocalApp:
             file=worker,
         )
     warnings: list[str] = []
-    public = root / "public"
+    public = root / assets_dir
     manifest = None
     if os.path.lexists(public):
         contained(public, root)
@@ -102,8 +104,8 @@ def load_app(root: Path, main: str = MAIN_MODULE) -> LocalApp:
     if manifest is not None and not manifest.files and manifest.headers is None and manifest.redirects is None:
         manifest = None  # an empty public/ is the same as none: no assets binding, no upload session
         warnings.append(
-            f"{public} is empty: the Worker is deployed without static assets and without an "
-            f"{ASSETS_BINDING} binding (env.{ASSETS_BINDING} is undefined). Add files, or remove the folder."
+            f"{public} is empty: the Worker is deployed without static assets and without an assets binding "
+            f"(env.{ASSETS_BINDING}, or wrangler's [assets] binding, is undefined). Add files, or remove the folder."
         )
 
     return LocalApp(
@@ -114,6 +116,6 @@ def load_app(root: Path, main: str = MAIN_MODULE) -> LocalApp:
         main=main,
         schema=load_sql_file(root / "schema.sql", root),
         seed=load_sql_file(root / "seed.sql", root),
-        migrations=load_migrations(root),
+        migrations=load_migrations(root, migrations_dir),
         warnings=tuple(warnings),
     )

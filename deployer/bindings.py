@@ -153,20 +153,21 @@ class SecretBinding(BindingKind):
 
 
 class AssetsBinding(BindingKind):
-    """The static assets of `public/`, bound as `ASSETS` when the folder has files."""
+    """The static assets of `public/` (or wrangler's `[assets] directory`), bound as `ASSETS` (or its `binding`)
+    when the folder has files."""
 
     key = "assets"
     types = ("assets",)
     change: ClassVar[ChangeKind] = "assets"
 
     def wanted(self, wanted: Wanted) -> dict[str, str]:
-        return {ASSETS_BINDING: ""} if wanted.has_assets else {}
+        return {wanted.settings.assets_binding: ""} if wanted.has_assets else {}
 
     def encode(self, name: str, value: str) -> dict[str, Any]:
         return {"type": "assets", "name": name}
 
     def drifted(self, wanted: Mapping[str, str], deployed: Mapping[str, str]) -> bool:
-        return bool(wanted) and not deployed
+        return bool(wanted) and set(wanted) != set(deployed)  # missing, or bound under another name
 
 
 KINDS: tuple[BindingKind, ...] = (D1Binding(), PlainTextBinding(), SecretBinding(), AssetsBinding())

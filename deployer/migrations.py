@@ -101,9 +101,10 @@ def load_sql_file(path: Path, root: Path) -> SqlFile | None:
     return SqlFile(path, sql, tuple(statements))
 
 
-def load_migrations(root: Path) -> tuple[Migration, ...]:
-    """The migrations in `root/migrations/`, in the order they are applied (none when there is no folder)."""
-    folder = root / MIGRATIONS_DIR
+def load_migrations(root: Path, folder_name: str = MIGRATIONS_DIR) -> tuple[Migration, ...]:
+    """The migrations in `root/<folder_name>/` (default `migrations/`), in the order they are applied (none when
+    there is no folder)."""
+    folder = root / folder_name
     if not os.path.lexists(folder):
         return ()
     contained(folder, root)

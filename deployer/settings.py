@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     app_dir: Path = Path()
     name: str | None = None
     main: str = "worker.js"  # the Worker's main module, a path in the app folder (wrangler's `main`)
+    # Where the app keeps its assets and migrations, and the assets' binding (wrangler's `[assets] directory`,
+    # `binding` and `migrations_dir`; app.yml apps use the defaults).
+    assets_dir: str = "public"
+    assets_binding: str = "ASSETS"
+    migrations_dir: str = "migrations"
     compatibility_date: str = DEFAULT_COMPATIBILITY_DATE
     compatibility_flags: tuple[str, ...] = ()
     assets: AssetsConfig = AssetsConfig()
@@ -231,6 +236,23 @@ class Settings(BaseSettings):
             msg = f"{value!r} must be a .js or .mjs file inside the app folder (e.g. worker.js or src/index.js)"
             raise ValueError(msg)
         return normal
+
+    @field_validator("assets_dir", "migrations_dir")
+    @classmethod
+    def _folder_inside(cls, value: str) -> str:
+        normal = posixpath.normpath(value.removeprefix("./")) if value else ""
+        if not normal or "\\" in value or posixpath.isabs(normal) or normal == "." or normal.startswith(".."):
+            msg = f"{value!r} must be a folder inside the app folder (e.g. public or dist)"
+            raise ValueError(msg)
+        return normal
+
+    @field_validator("assets_binding")
+    @classmethod
+    def _assets_binding(cls, value: str) -> str:
+        if not _BINDING_NAME.match(value):
+            msg = "a binding name is a JavaScript identifier such as ASSETS"
+            raise ValueError(msg)
+        return value
 
     @field_validator("checks")
     @classmethod

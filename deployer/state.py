@@ -177,12 +177,14 @@ def local_digests(settings: Settings, app: LocalApp) -> Digests:
     files = [[f.path, f.hash, f.size] for f in app.manifest.files] if app.manifest else []
     # The asset config travels with the files: a change of it is sent with a fresh upload session (every file
     # is known, so nothing is uploaded) rather than relying on `keep_assets` to take a new config.
-    assets = {
+    assets: dict[str, Any] = {
         "files": files,
         "config": settings.assets.model_dump() if app.manifest else None,  # JSON types only
         "headers": app.manifest.headers if app.manifest else None,
         "redirects": app.manifest.redirects if app.manifest else None,
     }
+    if settings.assets_binding != "ASSETS":  # a renamed binding re-binds the assets (the default keeps old digests)
+        assets["binding"] = settings.assets_binding
     wanted = wanted_bindings(Wanted(settings=settings, has_assets=app.manifest is not None))
     config = {
         "main_module": app.main,

@@ -7,10 +7,11 @@ example app keeps a `wrangler.toml` beside its `app.yml` for comparing with wran
 | `name`, `main`, `compatibility_date`, `compatibility_flags`, `account_id` | the same                    |
 | `[vars]` (text values)                         | `vars`                                                 |
 | `[assets]` `html_handling`, `not_found_handling`, `run_worker_first` | `assets`                         |
-| `[assets]` `directory` (`public`), `binding` (`ASSETS`) | checked: this deployer serves `public/` as `ASSETS`   |
-| `[[d1_databases]]` `binding`, `database_name`  | `d1.binding`, `d1.name` (one database)                  |
-| `[[d1_databases]]` `migrations_dir`, `database_id` | `migrations` only; the id is noted, not used (the  |
-|                                                | database is found by its name, as on every deploy)     |
+| `[assets]` `directory`, `binding`              | `assets_dir` (default `public`), `assets_binding` (`ASSETS`) |
+| `[[d1_databases]]` `binding`, `database_name`  | `d1.binding`, `d1.name` (one database; the name is required) |
+| `[[d1_databases]]` `migrations_dir`            | `migrations_dir` (default `migrations`)                |
+| `[[d1_databases]]` `database_id`               | noted, not used: the database is found by its name, as |
+|                                                | on every deploy                                        |
 
 Anything else is named before any request: keys that change what runs (other bindings, `routes`, `[build]`,
 `[env.*]`, `triggers`, …) are refused, each with what to do; keys that only tune tooling (`$schema`,
@@ -22,7 +23,6 @@ Anything else is named before any request: keys that change what runs (other bin
 from __future__ import annotations
 
 import json
-import posixpath
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -131,9 +131,9 @@ def _settings(path: Path, document: Mapping[str, Any]) -> WranglerConfig:
     if "vars" in document:
         values["vars"] = _vars(document["vars"], refused)
     if "assets" in document:
-        values["assets"] = _assets(document["assets"], refused)
+        values["assets"] = _assets(document["assets"], refused, values)
     if "d1_databases" in document:
-        values["d1"] = _d1(document["d1_databases"], refused, notes)
+        values["d1"] = _d1(document["d1_databases"], refused, notes, values)
     handled = {*values, "vars", "assets", "d1_databases", "workers_dev"}
     for key in sorted(set(document) - handled):
         if key in _TOOLING:
@@ -159,20 +159,20 @@ def _vars(raw: Any, refused: list[str]) -> Any:
     return raw
 
 
-def _assets(raw: Any, refused: list[str]) -> Any:
+def _assets(raw: Any, refused: list[str], values: dict[str, Any]) -> Any:
     if not isinstance(raw, dict):
         return raw
     assets = dict(raw)
-    directory = assets.pop("directory", "public")
-    if not isinstance(directory, str) or posixpath.normpath(directory) != "public":
-        refused.append(f"assets.directory = {directory!r}: this deployer serves the app folder's public/")
-    binding = assets.pop("binding", "ASSETS")
-    if binding != "ASSETS":
-        refused.append(f"assets.binding = {binding!r}: the assets binding is named ASSETS here")
-    return assets
+    if "directory" in assets:
+        values["assets_dir"] = assets.pop("directory")
+    if "binding" in assets:
+        values["assets_binding"] = assets.pop("binding")
+    unknown = sorted(set(assets) - {"html_handling", "not_found_handling", "run_worker_first"})
+    refused += [f"assets.{key}: not supported by this deployer" for key in unknown]
+    return {key: value for key, value in assets.items() if key not in unknown}
 
 
-def _d1(raw: Any, refused: list[str], notes: list[str]) -> dict[str, Any]:
+def _d1(raw: Any, refused: list[str], notes: list[str], values: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
         refused.append("d1_databases: must be a list of tables ([[d1_databases]])")
         return {}
@@ -185,9 +185,10 @@ def _d1(raw: Any, refused: list[str], notes: list[str]) -> dict[str, Any]:
         d1["binding"] = entry["binding"]
     if "database_name" in entry:
         d1["name"] = entry["database_name"]
-    migrations = entry.get("migrations_dir", "migrations")
-    if not isinstance(migrations, str) or posixpath.normpath(migrations) != "migrations":
-        refused.append(f"d1_databases.migrations_dir = {migrations!r}: migrations are read from migrations/")
+    if "migrations_dir" in entry:
+        values["migrations_dir"] = entry["migrations_dir"]
+    if "database_name" not in entry:
+        refused.append("d1_databases.database_name: missing; this deployer finds (or creates) the database by its name")
     if "database_id" in entry:
         notes.append(
             "d1_databases.database_id is not used: the database is found by its name (database_name), "

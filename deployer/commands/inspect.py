@@ -52,7 +52,7 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
     script = settings.script_name
     local: tuple[Migration, ...] = ()
     try:
-        local = load_migrations(settings.app_dir) if settings.app_dir.is_dir() else ()
+        local = load_migrations(settings.app_dir, settings.migrations_dir) if settings.app_dir.is_dir() else ()
     except ConfigError as exc:  # inspect reads the app folder only for the pending migrations
         options.hooks.warn(f"pending migrations not shown: {exc.message}")
     with options.hooks.group(f"Inspect {script}"):

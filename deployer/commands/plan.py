@@ -23,7 +23,7 @@ from deployer.plan import Plan, make_plan, owned_by
 from deployer.settings import Settings
 from deployer.state import RemoteState, local_digests, secret_inputs
 
-__all__ = ["PlanResult", "Prepared", "prepare", "run"]
+__all__ = ["PlanResult", "Prepared", "load_settings_app", "prepare", "run"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +47,19 @@ class PlanResult(CommandResult):
         return f"would change: {self.changes}" if self.changes else "not read (no credentials)"
 
 
+def load_settings_app(settings: Settings) -> LocalApp:
+    """The app folder of `settings`, read with its layout (main module, assets and migrations folders)."""
+    return load_app(
+        settings.app_dir, settings.main, assets_dir=settings.assets_dir, migrations_dir=settings.migrations_dir
+    )
+
+
 async def prepare(
     settings: Settings, *, client: CloudflareClient, options: Options, app: LocalApp | None = None
 ) -> Prepared:
     """Step 0: check the app (unless `app` is the already loaded one), read the deployed state (one round of
     reads) and plan. Changes nothing."""
-    app = app or load_app(settings.app_dir, settings.main)
+    app = app or load_settings_app(settings)
     given = {name: value.get_secret_value() for name, value in settings.secret_values().items()}
     for value in given.values():
         options.hooks.mask(value)
@@ -116,7 +123,7 @@ async def _describe_database(
 
 async def run(settings: Settings, client: CloudflareClient | None, options: Options) -> PlanResult:
     """The local checks, then (with a client) the plan against the deployed state."""
-    app = load_app(settings.app_dir, settings.main)
+    app = load_settings_app(settings)
     manifest = app.manifest
     lines = [f"app {settings.app_dir}: Worker {settings.script_name}, {len(app.worker_code):,} bytes of code"]
     if manifest is not None:

@@ -60,8 +60,8 @@ def test_an_empty_public_folder_warns_before_the_unbound_reads(app_dir: Path) ->
     warnings = plan_for(app_dir, RemoteState(exists=False), APP_PASSWORD="pw").warnings
     assert len(warnings) == 3
     assert warnings[0].endswith(
-        "is empty: the Worker is deployed without static assets and without an ASSETS "
-        "binding (env.ASSETS is undefined). Add files, or remove the folder."
+        "is empty: the Worker is deployed without static assets and without an assets binding "
+        "(env.ASSETS, or wrangler's [assets] binding, is undefined). Add files, or remove the folder."
     )
     assert warnings[1:] == (unbound_warning("ASSETS"), unbound_warning("ZED"))
 

@@ -19,15 +19,15 @@ compatibility_flags = ["nodejs_compat"]
 [vars]
 MODE = "live"
 [assets]
-directory = "./public"
-binding = "ASSETS"
+directory = "./dist"
+binding = "STATIC"
 html_handling = "none"
 run_worker_first = true
 [[d1_databases]]
 binding = "DATA"
 database_name = "shop-db"
 database_id = "00000000-0000-0000-0000-000000000000"
-migrations_dir = "migrations"
+migrations_dir = "db/migrations"
 """
 
 
@@ -43,6 +43,11 @@ def test_a_wrangler_toml_becomes_the_settings(tmp_path: Path) -> None:
     assert settings.vars == {"MODE": "live"}
     assert (settings.assets.html_handling, settings.assets.run_worker_first) == ("none", True)
     assert (settings.d1.name, settings.d1.binding) == ("shop-db", "DATA")
+    assert (settings.assets_dir, settings.assets_binding, settings.migrations_dir) == (
+        "dist",
+        "STATIC",
+        "db/migrations",
+    )
     assert settings.notes == (
         "d1_databases.database_id is not used: the database is found by its name (database_name), or created, "
         "as on every deploy",
@@ -68,8 +73,8 @@ def test_app_yml_wins_when_both_exist(tmp_path: Path) -> None:
 
 def test_everything_unsupported_is_named_at_once(tmp_path: Path) -> None:
     (tmp_path / "wrangler.toml").write_text(
-        'name = "shop"\nworkers_dev = false\nroutes = ["a.example/*"]\n[vars]\nN = 3\n[assets]\ndirectory = "dist"\n'
-        '[build]\ncommand = "npm run build"\n[[d1_databases]]\nbinding = "DB"\nmigrations_dir = "db"\n'
+        'name = "shop"\nworkers_dev = false\nroutes = ["a.example/*"]\n[vars]\nN = 3\n[assets]\nserve_directly = 1\n'
+        '[build]\ncommand = "npm run build"\n[[d1_databases]]\nbinding = "DB"\ndatabase_id = "x"\n'
         '[[kv_namespaces]]\nbinding = "K"\nid = "x"\n[env.staging]\nname = "shop-staging"\n'
     )
     with pytest.raises(ConfigError) as refused:
@@ -79,9 +84,9 @@ def test_everything_unsupported_is_named_at_once(tmp_path: Path) -> None:
         "workers_dev = false",
         "routes: this deployer serves the app on workers.dev only",
         "vars.N: only text vars are supported",
-        "assets.directory = 'dist'",
+        "assets.serve_directly: not supported by this deployer",
         "build: run the build before deploying",
-        "d1_databases.migrations_dir = 'db'",
+        "d1_databases.database_name: missing; this deployer finds (or creates) the database by its name",
         "kv_namespaces: KV bindings are not supported yet",
         "env: one environment per app",
     ):
