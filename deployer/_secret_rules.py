@@ -56,8 +56,8 @@ def check_secret_values(values: Mapping[str, SecretStr], environ: Mapping[str, s
 
 
 def check_untrusted_app_yml(values: Mapping[str, object], environ: Mapping[str, str], app_yml: Path) -> None:
-    """On a run whose app folder comes from an untrusted source, `app.yml` may not declare secrets nor name the
-    Worker or its database."""
+    """On a run whose app folder comes from an untrusted source, its configuration (`app.yml`, or a wrangler
+    file's settings) may not declare secrets nor name the Worker, its database or the account."""
     event = environ.get("GITHUB_EVENT_NAME", "")
     if event not in _UNTRUSTED_EVENTS:
         return
@@ -72,7 +72,11 @@ def check_untrusted_app_yml(values: Mapping[str, object], environ: Mapping[str, 
     d1 = values.get("d1")
     named = [
         key
-        for key, given in (("name", values.get("name")), ("d1.name", isinstance(d1, dict) and d1.get("name")))
+        for key, given in (
+            ("name", values.get("name")),
+            ("d1.name", isinstance(d1, dict) and d1.get("name")),
+            ("account_id", values.get("account_id")),  # a wrangler file's: the workflow names the account
+        )
         if given
     ]
     if named:

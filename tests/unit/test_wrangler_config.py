@@ -127,3 +127,20 @@ def test_a_main_in_a_subfolder_is_the_main_module_and_its_imports_resolve_from_t
     settings = load(tmp_path)
     app = load_app(tmp_path, settings.main)
     assert (app.main, [module.name for module in app.modules]) == ("src/index.js", ["src/lib.js"])
+
+
+@pytest.mark.parametrize(
+    ("config", "named"),
+    [
+        ('{"name": "someone-elses-app"}', "name"),
+        ('{"d1_databases": [{"binding": "DB", "database_name": "prod-db"}]}', "d1.name"),
+        ('{"account_id": "0123456789abcdef0123456789abcdef"}', "account_id"),
+    ],
+)
+def test_on_a_workflow_run_a_wrangler_file_may_not_choose_the_worker_database_or_account(
+    tmp_path: Path, config: str, named: str
+) -> None:
+    """The fork-preview pattern deploys a pull request's files: their wrangler file is held to app.yml's rules."""
+    (tmp_path / "wrangler.json").write_text(config)
+    with pytest.raises(ConfigError, match=f"sets {named}, but this is a workflow_run run"):
+        Settings.load(cli={"app_dir": tmp_path}, environ={"GITHUB_EVENT_NAME": "workflow_run"})
