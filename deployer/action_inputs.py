@@ -7,6 +7,7 @@ is a malformed age, mode or pull request number. `deployer.action` calls `comman
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from deployer.commands import CommandSpec, Hooks, Options
 from deployer.errors import ConfigError
@@ -82,6 +83,6 @@ def pull_request_input(runner: Runner) -> int | None:
     raw = runner.input("pull-request")
     if not raw:
         return None
-    if not raw.removeprefix("#").isdigit() or int(raw.removeprefix("#")) < 1:
+    if not re.fullmatch(r"#?[1-9][0-9]*", raw):
         raise ConfigError(f"Input pull-request must be a pull request number (1 or more), not {raw!r}")
     return int(raw.removeprefix("#"))

@@ -85,7 +85,7 @@ def load_app(
             hint="Expected layout: worker.js, public/ (static assets), schema.sql (D1 schema), app.yml (optional).",
             file=worker,
         )
-    modules = load_modules(root, main)
+    modules = load_modules(root, main, max_bytes=MAX_WORKER_SIZE) if len(code) <= MAX_WORKER_SIZE else ()
     size = len(code) + sum(len(module.code) for module in modules)
     if size > MAX_WORKER_SIZE:
         what = f"{worker} is" if not modules else f"{worker} and the {len(modules)} modules it imports are"

@@ -232,7 +232,8 @@ class Settings(BaseSettings):
     @classmethod
     def _main_module(cls, value: str) -> str:
         normal = posixpath.normpath(value.removeprefix("./")) if value else ""
-        if "\\" in value or posixpath.isabs(normal) or normal.startswith("..") or not normal.endswith((".js", ".mjs")):
+        outside = normal == ".." or normal.startswith("../")
+        if "\\" in value or posixpath.isabs(normal) or outside or not normal.endswith((".js", ".mjs")):
             msg = f"{value!r} must be a .js or .mjs file inside the app folder (e.g. worker.js or src/index.js)"
             raise ValueError(msg)
         return normal
@@ -241,8 +242,9 @@ class Settings(BaseSettings):
     @classmethod
     def _folder_inside(cls, value: str) -> str:
         normal = posixpath.normpath(value.removeprefix("./")) if value else ""
-        if not normal or "\\" in value or posixpath.isabs(normal) or normal == "." or normal.startswith(".."):
-            msg = f"{value!r} must be a folder inside the app folder (e.g. public or dist)"
+        outside = normal == ".." or normal.startswith("../")
+        if not normal or "\\" in value or posixpath.isabs(normal) or normal == "." or outside:
+            msg = f"{value!r} must be a folder inside the app folder (e.g. public, dist or migrations)"
             raise ValueError(msg)
         return normal
 

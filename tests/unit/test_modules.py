@@ -53,7 +53,7 @@ def test_modules_are_named_by_their_path_in_the_app_folder(tmp_path: Path) -> No
             "shared/hash.mjs": "export const hash = 1;\n",
         },
     )
-    assert load_modules(root, "worker.js") == (
+    assert load_modules(root, "worker.js", max_bytes=10_000) == (
         Module("lib/items.js", (root / "lib/items.js").read_bytes()),
         Module("shared/hash.mjs", (root / "shared/hash.mjs").read_bytes()),
     )
@@ -96,3 +96,16 @@ def test_the_code_digest_covers_the_modules_and_is_unchanged_without_them(tmp_pa
     alone = write(tmp_path / "alone", {"worker.js": "export default {};\n"})
     settings_alone = Settings.load(cli={"app_dir": alone}, environ={})
     assert local_digests(settings_alone, load_app(alone)).code == "450f0af4f4c1ecc4"  # as every release recorded
+
+
+def test_the_import_scanner_takes_linear_time_on_a_hostile_file() -> None:
+    """Hundreds of thousands of unfinished import lines (a fork's worker.js) are scanned in well under a second
+    each time; a quadratic pattern took hours on 5 MB."""
+    for body in (b"import x\n" * 200_000, b"export {\n" * 200_000, b"import {" + b"a," * 1_000_000):
+        assert imported_specifiers(body) == []
+
+
+def test_modules_are_read_only_until_the_size_limit(tmp_path: Path) -> None:
+    root = write(tmp_path / "app", {"worker.js": 'import "./a.js";\n', "a.js": "x" * 200})
+    with pytest.raises(ConfigError, match=r"worker\.js and the modules it imports are over 100 bytes \(at a\.js\)"):
+        load_modules(root, "worker.js", max_bytes=100)
