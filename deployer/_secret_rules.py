@@ -23,7 +23,13 @@ from pydantic import SecretStr
 
 from deployer.errors import ConfigError
 
-__all__ = ["RESERVED_PREFIXES", "check_secret_values", "check_untrusted_app_yml", "reserved_names"]
+__all__ = [
+    "RESERVED_PREFIXES",
+    "check_secret_values",
+    "check_untrusted_app_yml",
+    "drop_untrusted_wrangler_names",
+    "reserved_names",
+]
 
 RESERVED_PREFIXES = ("CLOUDFLARE_", "CF_", "GITHUB_", "ACTIONS_", "RUNNER_", "INPUT_")
 # Variables that hold the run's credentials (inputs keep their hyphens: INPUT_API-TOKEN).
@@ -53,6 +59,29 @@ def check_secret_values(values: Mapping[str, SecretStr], environ: Mapping[str, s
             "token; it is not sent to the Worker",
             hint="Give the secret its own value (a secret of its own in the workflow's env: or inputs).",
         )
+
+
+def drop_untrusted_wrangler_names(
+    values: dict[str, object], origins: dict[str, str], environ: Mapping[str, str], config: Path
+) -> tuple[str, ...]:
+    """On a run whose app folder comes from an untrusted source, a wrangler file's `name`, `account_id` and D1
+    `database_name` are left out (the workflow's inputs name the app, its database and the account): nearly every
+    wrangler file has them, so they are dropped with a note rather than refused as app.yml's are."""
+    event = environ.get("GITHUB_EVENT_NAME", "")
+    if event not in _UNTRUSTED_EVENTS:
+        return ()
+    dropped = [key for key in ("name", "account_id") if values.pop(key, None) is not None]
+    for key in dropped:
+        origins.pop(key, None)
+    d1 = values.get("d1")
+    if isinstance(d1, dict) and d1.pop("name", None) is not None:
+        dropped.append("d1_databases.database_name")
+    if not dropped:
+        return ()
+    return (
+        f"{config.name}: {', '.join(dropped)} not used on this {event} run (the pull request's files do not choose "
+        "the Worker, its database or the account; the workflow's inputs do)",
+    )
 
 
 def check_untrusted_app_yml(values: Mapping[str, object], environ: Mapping[str, str], app_yml: Path) -> None:

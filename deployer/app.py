@@ -65,7 +65,7 @@ class LocalApp:
 
 
 def load_app(
-    root: Path, main: str = MAIN_MODULE, *, assets_dir: str = "public", migrations_dir: str = MIGRATIONS_DIR
+    root: Path, main: str = MAIN_MODULE, *, assets_dir: str | None = "public", migrations_dir: str = MIGRATIONS_DIR
 ) -> LocalApp:
     """Read and check `root` (whose Worker's main module is `main`, a checked relative path); raise
     `ConfigError` naming the input and the fix.
@@ -95,9 +95,9 @@ def load_app(
             file=worker,
         )
     warnings: list[str] = []
-    public = root / assets_dir
+    public = root / (assets_dir or "public")
     manifest = None
-    if os.path.lexists(public):
+    if assets_dir is not None and os.path.lexists(public):
         contained(public, root)
         if public.is_dir():
             manifest = build_manifest(public, boundary=root)

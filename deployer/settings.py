@@ -35,7 +35,12 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from deployer._secret_rules import check_secret_values, check_untrusted_app_yml, reserved_names
+from deployer._secret_rules import (
+    check_secret_values,
+    check_untrusted_app_yml,
+    drop_untrusted_wrangler_names,
+    reserved_names,
+)
 from deployer._settings_sources import (
     config_error,
     from_app_yml,
@@ -138,7 +143,7 @@ class Settings(BaseSettings):
     main: str = "worker.js"  # the Worker's main module, a path in the app folder (wrangler's `main`)
     # Where the app keeps its assets and migrations, and the assets' binding (wrangler's `[assets] directory`,
     # `binding` and `migrations_dir`; app.yml apps use the defaults).
-    assets_dir: str = "public"
+    assets_dir: str | None = "public"  # None: no assets (a wrangler file without [assets])
     assets_binding: str = "ASSETS"
     migrations_dir: str = "migrations"
     compatibility_date: str = DEFAULT_COMPATIBILITY_DATE
@@ -240,7 +245,9 @@ class Settings(BaseSettings):
 
     @field_validator("assets_dir", "migrations_dir")
     @classmethod
-    def _folder_inside(cls, value: str) -> str:
+    def _folder_inside(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         normal = posixpath.normpath(value.removeprefix("./")) if value else ""
         outside = normal == ".." or normal.startswith("../")
         if not normal or "\\" in value or posixpath.isabs(normal) or normal == "." or outside:
@@ -340,6 +347,8 @@ class Settings(BaseSettings):
 
         app_dir = Path(cli_values.get("app_dir") or env_values.get("app_dir") or ".")
         config_file, yml_values, yml_origins, notes = _app_config(app_dir)
+        if config_file.name != "app.yml":
+            notes = (*notes, *drop_untrusted_wrangler_names(yml_values, yml_origins, environ, config_file))
         layers.append(("app.yml", yml_values, yml_origins))
 
         check_untrusted_app_yml(yml_values, environ, config_file)

@@ -68,7 +68,7 @@ def read_wrangler_config(root: Path) -> WranglerConfig | None:
     for name in CONFIG_FILES:
         raw = read_app_file(root / name, root)
         if raw is not None:
-            return _settings(root / name, _parse(root / name, raw))
+            return _settings(root, root / name, _parse(root / name, raw))
     return None
 
 
@@ -76,8 +76,10 @@ def _parse(path: Path, raw: bytes) -> dict[str, Any]:
     text = raw.decode("utf-8", errors="replace")
     try:
         document = tomllib.loads(text) if path.suffix == ".toml" else json.loads(strip_jsonc(text))
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
         raise ConfigError(f"{path} does not parse: {exc}", hint="Fix its syntax.", file=path) from None
+    except RecursionError:
+        raise ConfigError(f"{path} does not parse: it is nested too deeply", file=path) from None
     if not isinstance(document, dict):
         raise ConfigError(f"{path} must hold a table of settings", file=path)
     return document
@@ -119,7 +121,13 @@ def strip_jsonc(text: str) -> str:
     return "".join(out)
 
 
-def _settings(path: Path, document: Mapping[str, Any]) -> WranglerConfig:
+_HANDLED = frozenset(
+    {"name", "main", "compatibility_date", "compatibility_flags", "account_id", "vars", "assets", "d1_databases"}
+    | {"workers_dev"}
+)
+
+
+def _settings(root: Path, path: Path, document: Mapping[str, Any]) -> WranglerConfig:
     values: dict[str, Any] = {}
     refused: list[str] = []
     notes: list[str] = []
@@ -132,10 +140,12 @@ def _settings(path: Path, document: Mapping[str, Any]) -> WranglerConfig:
         values["vars"] = _vars(document["vars"], refused)
     if "assets" in document:
         values["assets"] = _assets(document["assets"], refused, values)
+        _require_folder(root, "assets.directory", values.get("assets_dir", "public"), refused)
+    else:
+        values["assets_dir"] = None  # wrangler publishes assets only when [assets] says so (not public/ by itself)
     if "d1_databases" in document:
         values["d1"] = _d1(document["d1_databases"], refused, notes, values)
-    handled = {*values, "vars", "assets", "d1_databases", "workers_dev"}
-    for key in sorted(set(document) - handled):
+    for key in sorted(set(document) - _HANDLED):
         if key in _TOOLING:
             notes.append(f"{path.name}: {key} is not applied by this deployer")
         else:
@@ -148,6 +158,12 @@ def _settings(path: Path, document: Mapping[str, Any]) -> WranglerConfig:
         )
     origins = {key: f"{path.name} key {'d1_databases' if key == 'd1' else key}" for key in values}
     return WranglerConfig(path=path, values=values, origins=origins, notes=tuple(notes))
+
+
+def _require_folder(root: Path, key: str, folder: Any, refused: list[str]) -> None:
+    """A folder the file names must be there (wrangler fails too); its path is checked by the settings model."""
+    if isinstance(folder, str) and not (root / folder).is_dir():
+        refused.append(f"{key} = {folder!r}: there is no such folder in the app folder")
 
 
 def _vars(raw: Any, refused: list[str]) -> Any:

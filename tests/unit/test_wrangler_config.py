@@ -37,6 +37,7 @@ def load(root: Path) -> Settings:
 
 def test_a_wrangler_toml_becomes_the_settings(tmp_path: Path) -> None:
     (tmp_path / "wrangler.toml").write_text(TOML)
+    (tmp_path / "dist").mkdir()
     settings = load(tmp_path)
     assert (settings.name, settings.main, settings.compatibility_date) == ("shop", "src/index.js", "2025-02-01")
     assert settings.compatibility_flags == ("nodejs_compat",)
@@ -65,7 +66,7 @@ def test_json_and_jsonc_read_the_same_and_json_comes_first(tmp_path: Path) -> No
 
 
 def test_app_yml_wins_when_both_exist(tmp_path: Path) -> None:
-    (tmp_path / "wrangler.toml").write_text(TOML)
+    (tmp_path / "wrangler.toml").write_text(TOML)  # (its dist/ is missing: not even read)
     (tmp_path / "app.yml").write_text("name: from-app-yml\n")
     settings = load(tmp_path)
     assert (settings.name, settings.main, settings.vars) == ("from-app-yml", "worker.js", {})
@@ -130,17 +131,50 @@ def test_a_main_in_a_subfolder_is_the_main_module_and_its_imports_resolve_from_t
 
 
 @pytest.mark.parametrize(
-    ("config", "named"),
+    ("config", "dropped"),
     [
         ('{"name": "someone-elses-app"}', "name"),
-        ('{"d1_databases": [{"binding": "DB", "database_name": "prod-db"}]}', "d1.name"),
+        ('{"d1_databases": [{"binding": "DB", "database_name": "prod-db"}]}', "d1_databases.database_name"),
         ('{"account_id": "0123456789abcdef0123456789abcdef"}', "account_id"),
     ],
 )
-def test_on_a_workflow_run_a_wrangler_file_may_not_choose_the_worker_database_or_account(
-    tmp_path: Path, config: str, named: str
+def test_on_a_workflow_run_a_wrangler_file_does_not_choose_the_worker_database_or_account(
+    tmp_path: Path, config: str, dropped: str
 ) -> None:
-    """The fork-preview pattern deploys a pull request's files: their wrangler file is held to app.yml's rules."""
-    (tmp_path / "wrangler.json").write_text(config)
-    with pytest.raises(ConfigError, match=f"sets {named}, but this is a workflow_run run"):
-        Settings.load(cli={"app_dir": tmp_path}, environ={"GITHUB_EVENT_NAME": "workflow_run"})
+    """The fork-preview pattern deploys a pull request's files: their wrangler file's names are left out (the
+    workflow's inputs name the app), with a note; nearly every wrangler file has them, so they are not refused."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "wrangler.json").write_text(config)
+    environ = {"GITHUB_EVENT_NAME": "workflow_run", "INPUT_NAME": "my-app"}
+    settings = Settings.load(cli={"app_dir": app}, environ=environ)
+    assert (settings.name, settings.d1.name, settings.account_id) == ("my-app", None, None)
+    assert settings.database_name == "my-app-db"
+    assert any(f"{dropped} not used on this workflow_run run" in note for note in settings.notes)
+
+
+def test_a_named_assets_folder_must_exist_and_no_assets_section_means_no_assets(tmp_path: Path) -> None:
+    """wrangler fails on a missing assets folder, and publishes nothing without [assets]: public/ is not enough."""
+    (tmp_path / "public").mkdir()
+    (tmp_path / "wrangler.json").write_text('{"name": "shop", "assets": {"directory": "./dist"}}')
+    with pytest.raises(ConfigError, match=r"assets\.directory = './dist': there is no such folder"):
+        load(tmp_path)
+    (tmp_path / "wrangler.json").write_text('{"name": "shop"}')
+    assert load(tmp_path).assets_dir is None
+    (tmp_path / "public" / "index.html").write_text("<h1>source, not assets</h1>")
+    (tmp_path / "worker.js").write_text("export default {};\n")
+    assert load_app(tmp_path, assets_dir=load(tmp_path).assets_dir).manifest is None
+
+
+def test_keys_that_are_not_wranglers_are_refused_even_beside_assets(tmp_path: Path) -> None:
+    (tmp_path / "wrangler.json").write_text('{"assets_dir": "x", "d1": {}, "migrations_dir": "y"}')
+    with pytest.raises(ConfigError) as refused:
+        load(tmp_path)
+    for key in ("assets_dir", "d1", "migrations_dir"):
+        assert f"{key}: not supported by this deployer" in refused.value.message
+
+
+def test_a_deeply_nested_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "wrangler.json").write_text("[" * 100_000)
+    with pytest.raises(ConfigError, match="does not parse"):
+        read_wrangler_config(tmp_path)
