@@ -11,8 +11,8 @@ import { Hono } from "hono";                      // refused: an npm package nee
 Each module is named by its path relative to the app folder (`/`-separated), which is how the Workers runtime
 resolves a relative import between uploaded modules. Imports are found by reading the source (static `import`
 and `export … from` at the start of a line, and `import("…")` with a quoted literal), which is enough for modules
-written by hand; not followed: an import built at run time, a second import on the same line, a template-literal
-`import(\`…\`)` (Cloudflare then refuses the upload, naming the module); an npm import inside a comment is refused.
+written by hand; not followed: an import built at run time, a second import on the same line, an `import()` of a
+template literal (Cloudflare then refuses the upload, naming the module); an npm import inside a comment is refused.
 
 The app folder is untrusted input: a relative import must stay inside it, name a `.js` or `.mjs` file exactly
 (the runtime adds no extension), and is read through `deployer._files` (no symlink out of the folder). Every
