@@ -49,9 +49,18 @@ from deployer.bindings import (
 from deployer.secret_ledger import SecretLedger, key_id_of, value_key
 from deployer.settings import Settings
 
-__all__ = ["STATE_TAG_PREFIX", "Digests", "RemoteState", "SecretInputs", "local_digests", "secret_inputs"]
+__all__ = [
+    "LEDGER_TAG_PREFIX",
+    "STATE_TAG_PREFIX",
+    "Digests",
+    "RemoteState",
+    "SecretInputs",
+    "local_digests",
+    "secret_inputs",
+]
 
 STATE_TAG_PREFIX = "ds1-"
+LEDGER_TAG_PREFIX = f"{STATE_TAG_PREFIX}secrets-"  # the secret ledger's tag (`deployer.secret_ledger`)
 _DIGEST_LENGTH = 16
 # seed.sql and migrations/ share the schema tag, which stays within 40 characters (Cloudflare documents no tag
 # length limit, so ours stay short; a D1 bookmark, 59 characters, is therefore not recorded in a tag).
@@ -78,7 +87,7 @@ class Digests:
             f"{STATE_TAG_PREFIX}schema-{self.schema}" + (f"-{self.migrations}" if self.migrations else ""),
         ]
         if self.secrets is not None and self.secrets.records:
-            tags.append(f"{STATE_TAG_PREFIX}secrets-{self.secrets.tag_value()}")
+            tags.append(LEDGER_TAG_PREFIX + self.secrets.tag_value())
         return tags
 
     @classmethod
@@ -122,12 +131,12 @@ class RemoteState:
     def from_settings(cls, settings: Mapping[str, Any]) -> RemoteState:
         tags = [str(tag) for tag in settings.get("tags") or ()]
         digests = Digests.from_tags(tags)
-        ledger_tag = next((tag for tag in tags if tag.startswith(f"{STATE_TAG_PREFIX}secrets-")), None)
+        ledger_tag = next((tag for tag in tags if tag.startswith(LEDGER_TAG_PREFIX)), None)
         return cls(
             exists=True,
             tags=tuple(tags),
             digests=digests,
-            ledger=SecretLedger.parse(ledger_tag.removeprefix(f"{STATE_TAG_PREFIX}secrets-")) if ledger_tag else None,
+            ledger=SecretLedger.parse(ledger_tag.removeprefix(LEDGER_TAG_PREFIX)) if ledger_tag else None,
             other_tags=tuple(tag for tag in tags if not tag.startswith(STATE_TAG_PREFIX)),
             bindings=deployed_bindings(settings.get("bindings") or ()),
             compatibility_date=settings.get("compatibility_date"),

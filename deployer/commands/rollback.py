@@ -30,11 +30,10 @@ from deployer.commands._rollback import ROLLBACK_MESSAGE, live_version, short, v
 from deployer.commands._verify import CheckResult, Verification, describe_results
 from deployer.errors import CloudflareError, ConfigError, VerifyError
 from deployer.settings import Settings
-from deployer.state import STATE_TAG_PREFIX
+from deployer.state import LEDGER_TAG_PREFIX, STATE_TAG_PREFIX
 
 __all__ = ["RollbackResult", "pick_version", "run"]
 
-_LEDGER_TAG = f"{STATE_TAG_PREFIX}secrets-"
 _FULL_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -88,7 +87,9 @@ def _tags_after(
     older = isinstance(live_number, int) and isinstance(target.get("number"), int) and target["number"] < live_number
     keep_ledger = older and not forced
     return [
-        tag for tag in tags if not tag.startswith(STATE_TAG_PREFIX) or (keep_ledger and tag.startswith(_LEDGER_TAG))
+        tag
+        for tag in tags
+        if not tag.startswith(STATE_TAG_PREFIX) or (keep_ledger and tag.startswith(LEDGER_TAG_PREFIX))
     ]
 
 

@@ -34,17 +34,16 @@ from deployer.cloudflare import workers as workers_api
 from deployer.cloudflare.client import none_if_missing
 from deployer.commands._base import CommandResult, Options
 from deployer.commands._session_checks import SessionProbe, rotation_checks
-from deployer.commands._verify import CheckResult, verify_url
+from deployer.commands._verify import CheckResult, describe_results, verify_url
 from deployer.errors import CloudflareError, ConfigError, VerifyError, VersionNotDeployedError
 from deployer.plan import MAX_SCRIPT_TAGS
 from deployer.rotation import Rotation, plan_rotation
 from deployer.secret_ledger import key_id_of
 from deployer.settings import Settings
-from deployer.state import STATE_TAG_PREFIX, RemoteState
+from deployer.state import LEDGER_TAG_PREFIX, RemoteState
 
 __all__ = ["RotateResult", "run"]
 
-_LEDGER_TAG = f"{STATE_TAG_PREFIX}secrets-"
 _PATIENCE = 30.0  # seconds for a rotation to show on the live app
 
 
@@ -112,7 +111,7 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
         status="rotated",
         script_name=script,
         url=url,
-        text="\n".join([*rotation.describe(), *(_line(check) for check in checks)]),
+        text="\n".join([*rotation.describe(), *filter(None, [describe_results(checks)])]),
         rotated=rotation.names,
         mode=rotation.mode or "",
         via=via,
@@ -123,7 +122,7 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
     if failed:
         raise VerifyError(
             f"{', '.join(rotation.names)} rotated on {script}, but {len(failed)} of {len(checks)} checks of the "
-            "live app failed:\n" + "\n".join(_line(check) for check in checks),
+            "live app failed:\n" + describe_results(checks),
             hint="The new values are in force. If the app's Worker does not read SESSION_SECRET_PREVIOUS, sessions "
             "end at each rotation: use the example app's session code, or mode: revoke.",
         )
@@ -147,10 +146,6 @@ def _bindings(remote_settings: Mapping[str, Any] | None) -> list[dict[str, Any]]
         return None
     found = remote_settings.get("bindings") or []
     return [binding for binding in found if isinstance(binding, dict) and isinstance(binding.get("name"), str)]
-
-
-def _line(check: CheckResult) -> str:
-    return f"  {'ok ' if check.ok else 'FAIL'} {check.name}: {check.seen}"
 
 
 async def _session_before(probe: SessionProbe, url: str, password: str) -> str:
@@ -229,7 +224,7 @@ def _ledger_tags(script: str, remote_settings: Mapping[str, Any], rotation: Rota
     tags = [str(tag) for tag in remote_settings.get("tags") or ()]
     previous = RemoteState.from_settings(remote_settings).ledger
     ledger = rotation.ledger(previous, key_id=key_id_of(key), now=dt.datetime.now(dt.UTC))
-    new_tags = [tag for tag in tags if not tag.startswith(_LEDGER_TAG)] + [_LEDGER_TAG + ledger.tag_value()]
+    new_tags = [tag for tag in tags if not tag.startswith(LEDGER_TAG_PREFIX)] + [LEDGER_TAG_PREFIX + ledger.tag_value()]
     if len(new_tags) > MAX_SCRIPT_TAGS:
         raise ConfigError(
             f"{script} has {len(tags)} tags, and recording the rotation needs one more (Cloudflare allows "
