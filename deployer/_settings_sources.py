@@ -39,7 +39,17 @@ ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "app_password": ("INPUT_APP-PASSWORD", "APP_PASSWORD"),
     "session_secret": ("INPUT_SESSION-SECRET", "SESSION_SECRET"),
 }
-APP_YML_KEYS = ("name", "compatibility_date", "compatibility_flags", "assets", "d1", "vars", "secrets", "checks")
+APP_YML_KEYS = (
+    "name",
+    "main",
+    "compatibility_date",
+    "compatibility_flags",
+    "assets",
+    "d1",
+    "vars",
+    "secrets",
+    "checks",
+)
 
 
 def from_environment(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:

@@ -4,7 +4,8 @@ An app folder holds:
 
 ```
 worker.js     the Worker, an ES module (required); local modules it imports by relative path go with it
-              (`deployer.modules`)
+              (`deployer.modules`). A TypeScript main module, or one importing npm packages (from the app's
+              own node_modules/, installed by `npm ci`), is bundled with esbuild first (`deployer.bundle`)
 public/       static assets served through the ASSETS binding (optional)
 schema.sql    the D1 schema of a new database, its baseline (optional)
 seed.sql      the first rows of a new database (optional)
@@ -18,15 +19,17 @@ How the SQL files are applied, and when they are not: `deployer.database`.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from deployer._files import contained, read_app_file
 from deployer.bindings import ASSETS_BINDING
+from deployer.bundle import TYPESCRIPT_SUFFIXES, Bundle, build_bundle
 from deployer.errors import ConfigError
 from deployer.manifest import AssetManifest, build_manifest
 from deployer.migrations import MIGRATIONS_DIR, Migration, SqlFile, load_migrations, load_sql_file
-from deployer.modules import Module, load_modules
+from deployer.modules import Module, NeedsBundler, load_modules
 
 __all__ = ["MAIN_MODULE", "MAX_WORKER_SIZE", "LocalApp", "load_app"]
 
@@ -41,10 +44,11 @@ class LocalApp:
     """The app folder's contents, validated."""
 
     root: Path
-    worker_code: bytes
+    worker_code: bytes  # the main module as uploaded: the file as written, or the bundle
     manifest: AssetManifest | None  # None: the app has no public/ folder
     modules: tuple[Module, ...] = ()  # the local modules worker.js imports (worker.js itself is not one)
-    main: str = MAIN_MODULE  # the main module's name: worker.js, or wrangler's `main`
+    main: str = MAIN_MODULE  # the main module's name in the upload: worker.js, wrangler's `main`, or the bundle's
+    bundle: Bundle | None = None  # how the Worker was bundled (None: uploaded as written)
     schema: SqlFile | None = None  # None: no schema.sql, or one holding only whitespace
     seed: SqlFile | None = None
     migrations: tuple[Migration, ...] = ()
@@ -52,7 +56,10 @@ class LocalApp:
 
     @property
     def all_code(self) -> bytes:
-        """worker.js and every module it imports, one after the other (for reading what the code uses)."""
+        """worker.js and every module it imports, one after the other (for reading what the code uses); for a
+        bundle, the app's own sources (a package's code does not read this app's bindings)."""
+        if self.bundle is not None:
+            return self.bundle.own_code
         return b"\n".join([self.worker_code, *(module.code for module in self.modules)])
 
     @property
@@ -65,10 +72,16 @@ class LocalApp:
 
 
 def load_app(
-    root: Path, main: str = MAIN_MODULE, *, assets_dir: str | None = "public", migrations_dir: str = MIGRATIONS_DIR
+    root: Path,
+    main: str = MAIN_MODULE,
+    *,
+    assets_dir: str | None = "public",
+    migrations_dir: str = MIGRATIONS_DIR,
+    compatibility_flags: Sequence[str] = (),
 ) -> LocalApp:
     """Read and check `root` (whose Worker's main module is `main`, a checked relative path); raise
-    `ConfigError` naming the input and the fix.
+    `ConfigError` naming the input and the fix. A Worker that needs it is bundled (`deployer.bundle`, which
+    respects `nodejs_compat` among `compatibility_flags`).
 
     Every file is read through `deployer._files`: it must resolve inside `root` and be a regular file.
     """
@@ -85,7 +98,19 @@ def load_app(
             hint="Expected layout: worker.js, public/ (static assets), schema.sql (D1 schema), app.yml (optional).",
             file=worker,
         )
-    modules = load_modules(root, main, max_bytes=MAX_WORKER_SIZE) if len(code) <= MAX_WORKER_SIZE else ()
+    bundle = None
+    reason = f"{main} is TypeScript or JSX" if main.endswith(TYPESCRIPT_SUFFIXES) else None
+    try:
+        modules = (
+            load_modules(root, main, max_bytes=MAX_WORKER_SIZE) if not reason and len(code) <= MAX_WORKER_SIZE else ()
+        )
+    except NeedsBundler as signal:
+        modules, reason = (), signal.reason
+    if reason is not None:
+        bundle = build_bundle(
+            root, main, reason=reason, compatibility_flags=compatibility_flags, max_bytes=MAX_WORKER_SIZE
+        )
+        code = bundle.code
     size = len(code) + sum(len(module.code) for module in modules)
     if size > MAX_WORKER_SIZE:
         what = f"{worker} is" if not modules else f"{worker} and the {len(modules)} modules it imports are"
@@ -113,7 +138,8 @@ def load_app(
         worker_code=code,
         manifest=manifest,
         modules=modules,
-        main=main,
+        main=bundle.name if bundle else main,
+        bundle=bundle,
         schema=load_sql_file(root / "schema.sql", root),
         seed=load_sql_file(root / "seed.sql", root),
         migrations=load_migrations(root, migrations_dir),

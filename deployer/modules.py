@@ -5,17 +5,21 @@ import { listItems } from "./lib/items.js";      // uploaded as the module "lib/
 export { hash } from "../shared/hash.mjs";        // from lib/items.js: the module "shared/hash.mjs"
 const { render } = await import("./views.js");    // a dynamic import with a literal path counts too
 import { env } from "cloudflare:workers";         // the runtime's own modules (cloudflare:, node:) are left alone
-import { Hono } from "hono";                      // refused: an npm package needs a bundler
+import { Hono } from "hono";                      // an npm package: the Worker is bundled (`deployer.bundle`)
 ```
 
 Each module is named by its path relative to the app folder (`/`-separated), which is how the Workers runtime
 resolves a relative import between uploaded modules. Imports are found by reading the source (static `import`
 and `export … from` at the start of a line, and `import("…")` with a quoted literal), which is enough for modules
 written by hand; not followed: an import built at run time, a second import on the same line, an `import()` of a
-template literal (Cloudflare then refuses the upload, naming the module); an npm import inside a comment is refused.
+template literal (Cloudflare then refuses the upload, naming the module); an npm import inside a comment makes
+the Worker bundled (esbuild then drops the comment).
+
+What the runtime cannot resolve between uploaded files (a bare package name, a path without its extension, a
+TypeScript, JSX or JSON file) raises `NeedsBundler`: the app is then bundled by `deployer.bundle`.
 
 The app folder is untrusted input: a relative import must stay inside it, name a `.js` or `.mjs` file exactly
-(the runtime adds no extension), and is read through `deployer._files` (no symlink out of the folder). Every
+(or the Worker is bundled), and is read through `deployer._files` (no symlink out of the folder). Every
 failure is a `ConfigError` naming the importing file and the import.
 """
 
@@ -29,7 +33,7 @@ from pathlib import Path
 from deployer._files import read_app_file
 from deployer.errors import ConfigError
 
-__all__ = ["BUILTIN_PREFIXES", "MAX_MODULES", "Module", "imported_specifiers", "load_modules"]
+__all__ = ["BUILTIN_PREFIXES", "MAX_MODULES", "Module", "NeedsBundler", "imported_specifiers", "load_modules"]
 
 MAX_MODULES = (
     100  # a hand-written Worker split into files; more suggests a bundle (GUESS: Cloudflare's limit is higher)
@@ -44,6 +48,14 @@ _STATIC = re.compile(
     re.MULTILINE,
 )
 _DYNAMIC = re.compile(r"""\bimport\s*\(\s*["']([^"'\n]+)["']\s*\)""")
+
+
+class NeedsBundler(Exception):
+    """The Worker imports what only a bundler resolves; `reason` says what, for `plan`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +117,13 @@ def _resolve(importer: str, specifier: str) -> str | None:
     """The module name `specifier` (imported by the module `importer`) stands for; None for the runtime's own."""
     if specifier.startswith(BUILTIN_PREFIXES):
         return None
-    if not specifier.startswith(("./", "../")):
+    if "://" in specifier:
         raise ConfigError(
-            f"{importer} imports {specifier!r}, which is not a file of the app: an npm package or a URL needs a "
-            "bundler",
-            hint="Bundle the Worker first (e.g. esbuild worker.js --bundle --format=esm), or import local files "
-            "by relative path (./lib/items.js).",
+            f"{importer} imports {specifier!r}: a Worker cannot import a URL",
+            hint="Install the package with npm and import it by name, or copy the module into the app folder.",
         )
+    if not specifier.startswith(("./", "../")):
+        raise NeedsBundler(f"{importer} imports the npm package {specifier!r}")
     name = posixpath.normpath(posixpath.join(posixpath.dirname(importer), specifier))
     if name.startswith("../") or name == ".." or posixpath.isabs(name):
         raise ConfigError(
@@ -119,9 +131,5 @@ def _resolve(importer: str, specifier: str) -> str | None:
             hint="Keep every module of the Worker inside the app folder.",
         )
     if not name.endswith(_EXTENSIONS):
-        raise ConfigError(
-            f"{importer} imports {specifier!r}: a module is named by its full file name, and only .js and .mjs "
-            "files are modules here",
-            hint=f"Write the extension ({specifier}.js), or bundle other kinds of modules (wasm, text) with a tool.",
-        )
+        raise NeedsBundler(f"{importer} imports {specifier!r}, which the runtime does not resolve by itself")
     return name

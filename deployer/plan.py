@@ -58,6 +58,7 @@ class Plan:
     warnings: tuple[str, ...] = ()  # what the user should know; the deploy goes ahead
     kept_rotated: tuple[str, ...] = ()  # given secrets not sent: `rotate` changed them since (secret_ledger)
     schema_changed: bool | None = None  # schema.sql differs from the deployed one (None: not known, or --force)
+    bundle: str | None = None  # how the Worker was bundled (`deployer.bundle.Bundle.describe`), None: as written
 
     @property
     def side_by_side(self) -> bool:
@@ -92,6 +93,8 @@ class Plan:
                 title += ", keeping the deployed assets"
             beside = f" (beside {step.beside})" if step.beside and self.side_by_side else ""
             lines.append(f"  {step.number}. {title}{beside}")
+        if self.bundle is not None:
+            lines.append(f"  {self.bundle}")
         if self.send_secrets or self.generate_secrets:
             names = [*self.send_secrets, *(f"{n} (generated)" for n in self.generate_secrets)]
             lines.append(f"  secrets sent: {', '.join(names)}")
@@ -146,6 +149,7 @@ def make_plan(
             tags=_tags(remote, local, decision),
             warnings=warnings,
             kept_rotated=decision.adopted,
+            bundle=app.bundle.describe() if app.bundle else None,
         )
 
     # What the settings read shows, compared with what this deploy binds: a change made by someone else.
@@ -189,6 +193,7 @@ def make_plan(
         warnings=warnings,
         kept_rotated=decision.adopted,
         schema_changed=local.schema != previous.schema,
+        bundle=app.bundle.describe() if app.bundle else None,
     )
 
 

@@ -238,8 +238,9 @@ class Settings(BaseSettings):
     def _main_module(cls, value: str) -> str:
         normal = posixpath.normpath(value.removeprefix("./")) if value else ""
         outside = normal == ".." or normal.startswith("../")
-        if "\\" in value or posixpath.isabs(normal) or outside or not normal.endswith((".js", ".mjs")):
-            msg = f"{value!r} must be a .js or .mjs file inside the app folder (e.g. worker.js or src/index.js)"
+        modules = (".js", ".mjs", ".ts", ".mts", ".tsx", ".jsx")  # TypeScript and JSX are bundled (`deployer.bundle`)
+        if "\\" in value or posixpath.isabs(normal) or outside or not normal.endswith(modules):
+            msg = f"{value!r} must be a .js, .mjs or .ts file inside the app folder (e.g. worker.js or src/index.ts)"
             raise ValueError(msg)
         return normal
 

@@ -50,7 +50,11 @@ class PlanResult(CommandResult):
 def load_settings_app(settings: Settings) -> LocalApp:
     """The app folder of `settings`, read with its layout (main module, assets and migrations folders)."""
     return load_app(
-        settings.app_dir, settings.main, assets_dir=settings.assets_dir, migrations_dir=settings.migrations_dir
+        settings.app_dir,
+        settings.main,
+        assets_dir=settings.assets_dir,
+        migrations_dir=settings.migrations_dir,
+        compatibility_flags=settings.compatibility_flags,
     )
 
 
@@ -135,6 +139,8 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
         f"D1 database {settings.database_name} as {settings.d1.binding}"
     )
     if client is None:
+        if app.bundle is not None:  # with a client, the plan's own lines say it
+            lines.append(f"  {app.bundle.describe()}")
         for warning in app.warnings:
             options.hooks.warn(warning)
         lines.append("remote: not read (set CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID to plan against Cloudflare)")

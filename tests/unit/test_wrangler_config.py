@@ -103,10 +103,10 @@ def test_tooling_keys_are_noted_not_refused(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("main", ["../worker.js", "/etc/x.js", "src/index.ts", "a\\\\b.js"])
+@pytest.mark.parametrize("main", ["../worker.js", "/etc/x.js", "src/index.py", "a\\\\b.js"])
 def test_a_main_outside_the_folder_or_not_a_module_is_refused(tmp_path: Path, main: str) -> None:
     (tmp_path / "wrangler.json").write_text(f'{{"main": "{main}"}}')
-    with pytest.raises(ConfigError, match=r"must be a \.js or \.mjs file inside the app folder"):
+    with pytest.raises(ConfigError, match=r"must be a \.js, \.mjs or \.ts file inside the app folder"):
         load(tmp_path)
 
 
