@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from deployer._files import read_app_file
 from deployer.errors import ConfigError
+from deployer.wrangler_config import UNSUPPORTED_HINTS
 
 __all__ = [
     "APP_YML_KEYS",
@@ -46,6 +47,9 @@ APP_YML_KEYS = (
     "compatibility_flags",
     "assets",
     "d1",
+    "kv",
+    "r2",
+    "triggers",
     "vars",
     "secrets",
     "checks",
@@ -117,13 +121,14 @@ def from_app_yml(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
         return {}, {}
     if not isinstance(document, dict):
         raise ConfigError(f"{path} must be a mapping of settings", hint=_known_keys(), file=path)
-    unknown = sorted(set(document) - set(APP_YML_KEYS))
+    unknown = sorted(set(document) - set(APP_YML_KEYS), key=str)
     if unknown:
+        described = "\n".join(f"  {key}: {_instead(str(key))}" for key in unknown)
         raise ConfigError(
-            f"{path}: unknown key {', '.join(map(repr, unknown))}",
+            f"{path} has settings this deployer does not support (nothing was deployed):\n{described}",
             hint=_known_keys(),
             file=path,
-            line=_line_of(path, unknown[0]),
+            line=_line_of(path, str(unknown[0])),
         )
     values = dict(document)
     if isinstance(values.get("compatibility_date"), dt.date):  # YAML reads an unquoted 2025-01-01 as a date
@@ -148,6 +153,21 @@ def _scalars_as_text(value: Any) -> Any:
         else:
             converted[key] = item
     return converted
+
+
+# wrangler's names for what app.yml spells its own way.
+_APP_YML_SPELLING = {
+    "kv_namespaces": "write kv: {BINDING: namespace title} in app.yml",
+    "r2_buckets": "write r2: {BINDING: bucket name} in app.yml",
+    "d1_databases": "write d1: {name: database name, binding: DB} in app.yml",
+    "crons": 'write triggers: {crons: ["*/30 * * * *"]} in app.yml',
+    "compatibility-date": "write compatibility_date",
+}
+
+
+def _instead(key: str) -> str:
+    """What to do about an app.yml key this deployer does not know."""
+    return _APP_YML_SPELLING.get(key) or UNSUPPORTED_HINTS.get(key) or "not a setting of this deployer (a typo?)"
 
 
 def _known_keys() -> str:

@@ -13,8 +13,8 @@ they read as ""). Each `BindingKind` says, for its kind:
 | `show`      | one line for `inspect`                                                                   |
 
 and which `ChangeKind` a drift counts as (the planner then redeploys that kind). `KINDS` is the registry, in
-the order entries are sent. Adding a kind (KV, R2, …) is one class here plus its setting; docs/ARCHITECTURE.md
-walks through it.
+the order entries are sent. Adding a kind is one class here plus its setting; docs/ARCHITECTURE.md walks through
+it (KV and R2 were added that way).
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ __all__ = [
     "BindingKind",
     "Bindings",
     "D1Binding",
+    "KVBinding",
     "PlainTextBinding",
+    "R2Binding",
     "SecretBinding",
     "Wanted",
     "check_unique",
@@ -60,6 +62,7 @@ class Wanted:
     has_assets: bool
     database_id: str = ""  # "" while not yet known (before step 1)
     secret_values: Mapping[str, str] = field(default_factory=dict)
+    kv_ids: Mapping[str, str] = field(default_factory=dict)  # binding → namespace id found in step 1 ("": unknown)
 
 
 class BindingKind(ABC):
@@ -107,6 +110,54 @@ class D1Binding(BindingKind):
 
     def show(self, name: str, value: str) -> str:
         return f"{name}: d1 ({value})" if value else f"{name}: d1"
+
+
+class KVBinding(BindingKind):
+    """KV namespaces (`kv:` in app.yml, wrangler's `[[kv_namespaces]]`); the value is the namespace id, found or
+    created by title in step 1 (or wrangler's `id`, bound as given)."""
+
+    key = "kv"
+    types = ("kv_namespace",)
+    change: ClassVar[ChangeKind] = "config"
+
+    def wanted(self, wanted: Wanted) -> dict[str, str]:
+        return {binding: config.id or wanted.kv_ids.get(binding, "") for binding, config in wanted.settings.kv.items()}
+
+    def encode(self, name: str, value: str) -> dict[str, Any]:
+        return {"type": "kv_namespace", "name": name, "namespace_id": value}
+
+    def decode(self, entry: Mapping[str, Any]) -> str:
+        return str(entry.get("namespace_id") or "")
+
+    def drifted(self, wanted: Mapping[str, str], deployed: Mapping[str, str]) -> bool:
+        # An id found by title is known only after step 1; a binding without an id is as good as none.
+        return any(not deployed.get(name) or (value and value != deployed[name]) for name, value in wanted.items())
+
+    def show(self, name: str, value: str) -> str:
+        return f"{name}: kv_namespace ({value})" if value else f"{name}: kv_namespace"
+
+
+class R2Binding(BindingKind):
+    """R2 buckets (`r2:` in app.yml, wrangler's `[[r2_buckets]]`); the value is the bucket's name."""
+
+    key = "r2"
+    types = ("r2_bucket",)
+    change: ClassVar[ChangeKind] = "config"
+
+    def wanted(self, wanted: Wanted) -> dict[str, str]:
+        return wanted.settings.r2_buckets()
+
+    def encode(self, name: str, value: str) -> dict[str, Any]:
+        return {"type": "r2_bucket", "name": name, "bucket_name": value}
+
+    def decode(self, entry: Mapping[str, Any]) -> str:
+        return str(entry.get("bucket_name") or "")
+
+    def drifted(self, wanted: Mapping[str, str], deployed: Mapping[str, str]) -> bool:
+        return dict(wanted) != dict(deployed)
+
+    def show(self, name: str, value: str) -> str:
+        return f"{name}: r2_bucket ({value})"
 
 
 class PlainTextBinding(BindingKind):
@@ -170,7 +221,14 @@ class AssetsBinding(BindingKind):
         return bool(wanted) and set(wanted) != set(deployed)  # missing, or bound under another name
 
 
-KINDS: tuple[BindingKind, ...] = (D1Binding(), PlainTextBinding(), SecretBinding(), AssetsBinding())
+KINDS: tuple[BindingKind, ...] = (
+    D1Binding(),
+    KVBinding(),
+    R2Binding(),
+    PlainTextBinding(),
+    SecretBinding(),
+    AssetsBinding(),
+)
 _BY_TYPE = {type_: kind for kind in KINDS for type_ in kind.types}
 
 

@@ -1,7 +1,8 @@
 """What a deploy changes, as a typed value: the one place that knows how "nothing" and "first-deploy" are said.
 
-A deploy compares five kinds of input with what the Worker records (`deployer.state`): its code, its assets,
-its configuration (compatibility, vars, the D1 binding), its schema and its secrets. `Changes` holds which of
+A deploy compares six kinds of input with what the Worker records (`deployer.state`): its code, its assets,
+its configuration (compatibility, vars, the D1, KV and R2 bindings), its schema, its secrets and its cron
+triggers (set with an endpoint of their own: a change of them alone uploads no new version). `Changes` holds which of
 them changed and why the deploy runs at all; `str(changes)` is the `changed` output
 (`first-deploy`, `nothing`, or e.g. `code,assets`).
 """
@@ -13,8 +14,8 @@ from typing import Literal
 
 __all__ = ["ALL_KINDS", "ChangeKind", "Changes", "Reason"]
 
-ChangeKind = Literal["code", "assets", "config", "schema", "secrets"]
-ALL_KINDS: tuple[ChangeKind, ...] = ("code", "assets", "config", "schema", "secrets")
+ChangeKind = Literal["code", "assets", "config", "schema", "secrets", "triggers"]
+ALL_KINDS: tuple[ChangeKind, ...] = ("code", "assets", "config", "schema", "secrets", "triggers")
 Reason = Literal["first", "forced", "update", "nothing"]
 
 

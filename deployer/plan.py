@@ -8,6 +8,7 @@
 | assets differ                         | upload session (Cloudflare asks only for new files) + Worker      |
 | SQL files differ (schema, seed, migrations) | the database is read and what it lacks applied (`deployer.database`); |
 |                                       | with no other change, only the state tags updated                |
+| cron triggers differ                  | the schedules read and set after the Worker (no new version for them) |
 
 Secrets: each value given for this deploy is sent only when its input differs from the one a deploy last sent
 (compared by HMAC; a value `rotate` wrote since is kept: `deployer.secret_ledger`); secrets not sent are kept
@@ -58,6 +59,9 @@ class Plan:
     warnings: tuple[str, ...] = ()  # what the user should know; the deploy goes ahead
     kept_rotated: tuple[str, ...] = ()  # given secrets not sent: `rotate` changed them since (secret_ledger)
     schema_changed: bool | None = None  # schema.sql differs from the deployed one (None: not known, or --force)
+    crons: tuple[str, ...] | None = None  # the cron triggers to set after step 5 (None: leave them as they are)
+    upload_tags: tuple[str, ...] | None = None  # tags sent with the upload when the state is recorded after it
+    find_storage: bool = False  # step 1 also finds or creates the KV namespaces and R2 buckets
     bundle: str | None = None  # how the Worker was bundled (`deployer.bundle.Bundle.describe`), None: as written
 
     @property
@@ -66,15 +70,24 @@ class Plan:
         return (self.find_database or self.apply_schema) and self.upload_assets
 
     @property
+    def write_tags(self) -> bool:
+        """Step 5 writes the state tags alone: no new version, or the cron triggers were set after the upload."""
+        return self.update_tags_only or (
+            self.upload_tags is not None and self.upload_worker and not self.enable_subdomain
+        )
+
+    @property
     def steps(self) -> tuple[Step, ...]:
         """The steps this plan takes, in step order."""
         wanted = {
             Step.DATABASE: self.find_database,
+            Step.STORAGE: self.find_storage,
             Step.SCHEMA: self.apply_schema,
             Step.ASSET_SESSION: self.upload_assets,
             Step.ASSET_UPLOAD: self.upload_assets,
             Step.WORKER: self.upload_worker,
-            Step.WORKER_TAGS: self.update_tags_only,
+            Step.SCHEDULES: self.crons is not None,
+            Step.WORKER_TAGS: self.write_tags,
             Step.SUBDOMAIN: self.enable_subdomain,
             Step.RECORD_STATE: self.enable_subdomain,
         }
@@ -133,10 +146,14 @@ def make_plan(
     if not remote.exists or force or previous is None:
         # --force re-sends what a deploy last sent (a repair), never over a value `rotate` wrote since.
         resent = {name for name in given_secrets if name not in decision.adopted and _sent_by_deploy(name, decision)}
+        crons = settings.triggers.crons
         return Plan(
             script=settings.script_name,
             changes=Changes.first() if not remote.exists else Changes.forced(),
             find_database=True,
+            find_storage=bool(settings.kv or settings.r2),
+            # A new Worker has no schedules; an existing one's are read and made what the app says.
+            crons=crons if crons or remote.exists else None,
             database_id=None,
             apply_schema=_has_sql(app),
             upload_assets=app.manifest is not None,
@@ -170,31 +187,45 @@ def make_plan(
         "config": local.config != previous.config,
         "schema": local.schema != previous.schema or local.migrations != previous.migrations,
         "secrets": secrets_changed or bool(generate),
+        "triggers": local.triggers != previous.triggers,
     }
     changed |= {kind for kind, differ in differs.items() if differ}
     changes = Changes.of(changed)
     upload_assets = "assets" in changes and app.manifest is not None
     upload_worker = bool(changed & {"code", "assets", "config", "secrets"})
     database_id = remote.database_id(settings.d1.binding)
+    set_crons = "triggers" in changes
+    tags = _tags(remote, local, decision)
     return Plan(
         script=settings.script_name,
         changes=changes,
         find_database=database_id is None or "config" in changes,
+        find_storage=bool(settings.kv or settings.r2) and ("config" in changes or _storage_unknown(settings, remote)),
+        crons=settings.triggers.crons if set_crons else None,
+        # With new schedules to set, the upload records the triggers as they were; the tags are written again
+        # once the schedules are set, so a failure in between leaves them to be set by the next deploy.
+        upload_tags=_tags(remote, replace(local, triggers=previous.triggers), decision) if set_crons else None,
         database_id=database_id,
         apply_schema="schema" in changes and _has_sql(app),
         upload_assets=upload_assets,
         keep_assets=upload_worker and app.manifest is not None and not upload_assets,
         upload_worker=upload_worker,
-        update_tags_only=("schema" in changes or _ledger_changed(remote, decision)) and not upload_worker,
+        update_tags_only=("schema" in changes or set_crons or _ledger_changed(remote, decision)) and not upload_worker,
         enable_subdomain=False,
         send_secrets=decision.send,
         generate_secrets=generate,
-        tags=_tags(remote, local, decision),
+        tags=tags,
         warnings=warnings,
         kept_rotated=decision.adopted,
         schema_changed=local.schema != previous.schema,
         bundle=app.bundle.describe() if app.bundle else None,
     )
+
+
+def _storage_unknown(settings: Settings, remote: RemoteState) -> bool:
+    """A KV binding found by title whose id the deployed Worker does not show (so step 1 must find it)."""
+    deployed = remote.bindings.get("kv") or {}
+    return any(not deployed.get(binding) for binding in settings.kv_titles())
 
 
 def _has_sql(app: LocalApp) -> bool:
@@ -291,6 +322,7 @@ def _tags(remote: RemoteState, local: Digests, decision: Decision) -> tuple[str,
         schema=local.schema,
         secrets=decision.ledger,
         migrations=local.migrations,
+        triggers=local.triggers,
     )
     ours = digests.as_tags()
     if len(remote.other_tags) + len(ours) > MAX_SCRIPT_TAGS:

@@ -8,7 +8,13 @@ production's Worker or rows:
 | Worker                | `{app}-pr-{N}` (a DNS label, at most 63)         | `items-app-pr-7`                |
 | D1 database, isolated | `{database}-pr-{N}` (at most 64)                 | `items-app-db-pr-7`             |
 | D1 database, shared   | `{database}-previews`, one for every preview     | `items-app-db-previews`         |
+| KV namespace          | `{title}-pr-{N}` (at most 512)                   | `items-app-cache-pr-7`          |
+| R2 bucket             | `{bucket}-pr-{N}` (at most 63)                   | `items-app-files-pr-7`          |
 | GitHub environment    | `preview/pr-{N}`                                 | `preview/pr-7`                  |
+
+KV namespaces and R2 buckets are always the preview's own (also with a shared database, and also when
+production binds a namespace by id): a preview's code never writes production's keys or objects. Cron
+triggers are not set on previews.
 
 A name that would be too long keeps its end (`-pr-N`) and shortens its start, which then ends with six hex
 digits of a hash of the whole start: two long app names that share their first 50 characters still get two
@@ -39,6 +45,8 @@ __all__ = [
     "app_key",
     "fit_name",
     "parse_age",
+    "preview_bucket",
+    "preview_kv_title",
     "preview_names",
     "preview_of",
     "preview_tag",
@@ -50,6 +58,8 @@ DatabaseMode = Literal["isolated", "shared"]
 TAG_PREFIX = "dspv-"
 _WORKER_LIMIT = 63  # one DNS label
 _DATABASE_LIMIT = 64  # GUESS, as in deployer.settings: D1 names of at most 64 characters
+_KV_TITLE_LIMIT = 512  # GUESS, as in deployer._settings_models
+_BUCKET_LIMIT = 63  # R2 bucket names: 3 to 63 characters
 _HASH = 6
 _TAG = re.compile(rf"^{TAG_PREFIX}(?P<app>[0-9a-f]{{10}})-(?P<number>[1-9][0-9]*)$")
 
@@ -117,6 +127,16 @@ def preview_names(app: str, database: str, number: int, *, mode: DatabaseMode = 
         tag=preview_tag(app, number),
         shared_database=shared,
     )
+
+
+def preview_kv_title(title: str, number: int) -> str:
+    """The title of the preview's own KV namespace for production's namespace `title`."""
+    return fit_name(title, f"-pr-{number}", _KV_TITLE_LIMIT)
+
+
+def preview_bucket(bucket: str, number: int) -> str:
+    """The name of the preview's own R2 bucket for production's bucket `bucket`."""
+    return fit_name(bucket, f"-pr-{number}", _BUCKET_LIMIT)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,11 +22,9 @@ import posixpath
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -41,6 +39,7 @@ from deployer._secret_rules import (
     drop_untrusted_wrangler_names,
     reserved_names,
 )
+from deployer._settings_models import BINDING_NAME, AssetsConfig, D1Config, KVConfig, R2Config, TriggersConfig
 from deployer._settings_sources import (
     config_error,
     from_app_yml,
@@ -57,7 +56,10 @@ __all__ = [
     "DEFAULT_COMPATIBILITY_DATE",
     "AssetsConfig",
     "D1Config",
+    "KVConfig",
+    "R2Config",
     "Settings",
+    "TriggersConfig",
     "dns_label",
     "parse_secret_names",
     "parse_var_flags",
@@ -70,9 +72,7 @@ DEFAULT_COMPATIBILITY_DATE = "2025-01-01"
 
 # A Worker name becomes the first DNS label of `{name}.{subdomain}.workers.dev`, so it must be one.
 _WORKER_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-# GUESS: D1 accepts letters, digits, '-' and '_' (wrangler does not validate; the API refuses others).
-_D1_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-_BINDING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_BINDING_NAME = BINDING_NAME
 _TOKEN = re.compile(r"^[\x21-\x7e]+$")
 _ACCOUNT_ID = re.compile(r"^[0-9a-f]{32}$")
 _MAX_CHECKS = 20
@@ -81,53 +81,6 @@ _MAX_CHECKS = 20
 _DEDICATED_SECRETS = {"APP_PASSWORD": "app_password", "SESSION_SECRET": "session_secret"}
 # Where a CLI value came from, when that is not `--<field>`.
 _CLI_ORIGINS = {"vars": "--var", "app_dir": "the APP_DIR argument"}
-
-
-class AssetsConfig(BaseModel):
-    """How Cloudflare serves `public/` (sent as `assets.config` with the Worker)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    html_handling: Literal["auto-trailing-slash", "force-trailing-slash", "drop-trailing-slash", "none"] = (
-        "auto-trailing-slash"
-    )
-    not_found_handling: Literal["none", "404-page", "single-page-application"] = "none"
-    run_worker_first: bool | list[str] = False
-
-    @field_validator("run_worker_first")
-    @classmethod
-    def _route_globs(cls, value: bool | list[str]) -> bool | list[str]:
-        if isinstance(value, list):
-            bad = [rule for rule in value if not rule.startswith(("/", "!/"))]
-            if bad:
-                msg = f"rules must start with '/' or '!/': {', '.join(bad)}"
-                raise ValueError(msg)
-        return value
-
-
-class D1Config(BaseModel):
-    """The app's D1 database: found by `name` (default `<worker name>-db`), bound as `binding`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str | None = None
-    binding: str = "DB"
-
-    @field_validator("name")
-    @classmethod
-    def _d1_name(cls, value: str | None) -> str | None:
-        if value is not None and not _D1_NAME.match(value):
-            msg = "use letters, digits, '-' and '_' (at most 64 characters)"
-            raise ValueError(msg)
-        return value
-
-    @field_validator("binding")
-    @classmethod
-    def _binding(cls, value: str) -> str:
-        if not _BINDING_NAME.match(value):
-            msg = "a binding name is a JavaScript identifier such as DB"
-            raise ValueError(msg)
-        return value
 
 
 class Settings(BaseSettings):
@@ -150,6 +103,9 @@ class Settings(BaseSettings):
     compatibility_flags: tuple[str, ...] = ()
     assets: AssetsConfig = AssetsConfig()
     d1: D1Config = D1Config()
+    kv: dict[str, KVConfig] = Field(default_factory=dict)  # binding name → its KV namespace
+    r2: dict[str, R2Config] = Field(default_factory=dict)  # binding name → its R2 bucket
+    triggers: TriggersConfig = TriggersConfig()
     vars: dict[str, str] = Field(default_factory=dict)
     secrets: tuple[str, ...] = ()
     checks: tuple[AppCheck, ...] = ()  # the app's own checks of its live URL (`deployer.checks`)
@@ -224,12 +180,12 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return value
 
-    @field_validator("vars")
+    @field_validator("vars", "kv", "r2")
     @classmethod
-    def _var_names(cls, value: dict[str, str]) -> dict[str, str]:
+    def _var_names(cls, value: dict[str, Any]) -> dict[str, Any]:
         bad = [name for name in value if not _BINDING_NAME.match(name)]
         if bad:
-            msg = f"variable names must be identifiers: {', '.join(bad)}"
+            msg = f"binding names must be identifiers: {', '.join(bad)}"
             raise ValueError(msg)
         return value
 
@@ -307,6 +263,21 @@ class Settings(BaseSettings):
     @property
     def database_name(self) -> str:
         return self.d1.name or f"{self.script_name}-db"
+
+    def kv_titles(self) -> dict[str, str]:
+        """Binding → title of the KV namespace found or created by title (wrangler's auto-provisioned name,
+        `<worker>-<binding>`, when none is set); bindings given by `id` are not among them."""
+        return {
+            binding: config.title or resource_name(self.script_name, binding)
+            for binding, config in self.kv.items()
+            if config.id is None
+        }
+
+    def r2_buckets(self) -> dict[str, str]:
+        """Binding → name of its R2 bucket (`<worker>-<binding>` when none is set)."""
+        return {
+            binding: config.bucket or resource_name(self.script_name, binding) for binding, config in self.r2.items()
+        }
 
     def secret_values(self) -> dict[str, SecretStr]:
         """The secret values given for this deploy (a declared secret without a value keeps its remote one).
@@ -388,6 +359,12 @@ def _app_config(app_dir: Path) -> tuple[Path, dict[str, Any], dict[str, str], tu
         return wrangler.path, wrangler.values, wrangler.origins, wrangler.notes
     values, origins = from_app_yml(app_yml)
     return app_yml, values, origins, ()
+
+
+def resource_name(script: str, binding: str) -> str:
+    """wrangler's name for a resource it provisions for a binding: `items-app` + `USER_FILES` → `items-app-user-files`
+    (`autoProvisionedResourceName` in workers-sdk `deployment-bundle/auto-provisioned-name.ts`)."""
+    return f"{script}-{binding.lower().replace('_', '-')}"
 
 
 def worker_name_from(text: str, *, source: str) -> str:

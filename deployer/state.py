@@ -9,8 +9,8 @@ ds1-code-<16 hex>      worker.js (and the modules it imports, with their names)
 ds1-assets-<16 hex>    the asset files (path, hash, size) and the asset config incl. _headers/_redirects,
                        followed by -<file count>
 ds1-config-<16 hex>    everything else the Worker upload carries except secrets: compatibility date and flags,
-                       the bindings whose kind counts a change as config (vars, the D1 binding) and the
-                       database name
+                       the bindings whose kind counts a change as config (vars, the D1 binding, KV and R2) and
+                       the database name; followed by -<12 hex> of the cron triggers when the app has any
 ds1-schema-<16 hex>-<12 hex>
                        schema.sql, then seed.sql and migrations/ (names and contents)
 ds1-secrets-<4 hex>-…  the secret ledger: per secret, the HMAC of the input value last sent, keyed with the
@@ -65,6 +65,7 @@ _DIGEST_LENGTH = 16
 # seed.sql and migrations/ share the schema tag, which stays within 40 characters (Cloudflare documents no tag
 # length limit, so ours stay short; a D1 bookmark, 59 characters, is therefore not recorded in a tag).
 _SQL_DIGEST_LENGTH = 12
+_DIGESTED_SINCE_THE_START = frozenset({"d1", "vars"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +79,13 @@ class Digests:
     schema: str  # schema.sql alone: a change of it on a database with tables must be harmless
     secrets: SecretLedger | None  # the deployed ledger (None: none yet, or a local digest)
     migrations: str = ""  # seed.sql and migrations/ ("" in tags written before migrations existed)
+    triggers: str = ""  # the cron triggers ("" without any, as in the tags written before they existed)
 
     def as_tags(self) -> list[str]:
         tags = [
             f"{STATE_TAG_PREFIX}code-{self.code}",
             f"{STATE_TAG_PREFIX}assets-{self.assets}-{self.assets_count}",
-            f"{STATE_TAG_PREFIX}config-{self.config}",
+            f"{STATE_TAG_PREFIX}config-{self.config}" + (f"-{self.triggers}" if self.triggers else ""),
             f"{STATE_TAG_PREFIX}schema-{self.schema}" + (f"-{self.migrations}" if self.migrations else ""),
         ]
         if self.secrets is not None and self.secrets.records:
@@ -101,14 +103,16 @@ class Digests:
         try:
             assets, _, count = found["assets"].partition("-")
             schema, _, migrations = found["schema"].partition("-")
+            config, _, triggers = found["config"].partition("-")
             return cls(
                 code=found["code"],
                 assets=assets,
                 assets_count=int(count or 0),
-                config=found["config"],
+                config=config,
                 schema=schema,
                 secrets=SecretLedger.parse(found["secrets"]) if "secrets" in found else None,
                 migrations=migrations,
+                triggers=triggers,
             )
         except (KeyError, ValueError):
             return None
@@ -195,14 +199,22 @@ def local_digests(settings: Settings, app: LocalApp) -> Digests:
     if settings.assets_binding != "ASSETS":  # a renamed binding re-binds the assets (the default keeps old digests)
         assets["binding"] = settings.assets_binding
     wanted = wanted_bindings(Wanted(settings=settings, has_assets=app.manifest is not None))
-    config = {
+    config: dict[str, Any] = {
         "main_module": app.main,
         "compatibility_date": settings.compatibility_date,
         "compatibility_flags": list(settings.compatibility_flags),
-        # Every binding kind whose change is a config change (the D1 binding, vars, any kind added later).
-        "bindings": {kind.key: wanted[kind.key] for kind in KINDS if kind.change == "config"},
+        # Every binding kind whose change is a config change (the D1 binding, vars, any kind added later); a kind
+        # added later counts only when used, so that an app without it keeps the digest it had.
+        "bindings": {
+            kind.key: wanted[kind.key]
+            for kind in KINDS
+            if kind.change == "config" and (kind.key in _DIGESTED_SINCE_THE_START or wanted[kind.key])
+        },
         "d1_database": settings.database_name,
     }
+    if settings.kv:  # the namespaces' ids are found in step 1: their titles (or given ids) are what is known now
+        titles = settings.kv_titles()
+        config["kv_namespaces"] = {name: kv.id or f"title:{titles[name]}" for name, kv in sorted(settings.kv.items())}
     # worker.js alone keeps the digest it always had; with modules, their names and contents count too.
     code = (
         _digest(
@@ -221,7 +233,15 @@ def local_digests(settings: Settings, app: LocalApp) -> Digests:
         schema=_digest((app.schema_sql or "").encode()),
         secrets=None,
         migrations=_sql_digest(app),
+        triggers=_digest(_canonical(list(settings.triggers.crons)), _SQL_DIGEST_LENGTH)
+        if settings.triggers.crons
+        else "",
     )
+
+
+def _triggers_digest(crons: tuple[str, ...]) -> str:
+    """The cron triggers, in order; "" without any (so an app without them keeps the config tag it had)."""
+    return _digest(_canonical(list(crons)), length=_SQL_DIGEST_LENGTH) if crons else ""
 
 
 def _sql_digest(app: LocalApp) -> str:

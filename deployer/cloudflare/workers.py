@@ -23,12 +23,14 @@ __all__ = [
     "create_deployment",
     "delete_script",
     "enable_script_subdomain",
+    "get_schedules",
     "get_version",
     "latest_deployment",
     "list_deployments",
     "list_scripts",
     "list_versions",
     "patch_bindings",
+    "put_schedules",
     "script_settings",
     "script_subdomain",
     "set_script_tags",
@@ -265,3 +267,20 @@ async def list_deployments(client: CloudflareClient, script: str) -> list[dict[s
     response = await client.call("GET", f"{client.account_path}/workers/scripts/{script}/deployments")
     found = response.mapping().get("deployments")
     return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
+
+
+async def get_schedules(client: CloudflareClient, script: str) -> tuple[str, ...]:
+    """The script's cron triggers (`GET …/scripts/{name}/schedules` → `{"schedules": [{"cron", …}]}`)."""
+    response = await client.call("GET", f"{client.account_path}/workers/scripts/{script}/schedules")
+    schedules = response.mapping().get("schedules") or []
+    return tuple(str(item["cron"]) for item in schedules if isinstance(item, dict) and "cron" in item)
+
+
+async def put_schedules(client: CloudflareClient, script: str, crons: tuple[str, ...]) -> None:
+    """Replace the script's cron triggers (a JSON list of `{"cron"}`, as wrangler's `triggers/deploy.ts` sends;
+    an empty list removes them)."""
+    await client.call(
+        "PUT",
+        f"{client.account_path}/workers/scripts/{script}/schedules",
+        json_body=[{"cron": cron} for cron in crons],
+    )

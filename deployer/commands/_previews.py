@@ -1,5 +1,6 @@
 """What `preview`, `teardown` and `sweep` share: the preview's names and settings, finding this app's previews,
-and removing one (its database first, then its Worker), only when the Worker carries this app's preview tag."""
+and removing one (its database, KV namespaces and R2 buckets first, then its Worker), only when the Worker
+carries this app's preview tag."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from dataclasses import dataclass
 
 from deployer.cloudflare import CloudflareClient
 from deployer.cloudflare import d1 as d1_api
+from deployer.cloudflare import kv as kv_api
+from deployer.cloudflare import r2 as r2_api
 from deployer.cloudflare import workers as workers_api
 from deployer.commands._base import Options
-from deployer.errors import ConfigError
-from deployer.previews import Preview, PreviewNames, preview_names, preview_of
-from deployer.settings import Settings
+from deployer.errors import CloudflareAPIError, ConfigError
+from deployer.previews import Preview, PreviewNames, preview_bucket, preview_kv_title, preview_names, preview_of
+from deployer.settings import KVConfig, R2Config, Settings, TriggersConfig, resource_name
 from deployer.state import RemoteState
 
 __all__ = ["Removal", "list_previews", "preview_settings", "preview_target", "remove_preview"]
@@ -37,13 +40,28 @@ def preview_settings(settings: Settings, names: PreviewNames, *, warn: Callable[
     preview generates its own, so a preview's code never holds the one production signs sessions with)."""
     if settings.session_secret is not None:
         warn("The SESSION_SECRET given is not sent to the preview: each preview generates its own")
+    if settings.triggers.crons:
+        warn("The cron triggers are not set on the preview: a pull request's code does not run on a schedule")
+    kv_titles, buckets = _preview_storage(settings, names.number)
     return settings.model_copy(
         update={
             "name": names.script,
             "d1": settings.d1.model_copy(update={"name": names.database}),
+            "kv": {binding: KVConfig(title=title) for binding, title in kv_titles.items()},
+            "r2": {binding: R2Config(bucket=bucket) for binding, bucket in buckets.items()},
+            "triggers": TriggersConfig(),
             "session_secret": None,
         }
     )
+
+
+def _preview_storage(settings: Settings, number: int) -> tuple[dict[str, str], dict[str, str]]:
+    """The preview's own KV namespace titles and R2 bucket names, by binding (`deployer.previews`)."""
+    titles = {binding: resource_name(settings.script_name, binding) for binding in settings.kv}
+    titles |= settings.kv_titles()  # a namespace given by id gets the default title's preview
+    kv_titles = {binding: preview_kv_title(title, number) for binding, title in titles.items()}
+    buckets = {binding: preview_bucket(bucket, number) for binding, bucket in settings.r2_buckets().items()}
+    return kv_titles, buckets
 
 
 async def list_previews(client: CloudflareClient, app: str) -> list[Preview]:
@@ -66,12 +84,15 @@ class Removal:
     worker_deleted: bool  # False: there was no such Worker (already gone)
     database_deleted: str = ""  # the name of the database deleted with it ("" when none was)
     notes: tuple[str, ...] = ()
+    storage_deleted: tuple[str, ...] = ()  # its KV namespaces and R2 buckets deleted with it
 
     def words(self) -> str:
         if not self.worker_deleted:
             return f"preview Worker {self.script} was already gone"
-        database = f" and its D1 database {self.database_deleted}" if self.database_deleted else ""
-        return f"deleted the preview Worker {self.script}{database}"
+        owned = ([f"its D1 database {self.database_deleted}"] if self.database_deleted else []) + list(
+            self.storage_deleted
+        )
+        return f"deleted the preview Worker {self.script}" + (f" and {', '.join(owned)}" if owned else "")
 
 
 async def remove_preview(client: CloudflareClient, settings: Settings, names: PreviewNames) -> Removal:
@@ -101,6 +122,7 @@ async def remove_preview(client: CloudflareClient, settings: Settings, names: Pr
     database, notes = await _own_database(client, settings, names, remote)
     if database is not None:
         await d1_api.delete_database(client, database.uuid)
+    storage, storage_notes = await _remove_own_storage(client, settings, names, remote)
     await workers_api.delete_script(client, names.script)
     return Removal(
         names.number,
@@ -108,8 +130,42 @@ async def remove_preview(client: CloudflareClient, settings: Settings, names: Pr
         names.environment,
         worker_deleted=True,
         database_deleted=database.name if database else "",
-        notes=notes,
+        notes=(*notes, *storage_notes),
+        storage_deleted=storage,
     )
+
+
+async def _remove_own_storage(
+    client: CloudflareClient, settings: Settings, names: PreviewNames, remote: RemoteState
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Delete the KV namespaces and R2 buckets the preview Worker is bound to that have the preview's own names
+    (anything else it is bound to is kept); a bucket that holds objects cannot be deleted and is named."""
+    kv_titles, buckets = _preview_storage(settings, names.number)
+    deleted: list[str] = []
+    notes: list[str] = []
+    for binding, namespace_id in sorted((remote.bindings.get("kv") or {}).items()):
+        namespace = await kv_api.get_namespace(client, namespace_id) if namespace_id else None
+        if namespace is None:
+            continue
+        if namespace.title != kv_titles.get(binding):
+            notes.append(f"KV namespace {namespace.title} is not this preview's own, so it was kept")
+        elif await kv_api.delete_namespace(client, namespace_id):
+            deleted.append(f"KV namespace {namespace.title}")
+    for binding, bucket in sorted((remote.bindings.get("r2") or {}).items()):
+        if bucket != buckets.get(binding):
+            notes.append(f"R2 bucket {bucket} is not this preview's own, so it was kept")
+            continue
+        try:
+            if await r2_api.delete_bucket(client, bucket):
+                deleted.append(f"R2 bucket {bucket}")
+        except CloudflareAPIError as exc:
+            if r2_api.BUCKET_NOT_EMPTY not in exc.codes:
+                raise
+            notes.append(
+                f"R2 bucket {bucket} holds objects, which Cloudflare does not delete with the bucket, so it was "
+                f"kept: empty it (dashboard, or `wrangler r2 object delete`), then delete it"
+            )
+    return tuple(deleted), tuple(notes)
 
 
 async def _own_database(

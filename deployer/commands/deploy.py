@@ -2,14 +2,16 @@
 
 0. Read and check the app folder (no network), read the deployed state in one round and plan
    (`deployer.commands.plan.prepare`).
-1. Find or create the D1 database (never a second one with the same name, never silently another one).
+1. Find or create the D1 database (never a second one with the same name, never silently another one), and the
+   KV namespaces and R2 buckets the Worker binds (`deployer.commands._storage`).
 2. Apply what it lacks: `schema.sql` and `seed.sql` to a new database, pending migrations to one with data
    (after a Time Travel bookmark; destructive ones only when allowed), one file per request
    (`deployer.commands._database`, planned by `deployer.database`).
 3. Open an asset upload session with the manifest of `public/`.
 4. Upload only the buckets Cloudflare asks for, several at once.
    (1–2 and 3–4 run side by side: uploaded files change nothing that is served until step 5.)
-5. Upload the Worker with its bindings, the assets' completion token (or `keep_assets`) and the new state tags.
+5. Upload the Worker with its bindings, the assets' completion token (or `keep_assets`) and the new state tags;
+   then set its cron triggers when they changed (`deployer.commands._schedules`).
 6. Enable its workers.dev URL (first deploy, or `--force`), and only then record the deployed state in the
    Worker's tags: a deploy stopped before that (killed, or the URL call failed) leaves no state, so the next one
    redoes every step instead of reading "nothing changed".
@@ -41,6 +43,8 @@ from deployer.commands._base import Options
 from deployer.commands._database import Applied, apply_checked, create_database, read_database
 from deployer.commands._deploy_result import DeployResult
 from deployer.commands._rollback import RollbackPlan, checked_or_rolled_back, live_version
+from deployer.commands._schedules import sync_schedules
+from deployer.commands._storage import find_storage
 from deployer.commands._verify import CheckResult, Verification
 from deployer.commands.plan import Prepared, prepare
 from deployer.database import BoundDatabase, DatabasePlanner, DatabaseWork, check_switch
@@ -108,6 +112,14 @@ async def _write(
 ) -> DeployResult:
     """Steps 1-6 and the check of the live app; each write is noted in `done`."""
     plan, app, hooks = prepared.plan, prepared.app, options.hooks
+    kv_ids = await find_storage(
+        client,
+        settings,
+        prepared.remote,
+        find=plan.find_storage,
+        done=done,
+        log=lambda **details: _log(Step.STORAGE, **details),
+    )
     database, assets = _Database(plan.database_id), _Assets()
     if plan.find_database or plan.apply_schema or plan.upload_assets:
         with hooks.group(SIDE_BY_SIDE_GROUP):
@@ -115,7 +127,7 @@ async def _write(
                 _database_and_schema(client, settings, prepared, options, done),
                 _assets(client, prepared, done, hooks.warn),
             )
-    steps = (*database.steps, *assets.steps)
+    steps = (*((Step.STORAGE,) if plan.find_storage else ()), *database.steps, *assets.steps)
     # The version to go back to if the new one fails its checks (read before it is replaced).
     wanted = plan.upload_worker and prepared.remote.exists and options.verify and options.rollback_on_failure
     rollback = RollbackPlan(
@@ -126,12 +138,20 @@ async def _write(
     if plan.upload_worker:
         assert database.id is not None
         # With step 6 to come, the state is recorded after it (see the module docstring).
-        tags = prepared.remote.other_tags if plan.enable_subdomain else plan.tags
+        tags = prepared.remote.other_tags if plan.enable_subdomain else (plan.upload_tags or plan.tags)
         with hooks.group(Step.WORKER.group):
-            await _upload_worker(client, settings, prepared, database.id, secret_values, assets.completion_jwt, tags)
+            await _upload_worker(
+                client, settings, prepared, _Bound(database.id, kv_ids), secret_values, assets.completion_jwt, tags
+            )
         done.append(f"uploaded a new version of the Worker {plan.script}, which now serves")
         steps += (Step.WORKER,)
-    elif plan.update_tags_only:
+    if plan.crons is not None:
+        before = await sync_schedules(client, plan.script, plan.crons)
+        if before is not None:
+            done.append(f"set the cron triggers of {plan.script} (they were: {', '.join(before) or 'none'})")
+        _log(Step.SCHEDULES, crons=", ".join(plan.crons) or "none", changed=before is not None)
+        steps += (Step.SCHEDULES,)
+    if plan.write_tags:
         await workers_api.set_script_tags(client, plan.script, list(plan.tags))
         done.append("recorded the new state on the Worker")
         _log(Step.WORKER_TAGS, script=plan.script)
@@ -320,18 +340,30 @@ async def _upload_buckets(
 # --- 5. the Worker, 6. its URL ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Bound:
+    """What step 1 found for the bindings: the D1 database's id and the KV namespaces' ids."""
+
+    database_id: str
+    kv_ids: Mapping[str, str]
+
+
 async def _upload_worker(
     client: CloudflareClient,
     settings: Settings,
     prepared: Prepared,
-    database_id: str,
+    bound: _Bound,
     secret_values: Mapping[str, str],
     completion_jwt: str | None,
     tags: tuple[str, ...],
 ) -> None:
     plan, app = prepared.plan, prepared.app
     wanted = Wanted(
-        settings=settings, has_assets=app.manifest is not None, database_id=database_id, secret_values=secret_values
+        settings=settings,
+        has_assets=app.manifest is not None,
+        database_id=bound.database_id,
+        secret_values=secret_values,
+        kv_ids=bound.kv_ids,
     )
     metadata: dict[str, Any] = {
         "main_module": app.main,

@@ -12,9 +12,10 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from deployer.bindings import AssetsBinding, D1Binding, SecretBinding, kind_of
+from deployer.bindings import AssetsBinding, D1Binding, KVBinding, R2Binding, SecretBinding, kind_of
 from deployer.cloudflare import CloudflareClient
 from deployer.cloudflare import d1 as d1_api
+from deployer.cloudflare import kv as kv_api
 from deployer.cloudflare import workers as workers_api
 from deployer.cloudflare.client import none_if_missing
 from deployer.cloudflare.workers import workers_dev_url
@@ -74,12 +75,13 @@ async def inspect_app(
 ) -> dict[str, Any]:
     """A JSON-ready description of the deployed app `script`; with `local_migrations` (the app folder's), each
     database also lists the ones it has not applied."""
-    settings, subdomain, toggle, versions, deployments = await asyncio.gather(
+    settings, subdomain, toggle, versions, deployments, crons = await asyncio.gather(
         workers_api.script_settings(client, script),
         none_if_missing(workers_api.account_subdomain(client)),
         none_if_missing(workers_api.script_subdomain(client, script)),
         none_if_missing(workers_api.list_versions(client, script)),
         none_if_missing(workers_api.list_deployments(client, script)),
+        none_if_missing(workers_api.get_schedules(client, script)),
     )
     if settings is None:
         raise DeployError(
@@ -102,7 +104,8 @@ async def inspect_app(
         "script": script,
         "compatibility_date": settings.get("compatibility_date"),
         "compatibility_flags": list(settings.get("compatibility_flags") or ()),
-        "bindings": [{"name": b.get("name"), "type": b.get("type")} for b in bindings],
+        "bindings": [await _binding(client, b) for b in bindings],
+        "crons": list(crons or ()),
         "assets": (
             {"digest": digests.assets, "files": digests.assets_count}
             if digests
@@ -173,11 +176,28 @@ def _secrets(bindings: list[dict[str, Any]], ledger: SecretLedger | None) -> lis
     return shown
 
 
+async def _binding(client: CloudflareClient, binding: dict[str, Any]) -> dict[str, Any]:
+    """Name and type (never a value); a KV namespace with its id and title, an R2 bucket with its name."""
+    shown: dict[str, Any] = {"name": binding.get("name"), "type": binding.get("type")}
+    if binding.get("type") in KVBinding.types and binding.get("namespace_id"):
+        namespace = await kv_api.get_namespace(client, str(binding["namespace_id"]))
+        shown["resource"] = str(binding["namespace_id"])
+        shown["title"] = namespace.title if namespace else None  # None: the namespace was deleted
+    elif binding.get("type") in R2Binding.types and binding.get("bucket_name"):
+        shown["resource"] = str(binding["bucket_name"])
+    return shown
+
+
 def _shown(binding: dict[str, Any]) -> str:
     """The binding as its kind shows it (a kind this deployer does not manage: name and type)."""
     kind = kind_of(str(binding.get("type")))
     name = str(binding.get("name"))
-    return kind.show(name, "") if kind else f"{name}: {binding.get('type')}"
+    if kind is None:
+        return f"{name}: {binding.get('type')}"
+    line = kind.show(name, "" if kind.key == "d1" else str(binding.get("resource") or ""))
+    if "title" in binding:
+        line += f" {binding['title']}" if binding["title"] else " (MISSING: the namespace was deleted)"
+    return line
 
 
 async def _describe_database(client: CloudflareClient, binding: dict[str, Any]) -> dict[str, Any]:
@@ -208,6 +228,7 @@ def render_inspection(report: dict[str, Any]) -> str:
     lines.append(f"  url: {url or '(account has no workers.dev subdomain)'} [{state}]")
     lines.append("  bindings:")
     lines += [f"    {_shown(b)}" for b in report["bindings"]]
+    lines.append(f"  cron triggers: {', '.join(report.get('crons') or ()) or 'none'}")
     for secret in report["secrets"]:
         when = f"changed {secret['changed']} by {secret['by']}" if secret["changed"] else "no record of its changes"
         lines.append(f"  secret {secret['name']}: {when}")

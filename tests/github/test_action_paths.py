@@ -160,7 +160,7 @@ def test_an_app_yml_error_points_at_the_key(
     assert result.returncode == 1
     (error,) = workflow_commands(result.log, "error")
     assert error.startswith(f"::error file=app/app.yml,line={line},title=Invalid configuration::")
-    assert "unknown key 'colour'" in error
+    assert "colour: not a setting of this deployer" in error
 
 
 def test_an_unknown_command_or_boolean_is_refused(

@@ -224,7 +224,9 @@ CATALOGUE: list[BadInput] = [
         _write("app.yml", "name: [unclosed\n"),
     ),
     BadInput("app.yml is a list", "must be a mapping of settings", "Known keys", _write("app.yml", "- name\n")),
-    BadInput("app.yml has a misspelt key", "unknown key 'nmae'", "Known keys", yml("nmae: items-app")),
+    BadInput(
+        "app.yml has a misspelt key", "nmae: not a setting of this deployer", "Known keys", yml("nmae: items-app")
+    ),
     BadInput(
         "app.yml is not UTF-8",
         "app.yml is not UTF-8 text",

@@ -44,8 +44,15 @@ def test_what_was_sent_reads_back_as_the_same_bindings_without_secret_values(tmp
     """A settings read shows secrets without their text; everything else round-trips."""
     sent = metadata_bindings(wanted_bindings(wanted(tmp_path, S="s")))
     shown = [{k: v for k, v in entry.items() if not (entry["type"] == "secret_text" and k == "text")} for entry in sent]
-    read = deployed_bindings([*shown, {"type": "kv_namespace", "name": "OTHER", "namespace_id": "x"}])
-    assert read == {"d1": {"DB": "db-1"}, "vars": {"A": "1", "B": "2"}, "secrets": {"S": ""}, "assets": {"ASSETS": ""}}
+    read = deployed_bindings([*shown, {"type": "queue", "name": "OTHER", "queue_name": "x"}])
+    assert read == {
+        "d1": {"DB": "db-1"},
+        "kv": {},
+        "r2": {},
+        "vars": {"A": "1", "B": "2"},
+        "secrets": {"S": ""},
+        "assets": {"ASSETS": ""},
+    }
     assert drifted_kinds(wanted_bindings(wanted(tmp_path, S="s")), read) == set()
     assert wanted_bindings(wanted(tmp_path)) == {**read, "secrets": {}}
 
@@ -70,7 +77,7 @@ def test_every_cloudflare_type_belongs_to_one_kind() -> None:
     types = [type_ for kind in KINDS for type_ in kind.types]
     assert len(types) == len(set(types))
     assert all(kind_of(type_) is not None for type_ in types)
-    assert kind_of("kv_namespace") is None
+    assert kind_of("queue") is None
 
 
 def test_each_kind_reads_back_what_the_settings_show() -> None:
@@ -85,13 +92,22 @@ def test_each_kind_reads_back_what_the_settings_show() -> None:
             {"type": "secret_key", "name": "KEY"},
         ]
     )
-    assert read == {"d1": {"DB": "db-2", "OTHER": ""}, "vars": {"EMPTY": ""}, "secrets": {"KEY": ""}, "assets": {}}
+    assert read == {
+        "d1": {"DB": "db-2", "OTHER": ""},
+        "kv": {},
+        "r2": {},
+        "vars": {"EMPTY": ""},
+        "secrets": {"KEY": ""},
+        "assets": {},
+    }
 
 
 def test_each_kind_shows_itself_for_inspect() -> None:
     shown = {kind.key: kind.show("NAME", "v") for kind in KINDS}
     assert shown == {
         "d1": "NAME: d1 (v)",
+        "kv": "NAME: kv_namespace (v)",
+        "r2": "NAME: r2_bucket (v)",
         "vars": "NAME: plain_text",
         "secrets": "NAME: secret (value hidden)",
         "assets": "NAME: assets",

@@ -13,7 +13,7 @@ def test_a_first_deploy_changes_everything_and_says_first_deploy() -> None:
 def test_a_forced_deploy_lists_every_kind() -> None:
     forced = Changes.forced()
     assert (forced.reason, forced.kinds) == ("forced", ALL_KINDS)
-    assert str(forced) == "code,assets,config,schema,secrets"
+    assert str(forced) == "code,assets,config,schema,secrets,triggers"
 
 
 def test_an_update_keeps_the_kinds_in_their_order_and_nothing_is_nothing() -> None:

@@ -76,7 +76,7 @@ def test_everything_unsupported_is_named_at_once(tmp_path: Path) -> None:
     (tmp_path / "wrangler.toml").write_text(
         'name = "shop"\nworkers_dev = false\nroutes = ["a.example/*"]\n[vars]\nN = 3\n[assets]\nserve_directly = 1\n'
         '[build]\ncommand = "npm run build"\n[[d1_databases]]\nbinding = "DB"\ndatabase_id = "x"\n'
-        '[[kv_namespaces]]\nbinding = "K"\nid = "x"\n[env.staging]\nname = "shop-staging"\n'
+        '[ai]\nbinding = "AI"\n[env.staging]\nname = "shop-staging"\n'
     )
     with pytest.raises(ConfigError) as refused:
         load(tmp_path)
@@ -86,9 +86,9 @@ def test_everything_unsupported_is_named_at_once(tmp_path: Path) -> None:
         "routes: this deployer serves the app on workers.dev only",
         "vars.N: only text vars are supported",
         "assets.serve_directly: not supported by this deployer",
-        "build: run the build before deploying",
+        "build: run the build in a workflow step before deploying",
         "d1_databases.database_name: missing; this deployer finds (or creates) the database by its name",
-        "kv_namespaces: KV bindings are not supported yet",
+        "ai: the AI binding is not supported",
         "env: one environment per app",
     ):
         assert words in message, message
