@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import enum
 
+import structlog
+
 __all__ = ["SIDE_BY_SIDE_GROUP", "Step"]
+
+_log = structlog.get_logger("deployer")
 
 # The log group around steps 1-4, which run as two branches side by side.
 SIDE_BY_SIDE_GROUP = "Steps 1-4: the D1 database (1-2) beside the assets (3-4)"
@@ -56,3 +60,10 @@ class Step(enum.Enum):
         if self in (Step.ASSET_SESSION, Step.ASSET_UPLOAD):
             return "1-2"
         return None
+
+    def log(self, side_by_side: bool = False, **details: object) -> None:
+        """One log line for this step: `step 3/6 open an asset upload session`, marked when it runs beside others
+        (only steps 1-4 can; steps 5 and 6 always run alone)."""
+        if side_by_side and self.beside:
+            details["beside"] = self.beside
+        _log.info(f"{self.label} {self.title}", **details)

@@ -25,7 +25,6 @@ changes nothing; a failed migration or a refused upload leaves the live Worker a
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,12 +32,12 @@ from typing import Any
 
 import structlog
 
-from deployer._concurrency import both, gather
+from deployer._concurrency import both
 from deployer.bindings import SecretBinding, Wanted, metadata_bindings, wanted_bindings
 from deployer.cloudflare import CloudflareClient
 from deployer.cloudflare import workers as workers_api
-from deployer.cloudflare.assets import UploadFile, open_upload_session, upload_bucket
 from deployer.cloudflare.multipart import FormPart
+from deployer.commands._assets import Uploaded, upload_assets
 from deployer.commands._base import Options
 from deployer.commands._database import Applied, apply_checked, create_database, read_database
 from deployer.commands._deploy_result import DeployResult
@@ -48,8 +47,8 @@ from deployer.commands._storage import find_storage
 from deployer.commands._verify import CheckResult, Verification
 from deployer.commands.plan import Prepared, prepare
 from deployer.database import BoundDatabase, DatabasePlanner, DatabaseWork, check_switch
-from deployer.errors import CloudflareError, DeployError, RolledBackError, UploadTokenError
-from deployer.manifest import AssetFile, AssetManifest
+from deployer.errors import DeployError, RolledBackError
+from deployer.manifest import AssetManifest
 from deployer.settings import Settings
 from deployer.steps import SIDE_BY_SIDE_GROUP, Step
 
@@ -68,16 +67,6 @@ class _Database:
     created: bool = False
     steps: tuple[Step, ...] = ()
     applied: Applied = field(default_factory=Applied)
-
-
-@dataclass(frozen=True, slots=True)
-class _Assets:
-    """Steps 3-4: the completion token for the Worker upload, and what was uploaded."""
-
-    completion_jwt: str | None = None
-    files: int = 0
-    bytes: int = 0
-    steps: tuple[Step, ...] = ()
 
 
 async def run(settings: Settings, client: CloudflareClient | None, options: Options) -> DeployResult:
@@ -118,14 +107,14 @@ async def _write(
         prepared.remote,
         find=plan.find_storage,
         done=done,
-        log=lambda **details: _log(Step.STORAGE, **details),
+        log=Step.STORAGE.log,
     )
-    database, assets = _Database(plan.database_id), _Assets()
+    database, assets = _Database(plan.database_id), Uploaded()
     if plan.find_database or plan.apply_schema or plan.upload_assets:
         with hooks.group(SIDE_BY_SIDE_GROUP):
             database, assets = await both(
                 _database_and_schema(client, settings, prepared, options, done),
-                _assets(client, prepared, done, hooks.warn),
+                upload_assets(client, prepared, done, hooks.warn),
             )
     steps = (*((Step.STORAGE,) if plan.find_storage else ()), *database.steps, *assets.steps)
     # The version to go back to if the new one fails its checks (read before it is replaced).
@@ -149,20 +138,20 @@ async def _write(
         before = await sync_schedules(client, plan.script, plan.crons)
         if before is not None:
             done.append(f"set the cron triggers of {plan.script} (they were: {', '.join(before) or 'none'})")
-        _log(Step.SCHEDULES, crons=", ".join(plan.crons) or "none", changed=before is not None)
+        Step.SCHEDULES.log(crons=", ".join(plan.crons) or "none", changed=before is not None)
         steps += (Step.SCHEDULES,)
     if plan.write_tags:
         await workers_api.set_script_tags(client, plan.script, list(plan.tags))
         done.append("recorded the new state on the Worker")
-        _log(Step.WORKER_TAGS, script=plan.script)
+        Step.WORKER_TAGS.log(script=plan.script)
         steps += (Step.WORKER_TAGS,)
     if plan.enable_subdomain:
         with hooks.group(Step.SUBDOMAIN.group):
             await workers_api.enable_script_subdomain(client, plan.script)
             done.append(f"enabled {prepared.url}")
-            _log(Step.SUBDOMAIN, url=prepared.url)
+            Step.SUBDOMAIN.log(url=prepared.url)
             await workers_api.set_script_tags(client, plan.script, list(plan.tags))
-            _log(Step.RECORD_STATE, script=plan.script)
+            Step.RECORD_STATE.log(script=plan.script)
         steps += (Step.SUBDOMAIN, Step.RECORD_STATE)
     checks: tuple[CheckResult, ...] = ()
     if options.verify:
@@ -249,7 +238,7 @@ async def _database_and_schema(
     steps: tuple[Step, ...] = ()
     if plan.find_database:
         steps = (Step.DATABASE,)
-        _log(Step.DATABASE, side_by_side, id=database.uuid, database=database.name, created=created)
+        Step.DATABASE.log(side_by_side, id=database.uuid, database=database.name, created=created)
     applied = Applied()
     if work.writes:
         applied = await apply_checked(
@@ -257,84 +246,8 @@ async def _database_and_schema(
         )
         steps += (Step.SCHEMA,)
         bookmark = {"bookmark": applied.bookmark} if applied.bookmark else {}
-        _log(Step.SCHEMA, side_by_side, files=", ".join(applied.files), **bookmark)
+        Step.SCHEMA.log(side_by_side, files=", ".join(applied.files), **bookmark)
     return _Database(database.uuid, created, steps, applied)
-
-
-# --- 3.–4. the assets -------------------------------------------------------------------------------------
-
-
-async def _assets(
-    client: CloudflareClient, prepared: Prepared, done: list[str], warn: Callable[[str], None]
-) -> _Assets:
-    """Steps 3-4. An upload session whose token is refused mid-way (it lives an hour) is opened again, once:
-    Cloudflare then asks only for the files it still lacks."""
-    try:
-        return await _assets_once(client, prepared, done)
-    except UploadTokenError as exc:
-        warn(f"Cloudflare refused the asset upload token ({exc.api_text}); opening a new upload session")
-        return await _assets_once(client, prepared, done)
-
-
-async def _assets_once(client: CloudflareClient, prepared: Prepared, done: list[str]) -> _Assets:
-    manifest = prepared.app.manifest
-    if not prepared.plan.upload_assets or manifest is None:
-        return _Assets()
-    side_by_side = prepared.plan.side_by_side
-    session = await open_upload_session(client, prepared.plan.script, manifest.as_upload_manifest())
-    by_hash = manifest.by_hash()
-    wanted = [hash_ for bucket in session.buckets for hash_ in bucket]
-    unknown = [hash_ for hash_ in wanted if hash_ not in by_hash]
-    if unknown:
-        raise CloudflareError(f"Cloudflare asked for {len(unknown)} file(s) that are not in the manifest")
-    total_bytes = sum(by_hash[hash_].size for hash_ in wanted)
-    _log(
-        Step.ASSET_SESSION,
-        side_by_side,
-        files=len(manifest.files),
-        to_upload=len(wanted),
-        buckets=len(session.buckets),
-        bytes=total_bytes,
-    )
-    if not session.buckets:
-        _log(Step.ASSET_UPLOAD, side_by_side, files=0, reason="Cloudflare has every file")
-        return _Assets(session.jwt, steps=(Step.ASSET_SESSION,))
-    completion = await _upload_buckets(
-        client, session.jwt, session.buckets, by_hash, total=len(wanted), side_by_side=side_by_side
-    )
-    done.append(f"uploaded {len(wanted)} asset files (served only once a Worker version uses them)")
-    return _Assets(completion, len(wanted), total_bytes, (Step.ASSET_SESSION, Step.ASSET_UPLOAD))
-
-
-async def _upload_buckets(
-    client: CloudflareClient,
-    jwt: str,
-    buckets: tuple[tuple[str, ...], ...],
-    by_hash: Mapping[str, AssetFile],
-    *,
-    total: int,
-    side_by_side: bool,
-) -> str:
-    limiter = asyncio.Semaphore(BUCKET_CONCURRENCY)
-    progress = {"files": 0, "bytes": 0}
-
-    async def send(bucket: tuple[str, ...]) -> str | None:
-        files = [UploadFile(hash=h, source=by_hash[h].source, content_type=by_hash[h].content_type) for h in bucket]
-        async with limiter:
-            token = await upload_bucket(client, jwt, files)
-        progress["files"] += len(bucket)
-        progress["bytes"] += sum(by_hash[h].size for h in bucket)
-        _log(Step.ASSET_UPLOAD, side_by_side, files=f"{progress['files']}/{total}", bytes=progress["bytes"])
-        return token
-
-    tokens = await gather(*(send(bucket) for bucket in buckets))
-    completion = next((token for token in reversed(tokens) if token), None)
-    if completion is None:
-        raise CloudflareError(
-            "Cloudflare accepted every asset bucket but sent no completion token",
-            hint="Deploy again: files already uploaded are kept and will not be sent twice.",
-        )
-    return completion
 
 
 # --- 5. the Worker, 6. its URL ----------------------------------------------------------------------------
@@ -388,8 +301,7 @@ async def _upload_worker(
         for name, code in ((app.main, app.worker_code), *((m.name, m.code) for m in app.modules))
     ]
     uploaded = await workers_api.upload_script(client, plan.script, metadata=metadata, modules=modules)
-    _log(
-        Step.WORKER,
+    Step.WORKER.log(
         script=plan.script,
         etag=uploaded.get("etag"),
         keep_assets=plan.keep_assets,
@@ -408,11 +320,3 @@ def _asset_config(settings: Settings, manifest: AssetManifest) -> dict[str, Any]
     if manifest.redirects is not None:
         config["_redirects"] = manifest.redirects
     return config
-
-
-def _log(step: Step, side_by_side: bool = False, **details: object) -> None:
-    """One log line for `step`: `step 3/6 open an asset upload session`, marked when it runs beside others
-    (only steps 1-4 can; steps 5 and 6 always run alone)."""
-    if side_by_side and step.beside:
-        details["beside"] = step.beside
-    log.info(f"{step.label} {step.title}", **details)
