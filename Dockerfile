@@ -1,4 +1,4 @@
-# The GitHub Action's image: the deployer on python:3.12-slim, dependencies from the lock, nothing else.
+# The GitHub Action's image: the deployer on python:3.12-slim, dependencies from the lock, and the pinned esbuild.
 #
 # Container-action rules (docs "Dockerfile support for GitHub Actions"): no USER (the runner mounts the
 # workspace for root), no WORKDIR (the runner sets --workdir /github/workspace), exec-form ENTRYPOINT with an
@@ -17,6 +17,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 COPY requirements/runtime.txt /app/requirements/runtime.txt
 RUN python -m pip install --no-cache-dir --no-deps --only-binary=:all: --requirement /app/requirements/runtime.txt
+
+# esbuild, for Workers written in TypeScript or importing npm packages (deployer/bundle.py): the version wrangler
+# 4.86 uses, from the npm registry, refused unless its tarball has the SHA-256 written in the script.
+COPY scripts/fetch_esbuild.py /tmp/fetch_esbuild.py
+RUN python /tmp/fetch_esbuild.py /usr/local/bin/esbuild && rm /tmp/fetch_esbuild.py && /usr/local/bin/esbuild --version
 
 # The package and the thin entrypoint, compiled once here (the runtime never writes bytecode).
 COPY deployer /app/deployer

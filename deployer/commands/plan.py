@@ -138,6 +138,12 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
         f"  SQL: {app.schema_path or 'no schema.sql'}, {migrations}{', seed.sql' if app.seed else ''}; "
         f"D1 database {settings.database_name} as {settings.d1.binding}"
     )
+    storage = [f"KV {binding}: {config.id or settings.kv_titles()[binding]}" for binding, config in settings.kv.items()]
+    storage += [f"R2 {binding}: {bucket}" for binding, bucket in settings.r2_buckets().items()]
+    if storage:
+        lines.append(f"  storage: {'; '.join(storage)}")
+    if settings.triggers.crons:
+        lines.append(f"  cron triggers: {', '.join(settings.triggers.crons)}")
     if client is None:
         if app.bundle is not None:  # with a client, the plan's own lines say it
             lines.append(f"  {app.bundle.describe()}")
