@@ -175,7 +175,7 @@ def esbuild_arguments(
         "--color=false",
         "--charset=utf8",
     ]
-    if any(flag.startswith("nodejs_compat") for flag in compatibility_flags):
+    if _nodejs_compat(compatibility_flags):
         arguments += [f"--external:{name}" for name in _NODE_BUILTINS]
     if not has_tsconfig:
         arguments.append("--tsconfig-raw={}")
@@ -215,7 +215,7 @@ def build_bundle(
         except subprocess.TimeoutExpired:
             raise ConfigError(f"Bundling {root / main} took more than {_BUILD_TIMEOUT_S} s", file=root / main) from None
         if completed.returncode != 0:
-            raise _build_error(root, main, completed.stderr.decode("utf-8", errors="replace"))
+            raise _build_error(root, main, completed.stderr.decode("utf-8", errors="replace"), compatibility_flags)
         code = outfile.read_bytes()
         meta = json.loads(metafile.read_text(encoding="utf-8"))
     inputs = _inputs(meta)
@@ -294,13 +294,28 @@ def parse_esbuild_errors(stderr: str) -> list[EsbuildMessage]:
     return found
 
 
-def _build_error(root: Path, main: str, stderr: str) -> ConfigError:
+def _nodejs_compat(flags: Sequence[str]) -> bool:
+    return any(flag.startswith("nodejs_compat") for flag in flags)
+
+
+def _build_error(root: Path, main: str, stderr: str, compatibility_flags: Sequence[str]) -> ConfigError:
     errors = [_inside_or_hidden(root, error) for error in parse_esbuild_errors(stderr)]
     if not errors:
         return ConfigError(f"esbuild could not bundle {main}: {stderr.strip()[:2000]}", file=root / main)
     first = errors[0]
     unresolved = [e for e in errors if e.text.startswith("Could not resolve")]
     packages = [e for e in unresolved if _UNRESOLVED_PACKAGE.match(e.text)]
+    builtins = [e for e in packages if e.text.split('"')[1].removeprefix("node:") in _NODE_BUILTINS]
+    if builtins and not _nodejs_compat(compatibility_flags):
+        first = builtins[0]
+        module = first.text.split('"')[1]
+        return ConfigError(
+            f"{first.file}:{first.line} imports {module}, a Node.js module, which the runtime "
+            "provides only with Node.js compatibility",
+            hint='Add "nodejs_compat" to compatibility_flags (app.yml, or wrangler\'s configuration).',
+            file=root / first.file if first.file else root / main,
+            line=first.line,
+        )
     if packages and not (root / "node_modules").is_dir():
         first = packages[0]
         package = first.text.split('"')[1]
