@@ -128,7 +128,7 @@ def from_app_yml(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
             f"{path} has settings this deployer does not support (nothing was deployed):\n{described}",
             hint=_known_keys(),
             file=path,
-            line=_line_of(path, str(unknown[0])),
+            line=min((line for key in unknown if (line := _line_of(path, str(key))) is not None), default=None),
         )
     values = dict(document)
     if isinstance(values.get("compatibility_date"), dt.date):  # YAML reads an unquoted 2025-01-01 as a date
