@@ -8,9 +8,11 @@ environment variables whose values become Worker secrets that the Worker can han
 - a value equal to the Cloudflare API token or a GitHub token of the run is never sent, whatever its name;
 - on a `workflow_run` run (the fork-preview pattern, whose app folder comes from a pull request's artifact)
   `app.yml` may not declare secrets at all: only the action's `secrets` input (the workflow's own file) names them.
-  Nor may it name the Worker or the database (`name`, `d1.name`): a preview's names, and the tag that marks
-  which previews `teardown` and `sweep` may delete, are made from them, so a fork that chose them could take
-  over another app's or another pull request's preview. The workflow names the app with the input `name`.
+  Nor may it name the Worker, the database, a KV namespace or an R2 bucket (`name`, `d1.name`, `kv`/`r2`
+  titles, ids and bucket names; each binding then gets the default name made from the input `name`): a
+  preview's names, and the tag that marks which previews `teardown` and `sweep` may delete, are made from them,
+  so a fork that chose them could take over another app's or another pull request's preview (or its data). The
+  workflow names the app with the input `name`.
 """
 
 from __future__ import annotations
@@ -76,6 +78,12 @@ def drop_untrusted_wrangler_names(
     d1 = values.get("d1")
     if isinstance(d1, dict) and d1.pop("name", None) is not None:
         dropped.append("d1_databases.database_name")
+    for key, wrangler_key, fields in (("kv", "kv_namespaces", ("id",)), ("r2", "r2_buckets", ("bucket",))):
+        entries = values.get(key)
+        if isinstance(entries, dict):
+            for binding, entry in entries.items():
+                if isinstance(entry, dict) and any([entry.pop(field, None) is not None for field in fields]):
+                    dropped.append(f"{wrangler_key} {binding}'s {'id' if key == 'kv' else 'bucket_name'}")
     if not dropped:
         return ()
     return (
@@ -107,12 +115,22 @@ def check_untrusted_app_yml(values: Mapping[str, object], environ: Mapping[str, 
             ("account_id", values.get("account_id")),  # a wrangler file's: the workflow names the account
         )
         if given
-    ]
+    ] + _named_storage(values)
     if named:
         raise ConfigError(
             f"{app_yml} sets {' and '.join(named)}, but this is a {event} run, whose app folder comes from a pull "
             "request (the fork-preview pattern): its app.yml may not choose which Worker and database it deploys to",
-            hint="Name the app with the action's input name (the workflow file is yours), and remove name: and "
-            "d1.name: from the app.yml of these runs.",
+            hint="Name the app with the action's input name (the workflow file is yours), and remove name:, "
+            "d1.name: and the kv/r2 names from the app.yml of these runs (each binding gets <name>-<binding>).",
             file=app_yml,
         )
+
+
+def _named_storage(values: Mapping[str, object]) -> list[str]:
+    """The KV and R2 bindings whose namespace or bucket the configuration names (a title, an id, a bucket)."""
+    named = []
+    for key in ("kv", "r2"):
+        entries = values.get(key)
+        if isinstance(entries, dict):
+            named += [f"{key}.{binding}" for binding, entry in entries.items() if entry not in (None, {})]
+    return named
