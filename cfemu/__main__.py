@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
         help="asset files one Worker version may have; an upload session for more is refused "
         "(default 20000, the Free plan's; Workers Paid has 100000)",
     )
+    serve.add_argument(
+        "--max-crons",
+        type=int,
+        default=5,
+        help="Cron Triggers the account may hold (all scripts); a PUT of schedules beyond it answers 10072 "
+        "(default 5, the Free plan's; Workers Paid has 250)",
+    )
     add_network_arguments(serve)
     add_fault_arguments(serve)
     return parser
@@ -78,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 run_workers=not args.no_runtime,
                 max_databases=args.max_databases,
                 max_asset_files=args.max_asset_files,
+                max_crons=args.max_crons,
             ),
             network=network_from_args(args),
             faults=_faults(args.fault),
