@@ -37,6 +37,8 @@ class EmulatorConfig:
     # Cron Triggers the account may hold, all scripts together: 5 on Workers Free, 250 on Workers Paid
     # (developers.cloudflare.com/workers/platform/limits); see `cfemu.schedules`.
     max_crons: int = 5
+    # Fire each deployed script's crons on their schedule (`--run-crons`), not only when asked (`cfemu.schedules`).
+    run_crons: bool = False
 
 
 @dataclass(slots=True)

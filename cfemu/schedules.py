@@ -40,13 +40,22 @@ first schedule and must be one of its schedules (as on Cloudflare, only a script
 Errors, as `{"error": "<text>"}`: 404 no such script; 400 a cron the script does not have, a script without
 schedules, a bad `scheduledTime`; 503 an emulator started with `--no-runtime`, or a runtime that cannot run
 the deployed version.
+
+With `--run-crons` (`EmulatorConfig.run_crons`, off by default) the crons also fire on their own schedule, as on
+Cloudflare: at the start of every UTC minute, each deployed script's crons that match it (`cfemu.cron`) are
+fired as above (`fire_due`), concurrently, and their outcomes logged.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from starlette.requests import Request
@@ -58,9 +67,20 @@ from cfemu.cron import CronSyntaxError, parse_cron
 from cfemu.envelope import ApiError, ok
 from cfemu.runtime import RuntimeUnavailableError, ScheduledResult
 from cfemu.store import Store, now_iso
-from cfemu.workers import ensure_running, get_script, require_script
+from cfemu.workers import deployed_version, ensure_running, get_script, list_scripts, require_script
 
-__all__ = ["SCHEDULED_PATH", "Schedule", "ScheduledBackend", "admin_routes", "list_schedules", "routes"]
+__all__ = [
+    "SCHEDULED_PATH",
+    "Schedule",
+    "ScheduledBackend",
+    "admin_routes",
+    "cron_clock",
+    "fire_due",
+    "list_schedules",
+    "routes",
+]
+
+logger = logging.getLogger("cfemu")
 
 SCHEDULED_PATH = "/__emulator/scripts/{script_name}/scheduled"
 _BAD_BODY = "Could not parse request body. Please ensure the request is valid and try again."
@@ -223,6 +243,62 @@ async def fire_scheduled(request: Request) -> Response:
             "noRetry": outcome.no_retry,
         }
     )
+
+
+async def _fire(ctx: Context, backend: ScheduledBackend, name: str, cron: str, scheduled_time_ms: int) -> str:
+    """Fire one cron of `name` and return its outcome, or why it could not run."""
+    if not await ensure_running(ctx, name, lambda: backend.version_for(name) is not None):
+        return "not running"
+    try:
+        result = await backend.scheduled(name, cron=cron, scheduled_time_ms=scheduled_time_ms)
+    except RuntimeUnavailableError as exc:
+        return f"runtime unavailable: {exc}"
+    return "not running" if result is None else result.outcome
+
+
+async def fire_due(ctx: Context, minute: datetime) -> list[tuple[str, str, str]]:
+    """Fire every cron of a deployed script that matches `minute` (UTC); `(script, cron, outcome)` of each."""
+    backend = ctx.runtime
+    if not isinstance(backend, ScheduledBackend):
+        return []
+    due = [
+        (script.name, schedule.cron)
+        for script in list_scripts(ctx.store)
+        if deployed_version(ctx.store, script.name, with_modules=False) is not None
+        for schedule in list_schedules(ctx.store, script.name)
+        if parse_cron(schedule.cron).matches(minute)
+    ]
+    scheduled_time_ms = int(minute.timestamp()) // 60 * 60_000
+    outcomes = await asyncio.gather(*(_fire(ctx, backend, name, cron, scheduled_time_ms) for name, cron in due))
+    for (name, cron), outcome in zip(due, outcomes, strict=True):
+        logger.info("cron %r of %s fired: %s", cron, name, outcome)
+    return [(name, cron, outcome) for (name, cron), outcome in zip(due, outcomes, strict=True)]
+
+
+@contextlib.asynccontextmanager
+async def cron_clock(ctx: Context) -> AsyncIterator[None]:
+    """While the block runs and `ctx.config.run_crons` is on, fire the due crons at the start of every minute."""
+    if not ctx.config.run_crons:
+        yield
+        return
+    firing: set[asyncio.Task[list[tuple[str, str, str]]]] = set()
+
+    async def tick() -> None:
+        while True:
+            start = (time.time() // 60 + 1) * 60  # the next minute, named before sleeping (no minute twice)
+            await asyncio.sleep(start - time.time())
+            minute = datetime.fromtimestamp(start, UTC)
+            task = asyncio.create_task(fire_due(ctx, minute))  # a long handler must not delay the next minute
+            firing.add(task)
+            task.add_done_callback(firing.discard)
+
+    clock = asyncio.create_task(tick())
+    try:
+        yield
+    finally:
+        for task in (clock, *firing):
+            task.cancel()
+        await asyncio.gather(clock, *firing, return_exceptions=True)
 
 
 def routes() -> list[BaseRoute]:

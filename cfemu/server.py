@@ -160,7 +160,8 @@ def create_app(
             failures = await reactivate_deployed(ctx)
             for script_name, error in failures.items():
                 logger.warning("could not start the deployed version of %s: %s", script_name, error)
-            yield
+            async with schedules.cron_clock(ctx):
+                yield
         finally:
             await ctx.runtime.close()
             store.close()

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from cfemu.context import EmulatorConfig
 from cfemu.launcher import Emulator, running_emulator
+from cfemu.runtime import RuntimeResult, ScheduledResult, ScriptState
+from cfemu.schedules import cron_clock, fire_due
+from cfemu.server import create_app
 from tests.emulator.helpers import account_client, create_database, errors, put_script, result, script_form
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
@@ -158,7 +163,7 @@ def test_the_account_holds_at_most_five_crons(api: httpx.Client) -> None:
 
 def test_the_limit_is_a_setting(tmp_path: Path) -> None:
     with (
-        running_emulator(tmp_path / "cf", extra_args=["--max-crons", "250"]) as emulator,
+        running_emulator(tmp_path / "cf", extra_args=["--max-crons", "250", "--run-crons"]) as emulator,
         account_client(emulator) as api,
     ):
         result(put_script(api, "app"))
@@ -274,3 +279,61 @@ def test_a_fired_cron_runs_the_scheduled_handler_with_the_deployed_versions_bind
         _deploy_worker(api, database_id, "export default { fetch() { return new Response('no cron'); } };", "v3")
         assert emulator.fire_scheduled("cron-app")["outcome"] == "exception"
         assert _crons(api, "cron-app") == ["*/5 * * * *", "0 0 1 1 *"]
+
+
+class FiringRuntime:
+    """Runs nothing; records the scheduled events it is asked to deliver."""
+
+    def __init__(self) -> None:
+        self.running: set[str] = set()
+        self.fired: list[tuple[str, str, int]] = []
+
+    async def activate(self, state: ScriptState) -> RuntimeResult:
+        self.running.add(state.script_name)
+        return RuntimeResult()
+
+    async def stop(self, script_name: str) -> None:
+        self.running.discard(script_name)
+
+    async def close(self) -> None:
+        """Nothing to close."""
+
+    def version_for(self, script_name: str) -> str | None:
+        return "v" if script_name in self.running else None
+
+    async def scheduled(self, script_name: str, *, cron: str, scheduled_time_ms: int) -> ScheduledResult | None:
+        self.fired.append((script_name, cron, scheduled_time_ms))
+        return ScheduledResult(outcome="ok", no_retry=False)
+
+
+async def test_with_run_crons_the_due_crons_of_deployed_scripts_fire(tmp_path: Path) -> None:
+    """`fire_due` (what --run-crons calls at the start of each minute) fires exactly the crons matching it."""
+    runtime = FiringRuntime()
+    config = EmulatorConfig(
+        host="127.0.0.1",
+        port=0,
+        data_dir=tmp_path,
+        account_id="a" * 32,
+        api_token="t",
+        subdomain="demo",
+        run_crons=True,
+    )
+    app = create_app(config, runtime=runtime)
+    ctx = app.state.ctx
+    transport = httpx.ASGITransport(app=app)
+    base_url = f"http://cfemu/client/v4/accounts/{'a' * 32}"
+    async with httpx.AsyncClient(transport=transport, base_url=base_url, headers={"Authorization": "Bearer t"}) as api:
+        for script, crons in {"a": ["0 9 * * mon", "5/7 * * * *"], "b": ["0 9 * * sun", "0 * * * *"]}.items():
+            result(await api.put(f"/workers/scripts/{script}", files=script_form({"main_module": "index.js"})))
+            body = [{"cron": cron} for cron in crons]
+            result(await api.put(f"/workers/scripts/{script}/schedules", json=body))
+    monday_nine = datetime(2024, 9, 2, 9, 0, tzinfo=UTC)
+    runtime.running.discard("b")  # its instance is gone: started again before its event
+    async with cron_clock(ctx):
+        fired = await fire_due(ctx, monday_nine)
+    assert fired == [("a", "0 9 * * mon", "ok"), ("b", "0 * * * *", "ok")]
+    at = int(monday_nine.timestamp() * 1000)
+    assert runtime.fired == [("a", "0 9 * * mon", at), ("b", "0 * * * *", at)]
+    assert await fire_due(ctx, monday_nine + timedelta(minutes=1)) == []
+    assert [entry[:2] for entry in await fire_due(ctx, monday_nine + timedelta(minutes=5))] == [("a", "5/7 * * * *")]
+    ctx.store.close()
