@@ -49,6 +49,18 @@ def _parser() -> argparse.ArgumentParser:
         help="asset files one Worker version may have; an upload session for more is refused "
         "(default 20000, the Free plan's; Workers Paid has 100000)",
     )
+    serve.add_argument(
+        "--max-crons",
+        type=int,
+        default=5,
+        help="Cron Triggers the account may hold (all scripts); a PUT of schedules beyond it answers 10072 "
+        "(default 5, the Free plan's; Workers Paid has 250)",
+    )
+    serve.add_argument(
+        "--run-crons",
+        action="store_true",
+        help="also fire each deployed Worker's Cron Triggers on their schedule (UTC), as Cloudflare does",
+    )
     add_network_arguments(serve)
     add_fault_arguments(serve)
     return parser
@@ -78,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 run_workers=not args.no_runtime,
                 max_databases=args.max_databases,
                 max_asset_files=args.max_asset_files,
+                max_crons=args.max_crons,
+                run_crons=args.run_crons,
             ),
             network=network_from_args(args),
             faults=_faults(args.fault),

@@ -34,6 +34,11 @@ class EmulatorConfig:
     # Asset files one Worker version may have: 20,000 on the Free plan, 100,000 on Workers Paid
     # (developers.cloudflare.com/workers/platform/limits); see `cfemu.assets`.
     max_asset_files: int = 20_000
+    # Cron Triggers the account may hold, all scripts together: 5 on Workers Free, 250 on Workers Paid
+    # (developers.cloudflare.com/workers/platform/limits); see `cfemu.schedules`.
+    max_crons: int = 5
+    # Fire each deployed script's crons on their schedule (`--run-crons`), not only when asked (`cfemu.schedules`).
+    run_crons: bool = False
 
 
 @dataclass(slots=True)

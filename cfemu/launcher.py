@@ -81,6 +81,22 @@ class Emulator:
         rules: list[dict[str, Any]] = response.json()
         return rules
 
+    def fire_scheduled(
+        self, script: str, *, cron: str | None = None, scheduled_time_ms: int | None = None
+    ) -> dict[str, Any]:
+        """Run `script`'s scheduled handler as its Cron Trigger `cron` would (default: its first), and return
+        `{"script", "version_id", "cron", "scheduledTime", "outcome", "noRetry"}` (`cfemu.schedules`)."""
+        params: dict[str, str | int] = {}
+        if cron is not None:
+            params["cron"] = cron
+        if scheduled_time_ms is not None:
+            params["scheduledTime"] = scheduled_time_ms
+        url = f"{self.root_url}/__emulator/scripts/{script}/scheduled"
+        response = httpx.post(url, params=params, timeout=120.0)
+        response.raise_for_status()
+        fired: dict[str, Any] = response.json()
+        return fired
+
     def clear_faults(self) -> None:
         httpx.delete(f"{self.root_url}/__emulator/faults", timeout=10.0).raise_for_status()
 

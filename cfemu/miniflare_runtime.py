@@ -47,6 +47,10 @@ DIFFERENCE: an exception thrown by the Worker while handling a request gives min
 Responses get miniflare's emulation of Cloudflare's automatic compression (gzip/br by Content-Type when
 the client accepts it).
 
+`scheduled(script, cron=…, scheduled_time_ms=…)` runs the serving instance's scheduled handler (workerd's
+`Fetcher.scheduled()`, through miniflare's `getWorker()`), holding a lease on it, and returns the outcome once
+the handler and its `ctx.waitUntil()` work are done (at most 15 minutes, Cloudflare's limit for a Cron Trigger).
+
 The runtime keeps nothing across restarts: after the emulator starts (or after `RuntimeUnavailableError`
 reported that the supervisor died) each deployed script must be activated again.
 """
@@ -73,6 +77,7 @@ import httpx
 from cfemu.runtime import (
     RuntimeResult,
     RuntimeUnavailableError,
+    ScheduledResult,
     ScriptState,
     WorkerStartupError,
 )
@@ -89,6 +94,7 @@ __all__ = [
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 _SUPERVISOR = Path(__file__).resolve().parent / "supervisor.mjs"
 _READ_LIMIT = 16 * 1024 * 1024
+_SCHEDULED_TIMEOUT_S = 15 * 60.0
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
@@ -117,6 +123,7 @@ class Lease:
 
     def __init__(self, instance: _Instance) -> None:
         self._instance: _Instance | None = instance
+        self.key = instance.key
         self.url = instance.url.rstrip("/")
         self.version_id = instance.version_id
         instance.inflight += 1
@@ -287,6 +294,20 @@ class MiniflareRuntime:
             instance = self._live.pop(script_name, None)
             if instance is not None:
                 await self._dispose_when_idle(instance)
+
+    async def scheduled(self, script_name: str, *, cron: str, scheduled_time_ms: int) -> ScheduledResult | None:
+        """Run the scheduled handler of the version serving `script_name` (None if nothing serves it)."""
+        claim = self.acquire(script_name)
+        if claim is None:
+            return None
+        try:
+            request = {"op": "scheduled", "key": claim.key, "cron": cron, "scheduled_time": scheduled_time_ms}
+            reply = await self._call(request, wait_s=_SCHEDULED_TIMEOUT_S)
+        finally:
+            claim.release()
+        if not reply.get("ok"):
+            raise RuntimeUnavailableError(f"the scheduled event could not be delivered: {reply.get('error')}")
+        return ScheduledResult(outcome=str(reply["outcome"]), no_retry=bool(reply.get("no_retry")))
 
     async def close(self) -> None:
         """Dispose every instance, stop the supervisor and kill its process group."""

@@ -29,6 +29,7 @@ __all__ = [
     "Runtime",
     "RuntimeResult",
     "RuntimeUnavailableError",
+    "ScheduledResult",
     "ScriptState",
     "WorkerStartupError",
 ]
@@ -75,6 +76,15 @@ class RuntimeResult:
 
     startup_time_ms: int = 0
     handlers: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledResult:
+    """How a scheduled event ended, as workerd reports it (`Fetcher.scheduled()`): `outcome` is "ok",
+    "exception", "exceededCpu", …; `no_retry` is true when the handler called `controller.noRetry()`."""
+
+    outcome: str
+    no_retry: bool
 
 
 class WorkerStartupError(Exception):

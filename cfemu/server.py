@@ -9,7 +9,8 @@
   wrong method gives HTTP 405. Unexpected exceptions give HTTP 500 code 10013 and a traceback on stderr, never
   to the client.
 - `/__emulator/health` and `/__emulator/requests` are the emulator's own endpoints (not logged, no auth);
-  `/__emulator/faults` sets injected failures (`cfemu.faults`).
+  `/__emulator/faults` sets injected failures (`cfemu.faults`); `/__emulator/scripts/{name}/scheduled` runs a
+  Worker's scheduled handler (`cfemu.schedules`).
 - `--latency-ms` / `--bandwidth` shape `/client/v4` traffic; `/__emulator/network` lists request timings
   (`cfemu.network`).
 - Requests whose Host is `{script}.{subdomain}.workers.dev.localhost[:port]` are not API requests: they go
@@ -41,7 +42,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cfemu import assets, d1, d1_time_travel, scripts, secrets, settings, subdomains, versions
+from cfemu import assets, d1, d1_time_travel, schedules, scripts, secrets, settings, subdomains, versions
 from cfemu.context import Context, EmulatorConfig
 from cfemu.envelope import ApiError, error_response
 from cfemu.faults import FAULTS_PATH, FaultInjector, Faults, faults_endpoint
@@ -129,6 +130,7 @@ def api_routes() -> list[BaseRoute]:
         *secrets.routes(),
         *settings.routes(),
         *versions.routes(),
+        *schedules.routes(),
         *scripts.routes(),
     ]
 
@@ -158,7 +160,8 @@ def create_app(
             failures = await reactivate_deployed(ctx)
             for script_name, error in failures.items():
                 logger.warning("could not start the deployed version of %s: %s", script_name, error)
-            yield
+            async with schedules.cron_clock(ctx):
+                yield
         finally:
             await ctx.runtime.close()
             store.close()
@@ -168,6 +171,7 @@ def create_app(
             Route("/__emulator/health", _health),
             Route("/__emulator/requests", list_requests),
             Route(FAULTS_PATH, faults_endpoint, methods=["GET", "POST", "DELETE"]),
+            *schedules.admin_routes(),
             Mount(API_PREFIX, routes=api_routes()),
         ],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _server_error},

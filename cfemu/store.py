@@ -60,6 +60,14 @@ CREATE TABLE IF NOT EXISTS scripts (
     previews_enabled INTEGER NOT NULL,
     last_deployed_from TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS schedules (
+    script_name TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    cron TEXT NOT NULL,
+    created_on TEXT NOT NULL,
+    modified_on TEXT NOT NULL,
+    PRIMARY KEY (script_name, position)
+);
 CREATE TABLE IF NOT EXISTS versions (
     id TEXT PRIMARY KEY,
     script_name TEXT NOT NULL,

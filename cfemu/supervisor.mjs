@@ -5,6 +5,9 @@
 //                      {"id": 2, "op": "dispose", "key": "..."}
 //                      {"id": 3, "op": "ping"}
 //                      {"id": 4, "op": "shutdown"}
+//                      {"id": 5, "op": "scheduled", "key": "...", "cron": "*/5 * * * *", "scheduled_time": <ms>}
+//                        → {"outcome": "ok"|"exception"|…, "no_retry": bool} once the handler and its
+//                          ctx.waitUntil() work are done (workerd's Fetcher.scheduled())
 //   stdout (replies):  {"id": 1, "ok": true, ...} or {"id": 1, "ok": false, "error": "..."}
 // Nothing else is ever written to stdout; logs (miniflare's, workerd's stdout/stderr with a
 // "[script@version]" prefix) go to stderr, which the Python side sends to a log file.
@@ -295,6 +298,16 @@ async function opDispose(request) {
   return { disposed: true };
 }
 
+// Runs the user Worker's scheduled handler (the first worker of the instance) as a Cron Trigger would.
+async function opScheduled(request) {
+  const instance = instances.get(request.key);
+  if (!instance) throw new Error(`no instance ${request.key}`);
+  const worker = await instance.mf.getWorker();
+  const result = await worker.scheduled({ cron: request.cron, scheduledTime: new Date(request.scheduled_time) });
+  logLine(`${instance.label} scheduled "${request.cron}": ${result.outcome}`);
+  return { outcome: String(result.outcome), no_retry: Boolean(result.noRetry) };
+}
+
 async function disposeAll() {
   const all = [...instances.values()];
   instances.clear();
@@ -318,6 +331,8 @@ async function handle(request) {
       return opStart(request);
     case "dispose":
       return opDispose(request);
+    case "scheduled":
+      return opScheduled(request);
     case "ping":
       return { pid: process.pid, content_type_patch: assetPatchInstalled, instances: [...instances.keys()] };
     case "shutdown":

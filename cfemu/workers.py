@@ -324,7 +324,7 @@ async def commit_deployment(
 
 
 def delete_script(store: Store, script_name: str) -> None:
-    """Remove a script with its versions and deployments (and module bodies no version uses any more)."""
+    """Remove a script with its versions, deployments and schedules (and module bodies no version uses any more)."""
     with store.transaction() as db:
         db.execute(
             "DELETE FROM version_modules WHERE version_id IN (SELECT id FROM versions WHERE script_name = ?)",
@@ -332,6 +332,7 @@ def delete_script(store: Store, script_name: str) -> None:
         )
         db.execute("DELETE FROM versions WHERE script_name = ?", (script_name,))
         db.execute("DELETE FROM deployments WHERE script_name = ?", (script_name,))
+        db.execute("DELETE FROM schedules WHERE script_name = ?", (script_name,))
         db.execute("DELETE FROM scripts WHERE name = ?", (script_name,))
         db.execute("DELETE FROM module_blobs WHERE sha256 NOT IN (SELECT sha256 FROM version_modules)")
 

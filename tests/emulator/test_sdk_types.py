@@ -44,6 +44,8 @@ from cloudflare.types.workers.scripts import version_create_response, version_ge
 from cloudflare.types.workers.scripts.assets.upload_create_response import UploadCreateResponse as SessionResponse
 from cloudflare.types.workers.scripts.deployment import Deployment
 from cloudflare.types.workers.scripts.deployment_list_response import DeploymentListResponse
+from cloudflare.types.workers.scripts.schedule_get_response import ScheduleGetResponse
+from cloudflare.types.workers.scripts.schedule_update_response import ScheduleUpdateResponse
 from cloudflare.types.workers.scripts.script_and_version_setting_edit_response import (
     ScriptAndVersionSettingEditResponse,
 )
@@ -133,6 +135,8 @@ CASES = [
     Case("PATCH /workers/scripts/{name}/script-settings", ScriptSetting),
     Case("GET /workers/scripts/{name}/subdomain", ScriptSubdomain),
     Case("POST /workers/scripts/{name}/subdomain", SubdomainCreateResponse),
+    Case("PUT /workers/scripts/{name}/schedules", ScheduleUpdateResponse),
+    Case("GET /workers/scripts/{name}/schedules", ScheduleGetResponse),
     Case("PATCH /workers/scripts/{name}/settings", ScriptAndVersionSettingEditResponse),
     Case("POST /workers/scripts/{name}/versions", CreatedVersion),
     Case("GET /workers/scripts/{name}/versions/{id}", VersionDetail),
@@ -217,6 +221,11 @@ def _worker_calls(emulator: Emulator, api: httpx.Client, database_id: str, answe
     answers["GET /workers/scripts/{name}/subdomain"] = _envelope(api.get("/workers/scripts/items/subdomain"))
     enable = api.post("/workers/scripts/items/subdomain", json={"enabled": True, "previews_enabled": True})
     answers["POST /workers/scripts/{name}/subdomain"] = _envelope(enable)
+    crons = [{"cron": "*/5 * * * *"}, {"cron": "0 17 * * sun"}]
+    answers["PUT /workers/scripts/{name}/schedules"] = _envelope(
+        api.put("/workers/scripts/items/schedules", json=crons)
+    )
+    answers["GET /workers/scripts/{name}/schedules"] = _envelope(api.get("/workers/scripts/items/schedules"))
     rotated = [
         {"type": "inherit", "name": "DB"},
         {"type": "inherit", "name": "ASSETS"},

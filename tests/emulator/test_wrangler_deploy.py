@@ -2,6 +2,8 @@
 
 Between the two deploys a secret is set through the API, as `wrangler secret put` does: wrangler's second deploy
 (a version upload without `keep_bindings`, then a deployment) must leave it in place, as Cloudflare does.
+The first deploy's `[triggers] crons` become the Worker's schedules (`PUT …/schedules`); the second deploy's
+`crons = []` removes them (wrangler sends the empty list).
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ not_found_handling = "404-page"
 
 [vars]
 APP_NAME = "demo"
+
+[triggers]
+crons = ["*/5 * * * *", "0 17 * * sun"]
 
 [[d1_databases]]
 binding = "DB"
@@ -94,6 +99,11 @@ def test_wrangler_deploy_twice(emulator: Emulator, api: httpx.Client, tmp_path: 
     assert ("PUT", "") in first_calls
     secret = {"name": "API_KEY", "text": "set-between-deploys", "type": "secret_text"}
     result(api.put("/workers/scripts/feas-worker/secrets", json=secret))
+    schedules = result(api.get("/workers/scripts/feas-worker/schedules"))["schedules"]
+    assert [item["cron"] for item in schedules] == ["*/5 * * * *", "0 17 * * sun"]
+    assert "schedule: 0 17 * * sun" in first.stdout
+    config = project / "wrangler.toml"
+    config.write_text(config.read_text().replace('crons = ["*/5 * * * *", "0 17 * * sun"]', "crons = []"))
     seq = emulator.last_seq()
 
     second = _deploy(project, emulator)
@@ -102,6 +112,8 @@ def test_wrangler_deploy_twice(emulator: Emulator, api: httpx.Client, tmp_path: 
     assert ("POST", "/versions") in second_calls
     assert ("POST", "/deployments") in second_calls
     assert ("PUT", "") not in second_calls
+    assert ("PUT", "/schedules") in second_calls
+    assert result(api.get("/workers/scripts/feas-worker/schedules")) == {"schedules": []}
     (upload,) = [e for e in emulator.requests(since=seq) if e["path"].endswith("/feas-worker/versions")]
     assert "keep_bindings" not in upload["form"]["metadata"]
 
