@@ -10,7 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-__all__ = ["BINDING_NAME", "AssetsConfig", "D1Config", "KVConfig", "R2Config", "TriggersConfig", "check_cron"]
+from deployer.cron import cron_problem
+
+__all__ = ["BINDING_NAME", "AssetsConfig", "D1Config", "KVConfig", "R2Config", "TriggersConfig"]
 
 BINDING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # GUESS: D1 accepts letters, digits, '-' and '_' (wrangler does not validate; the API refuses others).
@@ -20,8 +22,6 @@ _D1_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _R2_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _KV_TITLE_MAX = 512  # GUESS: the dashboard and the API refuse longer titles (not documented)
 _KV_ID = re.compile(r"^[0-9a-f]{32}$")
-# One cron field: numbers, names (MON, JAN), `*`, ranges, steps, lists, and Cloudflare's `L`, `W`, `#`.
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*?,/#-]+$")
 
 
 class AssetsConfig(BaseModel):
@@ -141,21 +141,6 @@ class R2Config(BaseModel):
         return value
 
 
-def check_cron(expression: str) -> str | None:
-    """Why `expression` is not a cron expression Cloudflare could take (None when its shape is right).
-
-    Only the shape is checked here (five fields of the allowed characters); Cloudflare checks the values and
-    refuses the schedules call with its own message, before the deploy records its state.
-    """
-    fields = expression.split()
-    if len(fields) != 5:
-        return f"{expression!r} has {len(fields)} fields; a cron expression has five (minute hour day month weekday)"
-    bad = [field for field in fields if not _CRON_FIELD.match(field)]
-    if bad:
-        return f"{expression!r}: {bad[0]!r} is not a cron field (digits, names, * , - / and L W # only)"
-    return None
-
-
 class TriggersConfig(BaseModel):
     """Cron triggers: `triggers: {crons: ["*/30 * * * *"]}` in app.yml, `[triggers] crons` in wrangler's file.
     Set with the schedules endpoint after the Worker upload; an empty list removes them."""
@@ -167,7 +152,7 @@ class TriggersConfig(BaseModel):
     @field_validator("crons")
     @classmethod
     def _crons(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        problems = [problem for problem in map(check_cron, value) if problem]
+        problems = [problem for problem in map(cron_problem, value) if problem]
         if problems:
             raise ValueError("; ".join(problems))
         if len(set(value)) != len(value):

@@ -71,7 +71,12 @@ def test_a_namespace_given_by_id_is_bound_as_given(tmp_path: Path) -> None:
         ("kv:\n  cache-1: x\n", "binding names must be identifiers: cache-1"),
         ("triggers:\n  crons: ['*/5 * * *']\n", "has 4 fields; a cron expression has five"),
         ("triggers:\n  crons: ['*/5 * * * * *']\n", "has 6 fields"),
-        ("triggers:\n  crons: ['0 0 * * MON;rm']\n", "'MON;rm' is not a cron field"),
+        ("triggers:\n  crons: ['0 0 * * MON;rm']\n", "the day of week field 'MON;rm' is not a value, range"),
+        ("triggers:\n  crons: ['0 22 * * 0']\n", "uses 0, but Cloudflare numbers weekdays 1-7 from Sunday"),
+        ("triggers:\n  crons: ['60 * * * *']\n", "the minute field '60' has '60', which is not in 0-59"),
+        ("triggers:\n  crons: ['*/0 * * * *']\n", "has the step 0, which is not 1-59"),
+        ("triggers:\n  crons: ['0 0 L-31 * *']\n", "counts back more than 30 days"),
+        ("triggers:\n  crons: ['0 0 * * 2#6']\n", "occurrence outside 1-5"),
         ("triggers:\n  crons: ['0 0 * * *', '0 0 * * *']\n", "a cron expression is listed twice"),
         ("triggers:\n  schedule: ['0 0 * * *']\n", "triggers.schedule"),
     ],
@@ -227,3 +232,26 @@ def test_unsupported_app_yml_keys_are_listed_with_what_to_do(tmp_path: Path) -> 
     ):
         assert words in message
     assert refused.value.line == 1
+
+
+CRONS = [
+    "*/30 * * * *", "0 0 * * *", "0 9-17/2 * * MON-FRI", "15 10 L * *", "0 0 LW * *", "0 0 L-3 * *",
+    "0 0 L-3W * *", "0 0 15W * *", "0 0 * * 6L", "0 0 * * FRI#3", "0 0 * * L", "0 22 * * 7", "0 0 1 jan,jul *",
+    "59 23 31 12 7", "0 22-2 * * *", "1,2,3 * * * *", "*/15,40 * * * *", "0 22 * * 0", "60 * * * *",
+    "* 24 * * *", "0 0 0 * *", "0 0 * 13 *", "*/0 * * * *", "*/60 * * * *", "0 0 L-31 * *", "0 0 * * 2#6",
+    "0 0 * * MON;rm", "* * * *", "* * * * * *", "1-*/2 * * * *", "0 0 32W * *", "0 0 * * 8L",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("expression", CRONS)
+def test_the_deployer_refuses_exactly_the_crons_cloudflares_grammar_refuses(expression: str) -> None:
+    """The deployer's check before any request agrees with cfemu's parser (saffron's grammar) on each case."""
+    from cfemu.cron import CronSyntaxError, parse_cron
+    from deployer.cron import cron_problem
+
+    try:
+        parse_cron(expression)
+        emulator_accepts = True
+    except CronSyntaxError:
+        emulator_accepts = False
+    assert (cron_problem(expression) is None) == emulator_accepts, cron_problem(expression)
