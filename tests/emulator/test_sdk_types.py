@@ -343,4 +343,4 @@ def test_the_deployer_calls_no_endpoint_left_out() -> None:
     untyped = {"/workers/scripts/{name}/content/v2"}  # the DELETEs share their paths with typed calls
     covered = {case.call.split(" ")[1] for case in CASES} | untyped
     assert called <= covered
-    assert len(called) == 17
+    assert len(called) == 18
