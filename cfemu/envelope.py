@@ -14,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-__all__ = ["ApiError", "JsonObject", "error_response", "ok", "read_json_object"]
+__all__ = ["ApiError", "JsonObject", "bounded_int_param", "error_response", "ok", "read_json_object"]
 
 JsonObject = dict[str, Any]
 
@@ -70,4 +70,20 @@ async def read_json_object(request: Request, *, code: int = 10021) -> JsonObject
         raise ApiError(400, code, "Could not parse request body as JSON") from None
     if not isinstance(value, dict):
         raise ApiError(400, code, "Request body must be a JSON object")
+    return value
+
+
+def bounded_int_param(request: Request, key: str, default: int, low: int, high: int | None, *, code: int) -> int:
+    """Query parameter `key` as an integer from `low` to `high` (no upper bound when None), or `default` when absent;
+    anything else is a 400 `ApiError` with `code` naming the parameter and its bounds (never clamped)."""
+    raw = request.query_params.get(key)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if value < low or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise ApiError(400, code, f"Invalid {key}: {raw!r}; it must be an integer {bounds}")
     return value
