@@ -4,6 +4,11 @@ Checked types (anything else is stored as sent):
 - `d1`: needs `id` (wrangler) or `database_id` (the seed) naming an existing database of the account;
   stored as `{"type": "d1", "name", "id"}`. Otherwise code 10021 with the exact text wrangler matches:
   ``binding DB of type d1 must have a valid `id` specified``.
+- `kv_namespace`: needs `namespace_id` naming an existing KV namespace of the account; stored as
+  `{"type": "kv_namespace", "name", "namespace_id"}`. Otherwise code 10042 with the text Cloudflare answers a
+  script upload with (quoted in workers-sdk issue #14249 and wrangler transcripts in public projects):
+  ``KV namespace '<id>' is not valid. Please verify the namespace_id in your configuration.``
+  GUESS: HTTP 400, like the other refused bindings.
 - `plain_text` / `secret_text`: need a string `text`. `json`: needs a `json` key. `assets`: a name.
 - `inherit`: copies the binding named `old_name` (default: `name`) of the version `version_id` names,
   under the name `name`. `version_id` is a version id of the same script or the literal "latest"; absent
@@ -33,6 +38,7 @@ from typing import Any
 from cfemu.context import Context
 from cfemu.d1 import database_exists
 from cfemu.envelope import ApiError
+from cfemu.kv import namespace_exists
 
 __all__ = ["SECRET_TYPES", "VersionBindings", "normalise_bindings", "public_bindings"]
 
@@ -53,6 +59,16 @@ def _check(ctx: Context, binding: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(database_id, str) or not database_exists(ctx.store, database_id):
             raise _invalid(f"binding {name} of type d1 must have a valid `id` specified")
         return {"type": "d1", "name": name, "id": database_id}
+    if kind == "kv_namespace":
+        namespace_id = binding.get("namespace_id")
+        if not isinstance(namespace_id, str) or not namespace_exists(ctx.store, namespace_id):
+            shown = namespace_id if isinstance(namespace_id, str) else ""
+            raise ApiError(
+                400,
+                10042,
+                f"KV namespace '{shown}' is not valid. Please verify the namespace_id in your configuration.",
+            )
+        return {"type": "kv_namespace", "name": name, "namespace_id": namespace_id}
     if kind in ("plain_text", "secret_text") and not isinstance(binding.get("text"), str):
         raise _invalid(f"binding {name} of type {kind} must have a `text` string specified")
     if kind == "json" and "json" not in binding:
