@@ -2,7 +2,7 @@
 
 One database file, `DATA_DIR/cfemu.sqlite`, holds everything that Cloudflare would remember: the account's
 workers.dev subdomain, D1 database records and Time Travel bookmarks (each database's *data* is a separate
-SQLite file, see `cfemu.d1`), KV namespace records (their data is miniflare's, see
+SQLite file, see `cfemu.d1`), KV namespace and R2 bucket records (their data is miniflare's, see
 `cfemu.storage_files`), asset records (asset bytes are files under `DATA_DIR/assets/`), upload sessions, scripts,
 their versions, module bodies (deduplicated by SHA-256) and deployments. Reopening the same data dir
 restores all of it.
@@ -95,6 +95,14 @@ CREATE TABLE IF NOT EXISTS kv_namespaces (
     title TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL,
     jurisdiction TEXT
+);
+CREATE TABLE IF NOT EXISTS r2_buckets (
+    name TEXT NOT NULL,
+    jurisdiction TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    location TEXT NOT NULL,
+    storage_class TEXT NOT NULL,
+    PRIMARY KEY (jurisdiction, name)
 );
 """
 
