@@ -36,8 +36,6 @@ Values are written by the Workers bound to the namespace (`env.NS.put`); the API
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 import re
@@ -52,7 +50,7 @@ from starlette.routing import BaseRoute, Route
 
 from cfemu import storage_files
 from cfemu.context import Context, get_context
-from cfemu.envelope import ApiError, bounded_int_param, ok, read_json_object
+from cfemu.envelope import ApiError, bounded_int_param, decode_cursor, encode_cursor, ok, read_json_object
 from cfemu.store import Store, now_iso
 
 __all__ = ["namespace_exists", "routes"]
@@ -190,13 +188,6 @@ def _live_entries(conn: sqlite3.Connection | None, condition: str, *params: obje
     ).fetchall()
 
 
-def _decode_cursor(cursor: str) -> str:
-    try:
-        return base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ApiError(400, _BAD_REQUEST, f"Invalid cursor {cursor!r}") from None
-
-
 def _key_json(row: sqlite3.Row) -> dict[str, Any]:
     key: dict[str, Any] = {"name": row["key"]}
     if row["expiration"] is not None:
@@ -212,14 +203,14 @@ async def list_keys(request: Request) -> Response:
     row = _find(ctx, request.path_params["namespace_id"])
     limit = bounded_int_param(request, "limit", _MAX_KEYS_LIMIT, _MIN_KEYS_LIMIT, _MAX_KEYS_LIMIT, code=_BAD_REQUEST)
     cursor = request.query_params.get("cursor") or ""
-    after = _decode_cursor(cursor) if cursor else ""
+    after = decode_cursor(cursor, code=_BAD_REQUEST) if cursor else ""
     prefix = request.query_params.get("prefix") or ""
     persist = storage_files.kv_persist_dir(ctx.config.data_dir)
     with storage_files.open_object(persist, storage_files.KV_UNIQUE_KEY, row["id"]) as conn:
         condition = "substr(key, 1, length(?2)) = ?2 AND key > ?3"
         entries = _live_entries(conn, condition, prefix, after, limit=limit + 1)
     page, more = entries[:limit], len(entries) > limit
-    next_cursor = base64.urlsafe_b64encode(page[-1]["key"].encode()).decode().rstrip("=") if more else ""
+    next_cursor = encode_cursor(str(page[-1]["key"])) if more else ""
     return ok([_key_json(entry) for entry in page], result_info={"count": len(page), "cursor": next_cursor})
 
 

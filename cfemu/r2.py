@@ -30,13 +30,12 @@ error codes page (cloudflare-docs `src/content/docs/r2/api/error-codes.mdx`):
   uploads"). GUESS: the 10008 text (S3's) and the `{}` result (the SDK types it `object`). Its files are deleted.
   Scripts bound to it keep their binding.
 GUESS: any other malformed request is HTTP 400 code 10040 with a text naming it.
-Objects are written by the Workers bound to the bucket (`env.BUCKET.put`); the API reads only their count.
+Objects are written by the Workers bound to the bucket (`env.BUCKET.put`); the API lists and deletes them
+(`cfemu.r2_objects`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import sqlite3
 from datetime import UTC, datetime
@@ -48,12 +47,12 @@ from starlette.routing import BaseRoute, Route
 
 from cfemu import storage_files
 from cfemu.context import Context, get_context
-from cfemu.envelope import ApiError, bounded_int_param, ok, read_json_object
+from cfemu.envelope import ApiError, bounded_int_param, decode_cursor, encode_cursor, ok, read_json_object
 from cfemu.store import Store
 
-__all__ = ["bucket_exists", "routes"]
+__all__ = ["BAD_REQUEST", "bucket_exists", "bucket_storage", "routes"]
 
-_BAD_REQUEST = 10040
+BAD_REQUEST = 10040  # GUESS: see the module docstring
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _LOCATIONS = ("apac", "eeur", "enam", "weur", "wnam", "oc")
 _DEFAULT_LOCATION = "enam"
@@ -72,7 +71,7 @@ def bucket_exists(store: Store, name: str, jurisdiction: str = "default") -> boo
 def _jurisdiction(request: Request) -> str:
     value = request.headers.get("cf-r2-jurisdiction", "default")
     if value not in _JURISDICTIONS:
-        raise ApiError(400, _BAD_REQUEST, f"Invalid cf-r2-jurisdiction {value!r}; expected one of {_JURISDICTIONS}")
+        raise ApiError(400, BAD_REQUEST, f"Invalid cf-r2-jurisdiction {value!r}; expected one of {_JURISDICTIONS}")
     return value
 
 
@@ -96,6 +95,13 @@ def _find(ctx: Context, name: str, jurisdiction: str) -> sqlite3.Row:
     return row
 
 
+def bucket_storage(ctx: Context, request: Request) -> str:
+    """The storage name (`storage_files.r2_storage_name`) of the bucket `{bucket_name}` in the request's jurisdiction;
+    raises 10006 when the account has no such bucket."""
+    row = _find(ctx, request.path_params["bucket_name"], _jurisdiction(request))
+    return storage_files.r2_storage_name(row["name"], row["jurisdiction"])
+
+
 def _creation_date() -> str:
     now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
@@ -106,7 +112,7 @@ def _location(body: dict[str, Any]) -> str:
     if hint is None:
         return _DEFAULT_LOCATION
     if not isinstance(hint, str) or hint.lower() not in _LOCATIONS:
-        raise ApiError(400, _BAD_REQUEST, f"Invalid locationHint {hint!r}; expected one of {', '.join(_LOCATIONS)}")
+        raise ApiError(400, BAD_REQUEST, f"Invalid locationHint {hint!r}; expected one of {', '.join(_LOCATIONS)}")
     return hint.lower()
 
 
@@ -114,14 +120,14 @@ async def create_bucket(request: Request) -> Response:
     """`POST /accounts/{a}/r2/buckets`."""
     ctx = get_context(request)
     jurisdiction = _jurisdiction(request)
-    body = await read_json_object(request, code=_BAD_REQUEST)
+    body = await read_json_object(request, code=BAD_REQUEST)
     name = body.get("name")
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ApiError(400, 10005, "The specified bucket name is not valid.")
     location = _location(body)
     storage_class = body.get("storageClass", "Standard")
     if storage_class not in _STORAGE_CLASSES:
-        raise ApiError(400, _BAD_REQUEST, f"Invalid storageClass {storage_class!r}; expected one of {_STORAGE_CLASSES}")
+        raise ApiError(400, BAD_REQUEST, f"Invalid storageClass {storage_class!r}; expected one of {_STORAGE_CLASSES}")
     if bucket_exists(ctx.store, name, jurisdiction):
         raise ApiError(409, 10004, "The bucket you tried to create already exists, and you own it.")
     ctx.store.db.execute(
@@ -134,22 +140,15 @@ async def create_bucket(request: Request) -> Response:
 def _choice(request: Request, key: str, choices: tuple[str, ...], default: str) -> str:
     value = request.query_params.get(key, default)
     if value not in choices:
-        raise ApiError(400, _BAD_REQUEST, f"Invalid {key}: {value!r}; expected one of {', '.join(choices)}")
+        raise ApiError(400, BAD_REQUEST, f"Invalid {key}: {value!r}; expected one of {', '.join(choices)}")
     return value
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        return base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ApiError(400, _BAD_REQUEST, f"Invalid cursor {cursor!r}") from None
 
 
 async def list_buckets(request: Request) -> Response:
     """`GET /accounts/{a}/r2/buckets?name_contains=&start_after=&per_page=&order=&direction=&cursor=`."""
     ctx = get_context(request)
     jurisdiction = _jurisdiction(request)
-    per_page = bounded_int_param(request, "per_page", _DEFAULT_PER_PAGE, 1, _MAX_PER_PAGE, code=_BAD_REQUEST)
+    per_page = bounded_int_param(request, "per_page", _DEFAULT_PER_PAGE, 1, _MAX_PER_PAGE, code=BAD_REQUEST)
     _choice(request, "order", ("name",), "name")
     descending = _choice(request, "direction", ("asc", "desc"), "asc") == "desc"
     rows = ctx.store.db.execute("SELECT * FROM r2_buckets WHERE jurisdiction = ?", (jurisdiction,)).fetchall()
@@ -158,13 +157,13 @@ async def list_buckets(request: Request) -> Response:
     if needle:
         rows = [row for row in rows if needle in str(row["name"])]
     cursor = request.query_params.get("cursor")
-    after = _decode_cursor(cursor) if cursor else request.query_params.get("start_after")
+    after = decode_cursor(cursor, code=BAD_REQUEST) if cursor else request.query_params.get("start_after")
     if after:
         rows = [row for row in rows if (str(row["name"]) < after if descending else str(row["name"]) > after)]
     page = rows[:per_page]
     info: dict[str, Any] = {"per_page": per_page}
     if len(rows) > per_page:
-        info["cursor"] = base64.urlsafe_b64encode(str(page[-1]["name"]).encode()).decode().rstrip("=")
+        info["cursor"] = encode_cursor(str(page[-1]["name"]))
     return ok({"buckets": [_describe(row) for row in page]}, result_info=info)
 
 
@@ -178,7 +177,7 @@ def _held(conn: sqlite3.Connection | None) -> int:
     """How many objects and unfinished multipart uploads (miniflare's state 0) the bucket's file holds."""
     if conn is None:
         return 0
-    tables = {str(row[0]) for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = storage_files.tables(conn)
     count = 0
     if "_mf_objects" in tables:
         count += int(conn.execute("SELECT count(*) FROM _mf_objects").fetchone()[0])

@@ -46,6 +46,7 @@ __all__ = [
     "open_object",
     "r2_persist_dir",
     "r2_storage_name",
+    "tables",
 ]
 
 KV_UNIQUE_KEY = "miniflare-KVNamespaceObject"
@@ -99,7 +100,8 @@ def open_object(persist_dir: Path, unique_key: str, name: str) -> Iterator[sqlit
         yield conn
 
 
-def _tables(conn: sqlite3.Connection) -> set[str]:
+def tables(conn: sqlite3.Connection) -> set[str]:
+    """The names of the tables in an object's SQLite file (miniflare creates them when the object is first used)."""
     return {str(row[0]) for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
@@ -111,7 +113,7 @@ def delete_object_data(persist_dir: Path, unique_key: str, name: str) -> None:
     """
     with open_object(persist_dir, unique_key, name) as conn:
         if conn is not None:
-            present = _tables(conn)
+            present = tables(conn)
             conn.execute("BEGIN IMMEDIATE")
             for table in _TABLES[unique_key]:
                 if table in present:
