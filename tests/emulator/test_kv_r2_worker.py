@@ -4,10 +4,13 @@ the API, and gone once the namespace and the bucket are deleted (see `cfemu.stor
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import httpx
+from cloudflare.types.kv.namespaces.key import Key
+from cloudflare.types.r2.buckets.object_list_response import ObjectListResponse
 
 from cfemu import storage_files
 from cfemu.launcher import Emulator, running_emulator
@@ -62,9 +65,9 @@ def _read(emulator: Emulator, script: str) -> dict[str, Any]:
     return seen
 
 
-def _call(emulator: Emulator, script: str, method: str, text: str = "") -> str:
+def _call(emulator: Emulator, script: str, method: str, text: str = "", key: str = "greeting") -> str:
     with localhost_client(emulator.workers_url(script)) as app:
-        response = app.request(method, "/", content=text.encode())
+        response = app.request(method, "/", params={"key": key}, content=text.encode())
     assert response.status_code == 200, response.text
     return response.text
 
@@ -93,6 +96,7 @@ def test_the_data_outlives_versions_and_restarts_and_is_shared(tmp_path: Path) -
 
         keys = api.get(f"/storage/kv/namespaces/{namespace_id}/keys").json()
         assert (keys["result"], keys["result_info"]) == ([{"name": "greeting"}], {"count": 1, "cursor": ""})
+        assert Key.model_validate(keys["result"][0]).name == "greeting"  # the SDK's type of a key
         value = api.get(f"/storage/kv/namespaces/{namespace_id}/values/greeting")
         assert (value.status_code, value.content) == (200, b"hello")
         assert value.headers["content-type"] == "application/octet-stream"
@@ -121,7 +125,17 @@ def test_deleting_the_namespace_and_the_bucket_deletes_their_data(emulator_with_
             [(10008, "The bucket you tried to delete is not empty.")],
         )
         assert result(api.get("/r2/buckets/app-files"))["name"] == "app-files"
-        assert _call(emulator, "writer", "DELETE") == "deleted"
+        _call(emulator, "writer", "PUT", "second", key="docs/more")
+        assert _call(emulator, "writer", "DELETE") == "deleted"  # the Worker deletes one object itself
+        listed = api.get("/r2/buckets/app-files/objects").json()
+        (only,) = listed["result"]
+        assert (only["key"], only["size"], listed["result_info"]) == ("docs/more", 6, {"count": 1, "per_page": 1000})
+        assert re.fullmatch(r"[0-9a-f]{32}", only["etag"])
+        parsed = ObjectListResponse.model_validate(only)  # the SDK's type of a listed object, nothing beyond it
+        assert (parsed.key, parsed.model_extra, parsed.last_modified is not None) == ("docs/more", {}, True)
+        assert result(api.delete("/r2/buckets/app-files/objects/docs/more")) == {"key": "docs/more"}  # and the API
+        assert _read(emulator, "writer")["objects"] == []
+        assert list((storage_files.r2_persist_dir(emulator.data_dir) / "app-files" / "blobs").iterdir()) == []
         assert result(api.delete("/r2/buckets/app-files")) == {}
 
         assert result(api.delete(f"/storage/kv/namespaces/{namespace_id}")) == {}

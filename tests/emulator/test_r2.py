@@ -163,6 +163,22 @@ def test_jurisdictions_hold_buckets_of_their_own(api: httpx.Client) -> None:
     assert [code for code, _ in errors(refused)] == [10040]
 
 
+def test_the_objects_of_an_unused_bucket(api: httpx.Client) -> None:
+    """Listed empty, a delete of a key it does not hold answered all the same; Workers write objects, see
+    test_kv_r2_worker.py."""
+    create_bucket(api, "app-files")
+    body = api.get("/r2/buckets/app-files/objects", params={"prefix": "docs/"}).json()
+    assert (body["result"], body["result_info"]) == ([], {"count": 0, "per_page": 1000})
+    assert result(api.delete("/r2/buckets/app-files/objects/docs/a.txt")) == {"key": "docs/a.txt"}
+    for params in ({"delimiter": "/"}, {"per_page": 1001}, {"cursor": "%%%"}):
+        refused = api.get("/r2/buckets/app-files/objects", params=params)
+        assert [code for code, _ in errors(refused)] == [10040]
+    for response in (api.get("/r2/buckets/nowhere/objects"), api.delete("/r2/buckets/nowhere/objects/a")):
+        assert (response.status_code, errors(response)) == (404, [NO_SUCH_BUCKET])
+    in_eu = api.get("/r2/buckets/app-files/objects", headers=EU)
+    assert errors(in_eu) == [NO_SUCH_BUCKET]
+
+
 def _upload(api: httpx.Client, bindings: list[dict[str, Any]]) -> httpx.Response:
     return put_script(api, "r2-app", {"main_module": "index.js", "bindings": bindings})
 

@@ -13,9 +13,11 @@ Endpoints the SDK has no type for, so only the envelope is checked:
 - `GET …/storage/kv/namespaces/{id}/values/{key}` (raw bytes, `BinaryAPIResponse`; not called here: without a
   running Worker no value exists, see test_kv_r2_worker.py).
 
+Without a running Worker the namespace holds no keys and the bucket no objects, so those two lists are validated
+empty (their items are checked in test_kv_r2_worker.py).
+
 The KV namespace and the R2 bucket of the session are bound to the Worker, so their bindings are read back through
-the settings and versions the SDK's binding types validate. Without a running Worker the namespace holds no keys, so
-its key list is validated empty.
+the settings and versions the SDK's binding types validate.
 
 Where the SDK's type cannot validate anything: cloudflare 5.9.0 types a version's `resources.bindings`
 (`version_create_response.py`, `version_get_response.py`) as `ResourcesBindings`, an empty placeholder class that
@@ -39,6 +41,7 @@ import pydantic
 import pytest
 from cloudflare.pagination import (
     CursorLimitPaginationResultInfo,
+    CursorPaginationResultInfo,
     V4PagePaginationArrayResultInfo,
     V4PagePaginationResult,
 )
@@ -52,6 +55,8 @@ from cloudflare.types.kv.namespace_delete_response import NamespaceDeleteRespons
 from cloudflare.types.kv.namespaces.key import Key
 from cloudflare.types.r2.bucket import Bucket
 from cloudflare.types.r2.bucket_list_response import BucketListResponse
+from cloudflare.types.r2.buckets.object_delete_response import ObjectDeleteResponse
+from cloudflare.types.r2.buckets.object_list_response import ObjectListResponse
 from cloudflare.types.workers.assets.upload_create_response import UploadCreateResponse as BucketUploadResponse
 from cloudflare.types.workers.script_list_response import ScriptListResponse
 from cloudflare.types.workers.script_setting import ScriptSetting
@@ -149,6 +154,8 @@ CASES = [
     Case("POST /r2/buckets", Bucket),
     Case("GET /r2/buckets", BucketListResponse),
     Case("GET /r2/buckets/{name}", Bucket),
+    Case("GET /r2/buckets/{name}/objects", list[ObjectListResponse], CursorPaginationResultInfo, empty=True),
+    Case("DELETE /r2/buckets/{name}/objects/{key}", ObjectDeleteResponse),
     Case("POST /workers/scripts/{name}/assets-upload-session", SessionResponse),
     Case("POST /workers/assets/upload (a bucket before the last)", BucketUploadResponse, empty=True),
     Case("POST /workers/assets/upload (the last bucket)", BucketUploadResponse),
@@ -227,6 +234,10 @@ def _storage_calls(api: httpx.Client, answers: dict[str, Any]) -> str:
     answers["POST /r2/buckets"] = _envelope(api.post("/r2/buckets", json=bucket))
     answers["GET /r2/buckets"] = _envelope(api.get("/r2/buckets", params={"name_contains": "items", "per_page": 10}))
     answers["GET /r2/buckets/{name}"] = _envelope(api.get("/r2/buckets/items-files"))
+    objects = api.get("/r2/buckets/items-files/objects", params={"prefix": "uploads/", "per_page": 100})
+    answers["GET /r2/buckets/{name}/objects"] = _envelope(objects)
+    deleted = api.delete("/r2/buckets/items-files/objects/uploads/old.txt")
+    answers["DELETE /r2/buckets/{name}/objects/{key}"] = _envelope(deleted)
     return namespace_id
 
 
@@ -358,8 +369,8 @@ def test_the_result_validates_against_the_sdk_type(answers: dict[str, Any], case
     assert beyond_model(parsed) == SENT_BEYOND_SDK.get(case.call, frozenset())
     if case.info_model is not None:
         info = pydantic.TypeAdapter(case.info_model).validate_python(envelope["result_info"])
-        if isinstance(info, CursorLimitPaginationResultInfo):
-            assert (info.count, info.cursor) == (len(envelope["result"]), "")
+        if isinstance(info, CursorLimitPaginationResultInfo | CursorPaginationResultInfo):
+            assert (info.count, info.cursor or "") == (len(envelope["result"]), "")
         else:
             assert info.page == 1
     # A type whose fields are all optional takes any object: the answer must have filled some of them.
