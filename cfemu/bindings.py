@@ -4,6 +4,16 @@ Checked types (anything else is stored as sent):
 - `d1`: needs `id` (wrangler) or `database_id` (the seed) naming an existing database of the account;
   stored as `{"type": "d1", "name", "id"}`. Otherwise code 10021 with the exact text wrangler matches:
   ``binding DB of type d1 must have a valid `id` specified``.
+- `kv_namespace`: needs `namespace_id` naming an existing KV namespace of the account; stored as
+  `{"type": "kv_namespace", "name", "namespace_id"}`. Otherwise code 10042 with the text Cloudflare answers a
+  script upload with (quoted in workers-sdk issue #14249 and wrangler transcripts in public projects):
+  ``KV namespace '<id>' is not valid. Please verify the namespace_id in your configuration.``
+- `r2_bucket`: needs `bucket_name` naming an existing R2 bucket of the account in the binding's `jurisdiction`
+  (absent: the default one); stored as `{"type": "r2_bucket", "name", "bucket_name"[, "jurisdiction"]}`. Otherwise
+  code 10085 ``R2 bucket '<name>' not found. Please use a different name and try again.`` (workers-sdk issue #9418,
+  a script PUT; the same text is expected by workers-sdk's remote-bindings e2e tests).
+  GUESS: HTTP 400 for both, like the other refused bindings; a `jurisdiction` the SDK does not list (`eu`,
+  `fedramp`, `fedramp-high`, `us`) is code 10021.
 - `plain_text` / `secret_text`: need a string `text`. `json`: needs a `json` key. `assets`: a name.
 - `inherit`: copies the binding named `old_name` (default: `name`) of the version `version_id` names,
   under the name `name`. `version_id` is a version id of the same script or the literal "latest"; absent
@@ -33,10 +43,15 @@ from typing import Any
 from cfemu.context import Context
 from cfemu.d1 import database_exists
 from cfemu.envelope import ApiError
+from cfemu.kv import namespace_exists
+from cfemu.r2 import bucket_exists
 
 __all__ = ["SECRET_TYPES", "VersionBindings", "normalise_bindings", "public_bindings"]
 
 SECRET_TYPES = frozenset({"secret_text", "secret_key"})
+
+# The `jurisdiction` values an r2_bucket binding may name (the SDK's `WorkersBindingKindR2Bucket`).
+_R2_JURISDICTIONS = ("eu", "fedramp", "fedramp-high", "us")
 
 # The bindings of the script's version with this id, or None when the script has no such version.
 VersionBindings = Callable[[str], Sequence[dict[str, Any]] | None]
@@ -53,11 +68,36 @@ def _check(ctx: Context, binding: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(database_id, str) or not database_exists(ctx.store, database_id):
             raise _invalid(f"binding {name} of type d1 must have a valid `id` specified")
         return {"type": "d1", "name": name, "id": database_id}
+    if kind == "kv_namespace":
+        namespace_id = binding.get("namespace_id")
+        if not isinstance(namespace_id, str) or not namespace_exists(ctx.store, namespace_id):
+            shown = namespace_id if isinstance(namespace_id, str) else ""
+            raise ApiError(
+                400,
+                10042,
+                f"KV namespace '{shown}' is not valid. Please verify the namespace_id in your configuration.",
+            )
+        return {"type": "kv_namespace", "name": name, "namespace_id": namespace_id}
+    if kind == "r2_bucket":
+        return _r2_bucket(ctx, binding)
     if kind in ("plain_text", "secret_text") and not isinstance(binding.get("text"), str):
         raise _invalid(f"binding {name} of type {kind} must have a `text` string specified")
     if kind == "json" and "json" not in binding:
         raise _invalid(f"binding {name} of type json must have a `json` value specified")
     return dict(binding)
+
+
+def _r2_bucket(ctx: Context, binding: dict[str, Any]) -> dict[str, Any]:
+    bucket_name, jurisdiction = binding.get("bucket_name"), binding.get("jurisdiction")
+    if jurisdiction is not None and jurisdiction not in _R2_JURISDICTIONS:
+        raise _invalid(f"binding {binding['name']} of type r2_bucket has an invalid jurisdiction {jurisdiction!r}")
+    if not isinstance(bucket_name, str) or not bucket_exists(ctx.store, bucket_name, jurisdiction or "default"):
+        shown = bucket_name if isinstance(bucket_name, str) else ""
+        raise ApiError(400, 10085, f"R2 bucket '{shown}' not found. Please use a different name and try again.")
+    stored = {"type": "r2_bucket", "name": binding["name"], "bucket_name": bucket_name}
+    if jurisdiction is not None:
+        stored["jurisdiction"] = jurisdiction
+    return stored
 
 
 def _inherit_source(

@@ -38,7 +38,7 @@ from starlette.routing import BaseRoute, Route
 from cfemu import d1_files
 from cfemu.context import Context, get_context
 from cfemu.d1sql import D1QueryError, Statement, bind_params, open_database, run_statements, split_statements
-from cfemu.envelope import ApiError, ok, read_json_object
+from cfemu.envelope import ApiError, bounded_int_param, ok, read_json_object
 from cfemu.store import Store, now_iso
 
 __all__ = ["bookmark_dir", "d1_sqlite_path", "database_exists", "routes"]
@@ -155,26 +155,13 @@ async def create_database(request: Request) -> Response:
     return ok(_describe(ctx, _find(ctx, database_id)))
 
 
-def _bounded_int(request: Request, key: str, default: int, low: int, high: int | None = None) -> int:
-    """Query parameter `key` as an integer from `low` to `high` (no upper bound when None), or `default`."""
-    raw = request.query_params.get(key)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if value < low or (high is not None and value > high):
-        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
-        raise ApiError(400, _BAD_REQUEST, f"Invalid {key}: {raw!r}; it must be an integer {bounds}")
-    return value
-
-
 async def list_databases(request: Request) -> Response:
     """`GET /accounts/{a}/d1/database?name=&page=&per_page=`."""
     ctx = get_context(request)
-    page = _bounded_int(request, "page", 1, 1)
-    per_page = _bounded_int(request, "per_page", _DEFAULT_PER_PAGE, _MIN_PER_PAGE, _MAX_PER_PAGE)
+    page = bounded_int_param(request, "page", 1, 1, None, code=_BAD_REQUEST)
+    per_page = bounded_int_param(
+        request, "per_page", _DEFAULT_PER_PAGE, _MIN_PER_PAGE, _MAX_PER_PAGE, code=_BAD_REQUEST
+    )
     rows = ctx.store.db.execute("SELECT * FROM d1_databases ORDER BY created_at, rowid").fetchall()
     needle = request.query_params.get("name")
     if needle:

@@ -8,13 +8,24 @@ an `ApiError` into `error_response(...)`. wrangler reads `errors[0].code` and re
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-__all__ = ["ApiError", "JsonObject", "error_response", "ok", "read_json_object"]
+__all__ = [
+    "ApiError",
+    "JsonObject",
+    "bounded_int_param",
+    "decode_cursor",
+    "encode_cursor",
+    "error_response",
+    "ok",
+    "read_json_object",
+]
 
 JsonObject = dict[str, Any]
 
@@ -71,3 +82,33 @@ async def read_json_object(request: Request, *, code: int = 10021) -> JsonObject
     if not isinstance(value, dict):
         raise ApiError(400, code, "Request body must be a JSON object")
     return value
+
+
+def bounded_int_param(request: Request, key: str, default: int, low: int, high: int | None, *, code: int) -> int:
+    """Query parameter `key` as an integer from `low` to `high` (no upper bound when None), or `default` when absent;
+    anything else is a 400 `ApiError` with `code` naming the parameter and its bounds (never clamped)."""
+    raw = request.query_params.get(key)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if value < low or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise ApiError(400, code, f"Invalid {key}: {raw!r}; it must be an integer {bounds}")
+    return value
+
+
+def encode_cursor(position: str) -> str:
+    """An opaque list cursor for `position` (the last name or key a page held): base64url without padding.
+    GUESS: Cloudflare's cursors are opaque; any text that round-trips serves a client that passes it back."""
+    return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, code: int) -> str:
+    """The position `encode_cursor` made `cursor` from, or a 400 `ApiError` with `code` for one it did not make."""
+    try:
+        return base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ApiError(400, code, f"Invalid cursor {cursor!r}") from None

@@ -24,7 +24,10 @@ and the previous version keeps serving.
 
 Bindings: `plain_text`/`secret_text` → string bindings, `json` → JSON binding, `d1` → miniflare D1 (all
 databases persisted under one `d1Persist` directory, see `cfemu.d1_files` for the file of a database),
-`assets` → the assets binding. Other binding types are not emulated (logged and left out).
+`kv_namespace` → a miniflare KV namespace by its id and `r2_bucket` → a miniflare R2 bucket by its storage name
+(persisted under `kvPersist` / `r2Persist`, see `cfemu.storage_files`: every Worker bound to the same namespace or
+bucket shares its data, which outlives versions and restarts), `assets` → the assets binding. Other binding types
+are not emulated (logged and left out).
 
 Assets: `html_handling` / `not_found_handling` go to miniflare's `assetConfig`; `run_worker_first: true`
 becomes `routerConfig.invoke_user_worker_ahead_of_assets`, and a list of route globs becomes
@@ -81,7 +84,8 @@ from cfemu.runtime import (
     ScriptState,
     WorkerStartupError,
 )
-from cfemu.runtime_spec import module_type_for, safe_relative, static_routing_from_rules, write_version
+from cfemu.runtime_spec import PersistDirs, module_type_for, safe_relative, static_routing_from_rules, write_version
+from cfemu.storage_files import kv_persist_dir, r2_persist_dir
 
 __all__ = [
     "Lease",
@@ -154,9 +158,11 @@ class MiniflareRuntime:
         drain_timeout: float = 30.0,
     ) -> None:
         """`node` defaults to $CFEMU_NODE or `node` on PATH; `node_modules` to the repository's node_modules
-        (the one next to cfemu/); `d1_persist_dir` (miniflare's `d1Persist`) to `<data_dir>/d1`."""
+        (the one next to cfemu/); `d1_persist_dir` (miniflare's `d1Persist`) to `<data_dir>/d1`. KV and R2 data
+        go where `cfemu.storage_files` says (`<data_dir>/kv`, `<data_dir>/r2`)."""
         self.data_dir = data_dir
         self.d1_persist_dir = d1_persist_dir if d1_persist_dir is not None else data_dir / "d1"
+        self.persist = PersistDirs(d1=self.d1_persist_dir, kv=kv_persist_dir(data_dir), r2=r2_persist_dir(data_dir))
         self.runtime_dir = data_dir / "runtime"
         self.log_path = data_dir / "runtime.log"
         self._node = node or os.environ.get("CFEMU_NODE") or shutil.which("node") or "node"
@@ -255,7 +261,7 @@ class MiniflareRuntime:
                     write_version,
                     state,
                     directory,
-                    d1_persist_dir=self.d1_persist_dir,
+                    persist=self.persist,
                     introspect=self._introspect,
                     warn=lambda line: _log_line(self._log, line),
                 )
@@ -354,7 +360,8 @@ class MiniflareRuntime:
                 # Nothing is running yet: version directories left by an earlier process are stale.
                 await asyncio.to_thread(shutil.rmtree, self.runtime_dir, True)
             self.runtime_dir.mkdir(parents=True, exist_ok=True)
-            self.d1_persist_dir.mkdir(parents=True, exist_ok=True)
+            for persist_dir in (self.persist.d1, self.persist.kv, self.persist.r2):
+                persist_dir.mkdir(parents=True, exist_ok=True)
             if self._log is None:
                 self._log = self.log_path.open("ab")
             env = dict(os.environ)

@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from cfemu.runtime import AssetFile, ModuleFile, ScriptState, WorkerStartupError
+from cfemu.storage_files import r2_storage_name
 
-__all__ = ["module_type_for", "safe_relative", "static_routing_from_rules", "write_version"]
+__all__ = ["PersistDirs", "module_type_for", "safe_relative", "static_routing_from_rules", "write_version"]
 
 # Module part Content-Type (parameters dropped) → miniflare module type. Source: wrangler's
 # `moduleTypeMimeType` (create-worker-upload-form.ts), see shared/reference/cloudflare-api.md §2.1.
@@ -39,6 +41,15 @@ _ASSET_META_FILES = {"_headers", "_redirects", ".assetsignore"}
 # wrangler's limits for `run_worker_first` rules (workers-shared MAX_ROUTES_RULES / MAX_ROUTES_RULE_LENGTH).
 _MAX_ROUTING_RULES = 100
 _MAX_ROUTING_RULE_LENGTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PersistDirs:
+    """miniflare's `d1Persist`, `kvPersist` and `r2Persist`: where the Workers' D1, KV and R2 data lives."""
+
+    d1: Path
+    kv: Path
+    r2: Path
 
 
 def module_type_for(content_type: str, *, is_main: bool) -> str | None:
@@ -123,12 +134,18 @@ def safe_relative(name: str, what: str) -> PurePosixPath:
 
 
 def write_version(
-    state: ScriptState, directory: Path, *, d1_persist_dir: Path, introspect: bool, warn: Callable[[str], None]
+    state: ScriptState,
+    directory: Path,
+    *,
+    persist: PersistDirs,
+    introspect: bool,
+    warn: Callable[[str], None],
 ) -> dict[str, Any]:
     """Write the version's files under a fresh `directory`; return the supervisor's start spec.
 
-    Raises `WorkerStartupError` for what cannot run (bad module names or types, a d1 binding without id,
-    invalid `run_worker_first` rules); `warn` gets a line for each binding that is left out.
+    `persist` holds miniflare's persist directories. Raises `WorkerStartupError` for what
+    cannot run (bad module names or types, a d1, kv_namespace or r2_bucket binding without its id or name, invalid
+    `run_worker_first` rules); `warn` gets a line for each binding that is left out.
     """
     if directory.exists():
         shutil.rmtree(directory)
@@ -143,6 +160,8 @@ def write_version(
 
     bindings: dict[str, Any] = {}
     d1_databases: dict[str, str] = {}
+    kv_namespaces: dict[str, str] = {}
+    r2_buckets: dict[str, str] = {}
     assets_binding: str | None = None
     for binding in state.bindings:
         kind, name = binding.get("type"), binding.get("name")
@@ -157,10 +176,15 @@ def write_version(
             if not isinstance(database_id, str) or not database_id:
                 raise WorkerStartupError(f"binding {name} of type d1 must have a valid `id` specified")
             d1_databases[name] = database_id
+        elif kind == "kv_namespace":
+            kv_namespaces[name] = _required(binding, "namespace_id", name, kind)
+        elif kind == "r2_bucket":
+            jurisdiction = binding.get("jurisdiction") or "default"
+            r2_buckets[name] = r2_storage_name(_required(binding, "bucket_name", name, kind), str(jurisdiction))
         elif kind == "assets":
             assets_binding = name
         else:
-            # DIFFERENCE: other binding types (KV, R2, services, ...) are not emulated; the Worker sees
+            # DIFFERENCE: other binding types (services, queues, ...) are not emulated; the Worker sees
             # no such property on `env`.
             warn(f"cfemu: {state.script_name}: binding {name} of type {kind!r} is not emulated")
 
@@ -175,13 +199,24 @@ def write_version(
         "compatibility_flags": list(state.compatibility_flags),
         "bindings": bindings,
         "d1_databases": d1_databases,
-        "d1_persist": str(d1_persist_dir.resolve()),
+        "kv_namespaces": kv_namespaces,
+        "r2_buckets": r2_buckets,
+        "d1_persist": str(persist.d1.resolve()),
+        "kv_persist": str(persist.kv.resolve()),
+        "r2_persist": str(persist.r2.resolve()),
         "introspect": introspect,
         "assets": None,
     }
     if state.assets or assets_binding is not None or state.asset_config:
         spec["assets"] = _write_assets(state, directory / "public", assets_binding, has_user_worker=fmt != "none")
     return spec
+
+
+def _required(binding: dict[str, Any], key: str, name: str, kind: str) -> str:
+    value = binding.get(key)
+    if not isinstance(value, str) or not value:
+        raise WorkerStartupError(f"binding {name} of type {kind} must have a `{key}` specified")
+    return value
 
 
 def _write_modules(state: ScriptState, directory: Path) -> list[tuple[ModuleFile, str]]:

@@ -42,7 +42,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cfemu import assets, d1, d1_time_travel, schedules, scripts, secrets, settings, subdomains, versions
+from cfemu import (
+    assets,
+    d1,
+    d1_time_travel,
+    kv,
+    r2,
+    r2_objects,
+    schedules,
+    scripts,
+    secrets,
+    settings,
+    subdomains,
+    versions,
+)
 from cfemu.context import Context, EmulatorConfig
 from cfemu.envelope import ApiError, error_response
 from cfemu.faults import FAULTS_PATH, FaultInjector, Faults, faults_endpoint
@@ -126,6 +139,9 @@ def api_routes() -> list[BaseRoute]:
         *subdomains.routes(),
         *d1.routes(),
         *d1_time_travel.routes(),
+        *kv.routes(),
+        *r2.routes(),
+        *r2_objects.routes(),
         *assets.routes(),
         *secrets.routes(),
         *settings.routes(),

@@ -2,7 +2,8 @@
 
 One database file, `DATA_DIR/cfemu.sqlite`, holds everything that Cloudflare would remember: the account's
 workers.dev subdomain, D1 database records and Time Travel bookmarks (each database's *data* is a separate
-SQLite file, see `cfemu.d1`), asset records (asset bytes are files under `DATA_DIR/assets/`), upload sessions, scripts,
+SQLite file, see `cfemu.d1`), KV namespace and R2 bucket records (their data is miniflare's, see
+`cfemu.storage_files`), asset records (asset bytes are files under `DATA_DIR/assets/`), upload sessions, scripts,
 their versions, module bodies (deduplicated by SHA-256) and deployments. Reopening the same data dir
 restores all of it.
 
@@ -97,6 +98,20 @@ CREATE TABLE IF NOT EXISTS deployments (
     versions TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deployments_by_script ON deployments (script_name, seq);
+CREATE TABLE IF NOT EXISTS kv_namespaces (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    jurisdiction TEXT
+);
+CREATE TABLE IF NOT EXISTS r2_buckets (
+    name TEXT NOT NULL,
+    jurisdiction TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    location TEXT NOT NULL,
+    storage_class TEXT NOT NULL,
+    PRIMARY KEY (jurisdiction, name)
+);
 """
 
 

@@ -108,6 +108,8 @@ function workerOptions(spec, { introspect }) {
     compatibilityFlags: spec.compatibility_flags,
     bindings: spec.bindings,
     d1Databases: spec.d1_databases,
+    kvNamespaces: spec.kv_namespaces ?? {},
+    r2Buckets: spec.r2_buckets ?? {},
   };
   if (spec.format === "modules") {
     worker.modulesRoot = spec.root;
@@ -138,9 +140,11 @@ function workerOptions(spec, { introspect }) {
       name: INTROSPECT_WORKER,
       compatibilityDate: spec.compatibility_date,
       compatibilityFlags: spec.compatibility_flags,
-      // The same text/JSON/D1 bindings, for top-level code that reads `env` from "cloudflare:workers".
+      // The same text/JSON/D1/KV/R2 bindings, for top-level code that reads `env` from "cloudflare:workers".
       bindings: spec.bindings,
       d1Databases: spec.d1_databases,
+      kvNamespaces: spec.kv_namespaces ?? {},
+      r2Buckets: spec.r2_buckets ?? {},
       modulesRoot: spec.root,
       modules: [
         { type: "ESModule", path: path.join(spec.root, INTROSPECT_MODULE), contents: introspectSource(main.name) },
@@ -197,6 +201,8 @@ async function startMiniflare(spec, { introspect }) {
     port: 0,
     cf: false, // miniflare's placeholder `request.cf`; never fetch the real one from the network
     d1Persist: spec.d1_persist,
+    kvPersist: spec.kv_persist,
+    r2Persist: spec.r2_persist,
     log: new StderrLog(`mf:${spec.name}`),
     logRequests: false,
     handleRuntimeStdio(stdout, stderr) {

@@ -62,12 +62,12 @@ def test_a_worker_split_into_three_modules_deploys_runs_and_redeploys_a_changed_
     assert deploy(emu, app).outputs["changed"] == "nothing"
 
 
-def test_an_npm_import_is_refused_before_any_request(emu: Emulator, tmp_path: Path) -> None:
+def test_an_npm_import_without_node_modules_is_refused_before_any_request(emu: Emulator, tmp_path: Path) -> None:
+    """An npm import makes the Worker bundled; with no packages installed, the message says to install them."""
     app = split_app(tmp_path / "npm-app")
     (app / "lib" / "greet.js").write_text('import { Hono } from "hono";\n' + GREET)
     refused = deploy(emu, app)
     assert refused.returncode == 1
-    assert "lib/greet.js imports 'hono', which is not a file of the app: an npm package or a URL needs a bundler" in (
-        refused.stderr
-    )
+    assert "lib/greet.js:1 imports the npm package hono, but the app folder has no node_modules" in refused.stderr
+    assert "run `npm ci` in the app folder" in refused.stderr
     assert emu.requests() == []

@@ -52,11 +52,11 @@ def test_what_the_deployer_does_not_do_is_named_before_any_request(emu: Emulator
     app = wrangler_project(tmp_path)
     config = app / "wrangler.toml"  # a top-level key before the tables, a table after them
     text = config.read_text().replace('name = "items-app"\n', 'name = "items-app"\nroutes = ["example.com/*"]\n', 1)
-    config.write_text(text + '\n[[kv_namespaces]]\nbinding = "CACHE"\nid = "abc"\n')
+    config.write_text(text + '\n[ai]\nbinding = "AI"\n')
     refused = run_cli(emu, "deploy", str(app), env=SECRETS)
     assert refused.returncode == 1
     assert "asks for what this deployer does not do" in refused.stderr
-    assert "kv_namespaces: KV bindings are not supported yet" in refused.stderr
+    assert "ai: the AI binding is not supported" in refused.stderr
     assert "routes: this deployer serves the app on workers.dev only" in refused.stderr
     assert emu.requests() == []
 

@@ -1,4 +1,5 @@
-"""Small helpers shared by the emulator tests (building uploads, creating databases, asset flows)."""
+"""Small helpers shared by the emulator tests (building uploads, creating databases, namespaces and buckets, asset
+flows)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,17 @@ def result(response: httpx.Response) -> Any:
 def create_database(api: httpx.Client, name: str) -> str:
     """Create a D1 database and return its uuid."""
     return str(result(api.post("/d1/database", json={"name": name}))["uuid"])
+
+
+def create_namespace(api: httpx.Client, title: str) -> str:
+    """Create a KV namespace and return its id."""
+    return str(result(api.post("/storage/kv/namespaces", json={"title": title}))["id"])
+
+
+def create_bucket(api: httpx.Client, name: str) -> dict[str, Any]:
+    """Create an R2 bucket (default jurisdiction) and return it."""
+    created: dict[str, Any] = result(api.post("/r2/buckets", json={"name": name}))
+    return created
 
 
 def asset_hash(content: bytes, path: str) -> str:

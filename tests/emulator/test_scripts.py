@@ -132,7 +132,7 @@ def test_malformed_bindings_are_10021(api: httpx.Client, binding: dict[str, obje
 
 def test_unknown_metadata_keys_and_binding_types_are_kept_quiet(api: httpx.Client) -> None:
     """Unknown metadata keys are ignored and unknown binding types stored as sent."""
-    binding = {"type": "kv_namespace", "name": "KV", "namespace_id": "abc"}
+    binding = {"type": "queue", "name": "JOBS", "queue_name": "jobs"}
     metadata = {"main_module": "index.js", "bindings": [binding], "some_future_key": {"x": 1}}
     result(put_script(api, "app", metadata))
     assert result(api.get("/workers/scripts/app/settings"))["bindings"] == [binding]

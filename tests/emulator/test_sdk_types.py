@@ -8,7 +8,16 @@ starts sending without a reason fails here, and so does a declared key that move
 
 Endpoints the SDK has no type for, so only the envelope is checked:
 - `GET …/scripts/{name}/content/v2?version=` (the SDK returns the raw multipart body, `BinaryAPIResponse`);
-- `DELETE …/scripts/{name}?force=true` and `DELETE …/d1/database/{id}` (the SDK types the result as `object`).
+- `DELETE …/scripts/{name}?force=true`, `DELETE …/d1/database/{id}` and `DELETE …/r2/buckets/{name}` (the SDK
+  types the result as `object`);
+- `GET …/storage/kv/namespaces/{id}/values/{key}` (raw bytes, `BinaryAPIResponse`; not called here: without a
+  running Worker no value exists, see test_kv_r2_worker.py).
+
+Without a running Worker the namespace holds no keys and the bucket no objects, so those two lists are validated
+empty (their items are checked in test_kv_r2_worker.py).
+
+The KV namespace and the R2 bucket of the session are bound to the Worker, so their bindings are read back through
+the settings and versions the SDK's binding types validate.
 
 Where the SDK's type cannot validate anything: cloudflare 5.9.0 types a version's `resources.bindings`
 (`version_create_response.py`, `version_get_response.py`) as `ResourcesBindings`, an empty placeholder class that
@@ -30,12 +39,24 @@ from typing import Any
 import httpx
 import pydantic
 import pytest
-from cloudflare.pagination import V4PagePaginationArrayResultInfo, V4PagePaginationResult
+from cloudflare.pagination import (
+    CursorLimitPaginationResultInfo,
+    CursorPaginationResultInfo,
+    V4PagePaginationArrayResultInfo,
+    V4PagePaginationResult,
+)
 from cloudflare.types.d1.d1 import D1
 from cloudflare.types.d1.database.time_travel_get_bookmark_response import TimeTravelGetBookmarkResponse
 from cloudflare.types.d1.database.time_travel_restore_response import TimeTravelRestoreResponse
 from cloudflare.types.d1.database_list_response import DatabaseListResponse
 from cloudflare.types.d1.query_result import QueryResult
+from cloudflare.types.kv.namespace import Namespace
+from cloudflare.types.kv.namespace_delete_response import NamespaceDeleteResponse
+from cloudflare.types.kv.namespaces.key import Key
+from cloudflare.types.r2.bucket import Bucket
+from cloudflare.types.r2.bucket_list_response import BucketListResponse
+from cloudflare.types.r2.buckets.object_delete_response import ObjectDeleteResponse
+from cloudflare.types.r2.buckets.object_list_response import ObjectListResponse
 from cloudflare.types.workers.assets.upload_create_response import UploadCreateResponse as BucketUploadResponse
 from cloudflare.types.workers.script_list_response import ScriptListResponse
 from cloudflare.types.workers.script_setting import ScriptSetting
@@ -115,7 +136,7 @@ class Case:
     call: str
     model: Any
     info_model: Any = None  # the type of `result_info`, for paged lists
-    empty: bool = False  # the answer is `{}` (an upload that does not complete the set)
+    empty: bool = False  # the answer is `{}` or `[]` (an upload that does not complete the set, a deleted namespace)
 
 
 CASES = [
@@ -126,6 +147,17 @@ CASES = [
     Case("POST /d1/database/{id}/query", list[QueryResult]),
     Case("GET /d1/database/{id}/time_travel/bookmark", TimeTravelGetBookmarkResponse),
     Case("POST /d1/database/{id}/time_travel/restore", TimeTravelRestoreResponse),
+    Case("POST /storage/kv/namespaces", Namespace),
+    Case("GET /storage/kv/namespaces", list[Namespace], V4PagePaginationArrayResultInfo),
+    Case("GET /storage/kv/namespaces/{id}", Namespace),
+    Case("PUT /storage/kv/namespaces/{id}", Namespace),
+    Case("GET /storage/kv/namespaces/{id}/keys", list[Key], CursorLimitPaginationResultInfo, empty=True),
+    Case("DELETE /storage/kv/namespaces/{id}", NamespaceDeleteResponse, empty=True),
+    Case("POST /r2/buckets", Bucket),
+    Case("GET /r2/buckets", BucketListResponse),
+    Case("GET /r2/buckets/{name}", Bucket),
+    Case("GET /r2/buckets/{name}/objects", list[ObjectListResponse], CursorPaginationResultInfo, empty=True),
+    Case("DELETE /r2/buckets/{name}/objects/{key}", ObjectDeleteResponse),
     Case("POST /workers/scripts/{name}/assets-upload-session", SessionResponse),
     Case("POST /workers/assets/upload (a bucket before the last)", BucketUploadResponse, empty=True),
     Case("POST /workers/assets/upload (the last bucket)", BucketUploadResponse),
@@ -192,7 +224,30 @@ def _database_calls(api: httpx.Client, answers: dict[str, Any]) -> str:
     return database_id
 
 
-def _worker_calls(emulator: Emulator, api: httpx.Client, database_id: str, answers: dict[str, Any]) -> None:
+def _storage_calls(api: httpx.Client, answers: dict[str, Any]) -> str:
+    """The KV namespace and R2 bucket calls of a deploy (find or create, read, rename); returns the namespace id."""
+    answers["POST /storage/kv/namespaces"] = _envelope(api.post("/storage/kv/namespaces", json={"title": "items-kv"}))
+    namespace_id = str(answers["POST /storage/kv/namespaces"]["result"]["id"])
+    listed = api.get("/storage/kv/namespaces", params={"page": 1, "per_page": 100, "order": "title"})
+    answers["GET /storage/kv/namespaces"] = _envelope(listed)
+    base = f"/storage/kv/namespaces/{namespace_id}"
+    answers["GET /storage/kv/namespaces/{id}"] = _envelope(api.get(base))
+    answers["PUT /storage/kv/namespaces/{id}"] = _envelope(api.put(base, json={"title": "items-cache"}))
+    answers["GET /storage/kv/namespaces/{id}/keys"] = _envelope(api.get(base + "/keys", params={"prefix": "a"}))
+    bucket = {"name": "items-files", "locationHint": "weur", "storageClass": "Standard"}
+    answers["POST /r2/buckets"] = _envelope(api.post("/r2/buckets", json=bucket))
+    answers["GET /r2/buckets"] = _envelope(api.get("/r2/buckets", params={"name_contains": "items", "per_page": 10}))
+    answers["GET /r2/buckets/{name}"] = _envelope(api.get("/r2/buckets/items-files"))
+    objects = api.get("/r2/buckets/items-files/objects", params={"prefix": "uploads/", "per_page": 100})
+    answers["GET /r2/buckets/{name}/objects"] = _envelope(objects)
+    deleted = api.delete("/r2/buckets/items-files/objects/uploads/old.txt")
+    answers["DELETE /r2/buckets/{name}/objects/{key}"] = _envelope(deleted)
+    return namespace_id
+
+
+def _worker_calls(
+    emulator: Emulator, api: httpx.Client, database_id: str, namespace_id: str, answers: dict[str, Any]
+) -> None:
     """The Worker calls of a deploy, a rotation and a rollback, in the order the deployer makes them."""
     manifest = {path: {"hash": asset_hash(data, path), "size": len(data)} for path, (data, _) in FILES.items()}
     session = _envelope(api.post("/workers/scripts/items/assets-upload-session", json={"manifest": manifest}))
@@ -203,6 +258,8 @@ def _worker_calls(emulator: Emulator, api: httpx.Client, database_id: str, answe
         {"type": "secret_text", "name": "SESSION_SECRET", "text": "sdk-types-secret"},
         {"type": "plain_text", "name": "MODE", "text": "live"},
         {"type": "assets", "name": "ASSETS"},
+        {"type": "kv_namespace", "name": "CACHE", "namespace_id": namespace_id},
+        {"type": "r2_bucket", "name": "FILES", "bucket_name": "items-files"},
     ]
     metadata = {
         "main_module": "worker.js",
@@ -230,6 +287,8 @@ def _worker_calls(emulator: Emulator, api: httpx.Client, database_id: str, answe
         {"type": "inherit", "name": "DB"},
         {"type": "inherit", "name": "ASSETS"},
         {"type": "inherit", "name": "MODE"},
+        {"type": "inherit", "name": "CACHE"},
+        {"type": "inherit", "name": "FILES"},
         {"type": "secret_text", "name": "SESSION_SECRET", "text": "sdk-types-rotated"},
     ]
     settings = {"settings": (None, json.dumps({"bindings": rotated}), "application/json")}
@@ -238,7 +297,9 @@ def _worker_calls(emulator: Emulator, api: httpx.Client, database_id: str, answe
     )
     version_metadata = {
         "main_module": "worker.js",
-        "bindings": [{"type": "inherit", "name": name} for name in ("DB", "ASSETS", "MODE", "SESSION_SECRET")],
+        "bindings": [
+            {"type": "inherit", "name": name} for name in ("DB", "ASSETS", "MODE", "CACHE", "FILES", "SESSION_SECRET")
+        ],
         "keep_assets": True,
         "annotations": {"workers/message": "rotate SESSION_SECRET"},
     }
@@ -270,10 +331,13 @@ def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     with running_emulator(tmp_path_factory.mktemp("sdk-types") / "cfemu") as emulator, account_client(emulator) as api:
         recorded["GET /workers/subdomain"] = _envelope(api.get("/workers/subdomain"))
         database_id = _database_calls(api, recorded)
-        _worker_calls(emulator, api, database_id, recorded)
-        # Teardown: the SDK types both results as `object` (see the module docstring).
+        namespace_id = _storage_calls(api, recorded)
+        _worker_calls(emulator, api, database_id, namespace_id, recorded)
+        # Teardown: the SDK types the results as `object` (see the module docstring), but the namespace's.
         _envelope(api.delete("/workers/scripts/items", params={"force": "true"}))
         _envelope(api.delete(f"/d1/database/{database_id}"))
+        recorded["DELETE /storage/kv/namespaces/{id}"] = _envelope(api.delete(f"/storage/kv/namespaces/{namespace_id}"))
+        _envelope(api.delete("/r2/buckets/items-files"))
         yield recorded
 
 
@@ -314,7 +378,10 @@ def test_the_result_validates_against_the_sdk_type(answers: dict[str, Any], case
     assert beyond_model(parsed) == SENT_BEYOND_SDK.get(case.call, frozenset())
     if case.info_model is not None:
         info = pydantic.TypeAdapter(case.info_model).validate_python(envelope["result_info"])
-        assert info.page == 1
+        if isinstance(info, CursorLimitPaginationResultInfo | CursorPaginationResultInfo):
+            assert (info.count, info.cursor or "") == (len(envelope["result"]), "")
+        else:
+            assert info.page == 1
     # A type whose fields are all optional takes any object: the answer must have filled some of them.
     assert declared_fields_set(parsed) == (not case.empty)
 
@@ -327,6 +394,13 @@ def test_a_broken_answer_is_caught(answers: dict[str, Any]) -> None:
         ScriptAndVersionSettingGetResponse.model_validate(settings)
     with pytest.raises(pydantic.ValidationError):
         AccountSubdomain.model_validate({"name": "demo"})
+    settings["bindings"] = [{"type": "kv_namespace", "name": "CACHE", "id": "no namespace_id"}]
+    with pytest.raises(pydantic.ValidationError):
+        ScriptAndVersionSettingGetResponse.model_validate(settings)
+    with pytest.raises(pydantic.ValidationError):
+        Namespace.model_validate({"id": answers["POST /storage/kv/namespaces"]["result"]["id"]})  # no title
+    with pytest.raises(pydantic.ValidationError):
+        Bucket.model_validate({**answers["POST /r2/buckets"]["result"], "location": "WEUR"})  # not the SDK's case
 
 
 def test_the_deployer_calls_no_endpoint_left_out() -> None:

@@ -49,7 +49,7 @@ async def test_text_and_json_bindings_and_handlers(runtime: MiniflareRuntime) ->
         {"type": "plain_text", "name": "PLAIN", "text": "hello"},
         {"type": "secret_text", "name": "SECRET", "text": "s3cr3t"},
         {"type": "json", "name": "CONFIG", "json": {"a": [1, 2], "b": None}},
-        {"type": "kv_namespace", "name": "KV", "namespace_id": "x"},  # not emulated: left out
+        {"type": "queue", "name": "JOBS", "queue_name": "jobs"},  # not emulated: left out
     )
     result = await runtime.activate(simple_state("binds", "v1", source, bindings=bindings))
     assert result.handlers == ("fetch", "scheduled")

@@ -1,0 +1,177 @@
+"""A TypeScript app as people write it (tests/fixtures/ts-app, the shape of Cloudflare's D1 template): src/index.ts
+with an npm package (hono) and relative imports, a wrangler.jsonc with D1 migrations, a KV namespace, an R2 bucket
+and a cron trigger. Bundled, deployed by the CLI to cfemu and used through the running Worker."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from cfemu.launcher import Emulator, running_emulator
+from devkit.cli import CliRun, run_cli
+from devkit.example import copy_example, copy_typescript_app
+from devkit.loopback import localhost_client
+
+SCRIPT = "ts-comments"
+
+
+@pytest.fixture
+def emu(tmp_path: Path) -> Iterator[Emulator]:
+    with running_emulator(tmp_path / "cfemu", run_workers=True) as emulator:
+        yield emulator
+
+
+def api(emu: Emulator, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """A call to cfemu's Cloudflare API as a user with the token would make it."""
+    url = f"{emu.api_base_url}/accounts/{emu.account_id}{path}"
+    headers = {"Authorization": f"Bearer {emu.api_token}"}
+    return httpx.request(method, url, headers=headers, timeout=30.0, **kwargs)
+
+
+def deploy(emu: Emulator, app: Path, *args: str) -> CliRun:
+    run = run_cli(emu, "deploy", str(app), *args)
+    assert run.returncode == 0, run.stderr
+    return run
+
+
+def schedules(emu: Emulator) -> list[str]:
+    return [item["cron"] for item in api(emu, "GET", f"/workers/scripts/{SCRIPT}/schedules").json()["result"]["schedules"]]
+
+
+def versions(emu: Emulator) -> int:
+    return len(api(emu, "GET", f"/workers/scripts/{SCRIPT}/versions").json()["result"]["items"])
+
+
+def set_crons(app: Path, crons: list[str] | None) -> None:
+    config = app / "wrangler.jsonc"
+    text = config.read_text()
+    replacement = f'"triggers": {{ "crons": {json.dumps(crons)} }}' if crons is not None else '"workers_dev": true'
+    config.write_text(re.sub(r'"triggers": \{[^}]*\}', replacement, text))
+
+
+def test_the_typescript_app_is_bundled_deployed_and_answers_with_d1_data(emu: Emulator, tmp_path: Path) -> None:
+    app = copy_typescript_app(tmp_path)
+    plan = run_cli(emu, "plan", str(app))
+    assert plan.returncode == 0, plan.stderr
+    assert "bundle: built with esbuild 0.27.3 (src/index.ts is TypeScript or JSX): index.js" in plan.stdout
+    assert "npm packages: hono" in plan.stdout
+
+    first = deploy(emu, app)
+    assert first.outputs["changed"] == "first-deploy"
+    upload = next(e for e in emu.requests() if e["method"] == "PUT" and e["path"].endswith(f"/scripts/{SCRIPT}"))
+    assert upload["form"]["metadata"]["main_module"] == "index.js"
+    assert [part["name"] for part in upload["form"]["parts"] if part["name"] != "metadata"] == ["index.js"]
+    with localhost_client(first.outputs["url"]) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and "<b>Kristian</b>: Congrats!" in page.text
+        comments = client.get("/api/comments").json()
+    assert [c["author"] for c in comments] == ["Kristian", "Serena", "Max"]
+
+    seq = emu.last_seq()
+    again = deploy(emu, app)  # the same sources bundle to the same bytes: nothing to do
+    assert again.outputs["changed"] == "nothing"
+    assert [e for e in emu.requests(since=seq) if e["method"] != "GET"] == []
+
+    index = app / "src" / "renderHtml.ts"
+    index.write_text(index.read_text().replace("<h1>Comments</h1>", "<h1>Remarks</h1>"))
+    changed = deploy(emu, app)
+    assert changed.outputs["changed"] == "code"
+    with localhost_client(changed.outputs["url"]) as client:
+        assert "<h1>Remarks</h1>" in client.get("/").text
+        assert len(client.get("/api/comments").json()) == 3  # the rows stay
+
+
+def test_the_worker_reads_and_writes_its_kv_namespace_and_r2_bucket(emu: Emulator, tmp_path: Path) -> None:
+    app = copy_typescript_app(tmp_path)
+    url = deploy(emu, app).outputs["url"]
+    with localhost_client(url) as client:
+        assert client.get("/kv/greeting").status_code == 404
+        assert client.put("/kv/greeting", content="hello from KV").status_code == 204
+        assert client.get("/kv/greeting").text == "hello from KV"
+        stored = client.put("/files/notes/a.bin", content=bytes(range(256))).json()
+        assert stored == {"key": "notes/a.bin", "size": 256}
+        assert client.get("/files/notes/a.bin").json()["base64"].startswith("AAECAwQF")
+
+    namespaces = api(emu, "GET", "/storage/kv/namespaces").json()["result"]
+    (namespace,) = [n for n in namespaces if n["title"] == f"{SCRIPT}-cache"]  # wrangler's provisioned name
+    value = api(emu, "GET", f"/storage/kv/namespaces/{namespace['id']}/values/greeting")
+    assert value.text == "hello from KV"
+    assert api(emu, "GET", f"/r2/buckets/{SCRIPT}-files").status_code == 200
+    bindings = {b["name"]: b for b in api(emu, "GET", f"/workers/scripts/{SCRIPT}/settings").json()["result"]["bindings"]}
+    assert bindings["CACHE"]["namespace_id"] == namespace["id"]
+    assert bindings["FILES"]["bucket_name"] == f"{SCRIPT}-files"
+
+    inspected = run_cli(emu, "inspect", str(app))
+    assert inspected.returncode == 0, inspected.stderr
+    assert f"CACHE: kv_namespace ({namespace['id']}) {SCRIPT}-cache" in inspected.stdout
+    assert f"FILES: r2_bucket ({SCRIPT}-files)" in inspected.stdout
+    assert "cron triggers: */30 * * * *" in inspected.stdout
+
+    # A new version (a code change) and a forced redeploy find the same namespace and bucket: the data stays.
+    index = app / "src" / "renderHtml.ts"
+    index.write_text(index.read_text().replace("Comments", "Remarks"))
+    deploy(emu, app)
+    deploy(emu, app, "--force")
+    with localhost_client(url) as client:
+        assert client.get("/kv/greeting").text == "hello from KV"
+        assert client.get("/files/notes/a.bin").json()["key"] == "notes/a.bin"
+    titles = [n["title"] for n in api(emu, "GET", "/storage/kv/namespaces").json()["result"]]
+    assert titles.count(f"{SCRIPT}-cache") == 1
+
+
+def test_a_cron_trigger_is_set_runs_the_scheduled_handler_and_is_changed_and_removed(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    app = copy_typescript_app(tmp_path)
+    url = deploy(emu, app).outputs["url"]
+    assert schedules(emu) == ["*/30 * * * *"]
+
+    fired = emu.fire_scheduled(SCRIPT, scheduled_time_ms=1_764_547_200_000)
+    assert fired["outcome"] == "ok", fired
+    with localhost_client(url) as client:
+        assert client.get("/api/ticks").json() == [{"cron": "*/30 * * * *", "scheduled_time": 1_764_547_200_000}]
+
+    before = versions(emu)
+    set_crons(app, ["0 * * * *", "15 4 * * SUN"])
+    changed = deploy(emu, app)
+    assert changed.outputs["changed"] == "triggers"
+    assert schedules(emu) == ["0 * * * *", "15 4 * * SUN"]
+    assert versions(emu) == before  # a cron change alone uploads no new version
+    assert emu.fire_scheduled(SCRIPT, cron="15 4 * * SUN")["outcome"] == "ok"
+    assert deploy(emu, app).outputs["changed"] == "nothing"
+
+    set_crons(app, None)
+    removed = deploy(emu, app)
+    assert removed.outputs["changed"] == "triggers"
+    assert schedules(emu) == []
+    with localhost_client(url) as client:
+        assert [tick["cron"] for tick in client.get("/api/ticks").json()] == ["*/30 * * * *", "15 4 * * SUN"]
+
+
+def test_a_bad_cron_is_refused_before_any_request(emu: Emulator, tmp_path: Path) -> None:
+    app = copy_typescript_app(tmp_path)
+    set_crons(app, ["0 22 * * 0"])
+    refused = run_cli(emu, "deploy", str(app))
+    assert refused.returncode == 1
+    assert "uses 0, but Cloudflare numbers weekdays 1-7 from Sunday" in refused.stderr
+    assert emu.requests() == []
+
+
+def test_a_plain_worker_js_is_uploaded_byte_for_byte(emu: Emulator, tmp_path: Path) -> None:
+    """No bundling for a hand-written Worker: the request carries worker.js as it is on disk, and Cloudflare
+    serves back the same bytes."""
+    app = copy_example(tmp_path)
+    source = (app / "worker.js").read_bytes()
+    deploy(emu, app, env_free := "--no-verify") if False else deploy(emu, app)
+    upload = next(e for e in emu.requests() if e["method"] == "PUT" and e["path"].endswith("/scripts/items-app"))
+    (part,) = [p for p in upload["form"]["parts"] if p["name"] != "metadata"]
+    assert (part["name"], part["filename"], part["size"]) == ("worker.js", "worker.js", len(source))
+    assert part["content_type"] == "application/javascript+module"
+    content = api(emu, "GET", "/workers/scripts/items-app/content/v2")
+    assert source in content.content
