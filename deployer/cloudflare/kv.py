@@ -4,7 +4,7 @@ Sources: Cloudflare's API (`GET/POST /accounts/{a}/storage/kv/namespaces`, `GET/
 list pages with `page`/`per_page`, at most 100 per page) and wrangler's `kv/helpers.ts` (`listKVNamespaces`
 reads every page; `createKVNamespace` posts `{title}` and reads `result.id`). A second namespace with the same
 title is refused with code 10014 (wrangler's provisioning reads the list again after it); a namespace that is
-not there answers 10013.
+not there answers HTTP 404 with code 10013 (which is also an internal error's code: only the 404 means "none").
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ __all__ = [
 
 _PAGE_SIZE = 100
 _DUPLICATE_TITLE = 10014
-_NOT_FOUND = 10013
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +82,7 @@ async def get_namespace(client: CloudflareClient, namespace_id: str) -> Namespac
     try:
         response = await client.call("GET", f"{client.account_path}/storage/kv/namespaces/{namespace_id}")
     except CloudflareAPIError as exc:
-        if exc.status == 404 or _NOT_FOUND in exc.codes:
+        if exc.status == 404:
             return None
         raise
     return Namespace(id=namespace_id, title=str(response.mapping().get("title") or ""))
@@ -94,7 +93,7 @@ async def delete_namespace(client: CloudflareClient, namespace_id: str) -> bool:
     try:
         await client.call("DELETE", f"{client.account_path}/storage/kv/namespaces/{namespace_id}")
     except CloudflareAPIError as exc:
-        if exc.status == 404 or _NOT_FOUND in exc.codes:
+        if exc.status == 404:
             return False
         raise
     return True

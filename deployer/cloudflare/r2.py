@@ -3,19 +3,23 @@
 Sources: Cloudflare's API (`GET /accounts/{a}/r2/buckets/{name}`, `POST /accounts/{a}/r2/buckets` with
 `{name}`, `DELETE …/r2/buckets/{name}`) and wrangler's `r2/helpers.ts` (`getR2Bucket`, `createR2Bucket`,
 `deleteR2Bucket`). A bucket's name is its identity in the account: code 10006 says there is none of that name,
-10004 that it exists already (a second deploy created it meanwhile), 10008 that a bucket holding objects
-cannot be deleted.
+10004 (or 10073, "BucketConflict" in R2's error codes) that it exists already (a second deploy created it
+meanwhile), 10008 that a bucket holding objects cannot be deleted: `empty_bucket` deletes them first, with
+`GET …/r2/buckets/{name}/objects` and `DELETE …/objects/{key}` (the official SDK's `r2.buckets.objects`).
 """
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from deployer.cloudflare.client import CloudflareClient
 from deployer.errors import CloudflareAPIError
 
-__all__ = ["BUCKET_NOT_EMPTY", "bucket_exists", "delete_bucket", "ensure_bucket"]
+__all__ = ["BUCKET_NOT_EMPTY", "bucket_exists", "delete_bucket", "empty_bucket", "ensure_bucket"]
 
 _NO_SUCH_BUCKET = 10006
-_ALREADY_EXISTS = 10004
+_ALREADY_EXISTS = frozenset({10004, 10073})
+_PAGE_SIZE = 1000
 BUCKET_NOT_EMPTY = 10008
 
 
@@ -36,7 +40,7 @@ async def ensure_bucket(client: CloudflareClient, name: str) -> bool:
     try:
         await client.call("POST", f"{client.account_path}/r2/buckets", json_body={"name": name})
     except CloudflareAPIError as exc:
-        if _ALREADY_EXISTS in exc.codes:
+        if _ALREADY_EXISTS & set(exc.codes):
             return False
         raise
     return True
@@ -52,3 +56,21 @@ async def delete_bucket(client: CloudflareClient, name: str) -> bool:
             return False
         raise
     return True
+
+
+async def empty_bucket(client: CloudflareClient, name: str, *, at_most: int) -> int:
+    """Delete the objects of the bucket `name`, up to `at_most` of them; how many were deleted. The list is read
+    again from its start after each page is deleted, so it ends when the bucket is empty or `at_most` is reached."""
+    deleted = 0
+    while deleted < at_most:
+        response = await client.call(
+            "GET", f"{client.account_path}/r2/buckets/{name}/objects", params={"per_page": _PAGE_SIZE}
+        )
+        keys = [str(item["key"]) for item in response.items() if item.get("key")]
+        if not keys:
+            break
+        for key in keys[: at_most - deleted]:
+            object_key = quote(key, safe="/")
+            await client.call("DELETE", f"{client.account_path}/r2/buckets/{name}/objects/{object_key}")
+            deleted += 1
+    return deleted

@@ -20,6 +20,8 @@ from deployer.state import RemoteState
 
 __all__ = ["Removal", "list_previews", "preview_settings", "preview_target", "remove_preview"]
 
+_MAX_PREVIEW_OBJECTS = 5000  # a preview's bucket is emptied one request per object: a bound on a teardown's time
+
 
 def preview_target(settings: Settings, options: Options, command: str) -> PreviewNames:
     """The names of the preview `options.pull_request` of the app in `settings`; `ConfigError` without one."""
@@ -158,12 +160,21 @@ async def _remove_own_storage(
         try:
             if await r2_api.delete_bucket(client, bucket):
                 deleted.append(f"R2 bucket {bucket}")
+            continue
+        except CloudflareAPIError as exc:
+            if r2_api.BUCKET_NOT_EMPTY not in exc.codes:
+                raise
+        # Cloudflare deletes only empty buckets: the preview's objects go first (as its database's rows do).
+        emptied = await r2_api.empty_bucket(client, bucket, at_most=_MAX_PREVIEW_OBJECTS)
+        try:
+            await r2_api.delete_bucket(client, bucket)
+            deleted.append(f"R2 bucket {bucket} ({emptied} objects)")
         except CloudflareAPIError as exc:
             if r2_api.BUCKET_NOT_EMPTY not in exc.codes:
                 raise
             notes.append(
-                f"R2 bucket {bucket} holds objects, which Cloudflare does not delete with the bucket, so it was "
-                f"kept: empty it (dashboard, or `wrangler r2 object delete`), then delete it"
+                f"R2 bucket {bucket} holds more than {_MAX_PREVIEW_OBJECTS} objects (or multipart uploads), so "
+                "it was kept after deleting that many: empty it in the dashboard, then delete it"
             )
     return tuple(deleted), tuple(notes)
 

@@ -404,11 +404,13 @@ def test_a_broken_answer_is_caught(answers: dict[str, Any]) -> None:
 
 
 def test_the_deployer_calls_no_endpoint_left_out() -> None:
-    """Every API path in deployer/cloudflare/{workers,d1,assets}.py is a case here or one of the untyped endpoints
-    of the module docstring, so a new endpoint of the deployer is noticed."""
+    """Every API path in deployer/cloudflare/{workers,d1,assets,kv,r2}.py is a case here or one of the untyped
+    endpoints of the module docstring, so a new endpoint of the deployer is noticed."""
     root = Path(__file__).resolve().parents[2] / "deployer" / "cloudflare"
-    text = "".join((root / name).read_text(encoding="utf-8") for name in ("workers.py", "d1.py", "assets.py"))
-    names = {"{script}": "{name}", "{database_id}": "{id}", "{version_id}": "{id}"}
+    modules = ("workers.py", "d1.py", "assets.py", "kv.py", "r2.py")
+    text = "".join((root / name).read_text(encoding="utf-8") for name in modules)
+    names = {"{script}": "{name}", "{database_id}": "{id}", "{version_id}": "{id}", "{namespace_id}": "{id}"}
+    names |= {"{object_key}": "{key}"}
     called = set()
     for path in re.findall(r'account_path\}(/[^"]*)"', text):
         for old, new in names.items():
@@ -417,4 +419,4 @@ def test_the_deployer_calls_no_endpoint_left_out() -> None:
     untyped = {"/workers/scripts/{name}/content/v2"}  # the DELETEs share their paths with typed calls
     covered = {case.call.split(" ")[1] for case in CASES} | untyped
     assert called <= covered
-    assert len(called) == 18
+    assert len(called) == 24
