@@ -180,3 +180,45 @@ def test_a_plain_worker_js_is_uploaded_byte_for_byte(emu: Emulator, tmp_path: Pa
     assert part["content_type"] == "application/javascript+module"
     content = api(emu, "GET", "/workers/scripts/items-app/content/v2")
     assert source in content.content
+
+
+def test_a_preview_has_its_own_namespace_and_bucket_no_crons_and_teardown_deletes_them(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    app = copy_typescript_app(tmp_path)
+    production = deploy(emu, app).outputs["url"]
+    with localhost_client(production) as client:
+        assert client.put("/kv/who", content="production").status_code == 204
+        client.put("/files/who.txt", content=b"production")
+
+    preview = run_cli(emu, "preview", str(app), "--pr", "3", env=NO_PASSWORD)
+    assert preview.returncode == 0, preview.stderr
+    assert "The cron triggers are not set on the preview" in preview.stderr
+    preview_script = f"{SCRIPT}-pr-3"
+    with localhost_client(preview.outputs["url"]) as client:
+        assert client.get("/kv/who").status_code == 404  # not production's keys
+        assert client.get("/files/who.txt").status_code == 404  # nor its objects
+        client.put("/kv/who", content="preview")
+        for index in range(3):
+            client.put(f"/files/preview/{index}.txt", content=b"preview")
+    with localhost_client(production) as client:
+        assert client.get("/kv/who").text == "production"
+    bindings = {
+        b["name"]: b
+        for b in api(emu, "GET", f"/workers/scripts/{preview_script}/settings").json()["result"]["bindings"]
+    }
+    assert bindings["FILES"]["bucket_name"] == f"{SCRIPT}-files-pr-3"
+    titles = {n["id"]: n["title"] for n in api(emu, "GET", "/storage/kv/namespaces").json()["result"]}
+    assert titles[bindings["CACHE"]["namespace_id"]] == f"{SCRIPT}-cache-pr-3"
+    preview_schedules = api(emu, "GET", f"/workers/scripts/{preview_script}/schedules").json()["result"]
+    assert preview_schedules["schedules"] == []
+
+    removed = run_cli(emu, "teardown", str(app), "--pr", "3", env=NO_PASSWORD)
+    assert removed.returncode == 0, removed.stderr
+    assert f"R2 bucket {SCRIPT}-files-pr-3 (3 objects)" in removed.stdout + removed.stderr
+    titles_after = [n["title"] for n in api(emu, "GET", "/storage/kv/namespaces").json()["result"]]
+    assert titles_after == [f"{SCRIPT}-cache"]
+    assert api(emu, "GET", f"/r2/buckets/{SCRIPT}-files-pr-3").status_code == 404
+    with localhost_client(production) as client:  # production's data is untouched
+        assert client.get("/kv/who").text == "production"
+        assert client.get("/files/who.txt").status_code == 200
