@@ -15,12 +15,14 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import stamina
 
 from cfemu.launcher import Emulator, running_emulator
-from devkit.example import APP_PASSWORD
+from devkit.example import APP_PASSWORD, TYPESCRIPT_APP
+from devkit.loopback import localhost_client
 from tests.container.conftest import Docker
 from tests.github.conftest import CF_TOKEN, GH_TOKEN
 from tests.github.fake_github import FakeGitHub, running_fake_github
@@ -170,3 +172,34 @@ def test_no_secret_appears_in_anything_the_container_runs_produced(runs: Contain
         json.dumps(runs.github.bodies()),
     ]
     assert_no_secret(texts, [CF_TOKEN, GH_TOKEN, APP_PASSWORD, runs.session_secret])
+
+
+def test_a_typescript_app_is_bundled_by_the_images_esbuild_and_answers_with_d1_data(
+    docker: Docker, action_image: str, tmp_path: Path
+) -> None:
+    """The TypeScript fixture (npm packages installed, as after a workflow's `npm ci` step) deployed by the image:
+    its pinned esbuild bundles src/index.ts, and the Worker answers with its D1 rows, KV and R2."""
+    with (
+        stamina.set_testing(True, attempts=3),
+        running_emulator(tmp_path / "cfemu", subdomain="demo", api_token=CF_TOKEN, run_workers=True) as emulator,
+        running_fake_github(token=GH_TOKEN, repository=REPOSITORY) as github,
+    ):
+        files = StepFiles.create(tmp_path / "runner", app=TYPESCRIPT_APP)
+        inputs = default_inputs(
+            api_token=CF_TOKEN,
+            account_id=emulator.account_id,
+            api_base_url=emulator.api_base_url,
+            github_token=GH_TOKEN,
+        )
+        inputs["app-password"] = ""  # this app has no password gate
+        environ = runner_environment(
+            files, event_fixture="push.main.json", inputs=inputs, github_api_url=github.url, in_container=True
+        )
+        step = run_container(docker, action_image, files, environ)
+        assert step.returncode == 0, step.log
+        assert "bundle: built with esbuild 0.27.3 (src/index.ts is TypeScript or JSX): index.js" in step.log
+        assert step.outputs["script-name"] == "ts-comments"
+        with localhost_client(step.outputs["url"]) as client:
+            assert [c["author"] for c in client.get("/api/comments").json()] == ["Kristian", "Serena", "Max"]
+            assert client.put("/kv/from", content="the image").status_code == 204
+            assert client.get("/kv/from").text == "the image"
