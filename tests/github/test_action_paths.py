@@ -163,6 +163,33 @@ def test_an_app_yml_error_points_at_the_key(
     assert "colour: not a setting of this deployer" in error
 
 
+@pytest.mark.parametrize(
+    ("source", "line", "words"),
+    [
+        pytest.param('import { x } from "./lib";\nexport default { fetch: () => new Response(x) };\n', 2,
+                     "src/lib.ts:2:", id="typescript-error"),
+        pytest.param('// the app\nimport { Hono } from "hono";\nexport default new Hono();\n', 2,
+                     "src/index.ts:2 imports the npm package hono, but the app folder has no node_modules",
+                     id="no-node-modules"),
+    ],
+)  # fmt: skip
+def test_a_bundling_error_is_annotated_on_its_file_and_line(
+    step: StepFiles, monkeypatch: pytest.MonkeyPatch, github: FakeGitHub, source: str, line: int, words: str
+) -> None:
+    """A TypeScript app that does not bundle fails before any API call, with esbuild's place as the annotation's."""
+    app = step.workspace / "app"
+    (app / "app.yml").write_text("main: src/index.ts\n", encoding="utf-8")
+    (app / "src").mkdir()
+    (app / "src" / "index.ts").write_text(source, encoding="utf-8")
+    (app / "src" / "lib.ts").write_text("export const x = 1;\nexport const y = (;\n", encoding="utf-8")
+    result = run(step, monkeypatch, fixture="push.main.json", emulator=None, github=github)
+    assert result.returncode == 1
+    (error,) = workflow_commands(result.log, "error")
+    file = "src/lib.ts" if "lib.ts" in words else "src/index.ts"
+    assert error.startswith(f"::error file=app/{file},line={line},title=Invalid configuration::"), error
+    assert words in error
+
+
 def test_an_unknown_command_or_boolean_is_refused(
     step: StepFiles, monkeypatch: pytest.MonkeyPatch, cf: Emulator, github: FakeGitHub
 ) -> None:
