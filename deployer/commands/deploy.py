@@ -108,6 +108,7 @@ async def _write(
         find=plan.find_storage,
         done=done,
         log=Step.STORAGE.log,
+        warn=hooks.warn,
     )
     database, assets = _Database(plan.database_id), Uploaded()
     if plan.find_database or plan.apply_schema or plan.upload_assets:

@@ -1,0 +1,102 @@
+"""Step 1's KV namespaces and R2 buckets, in-process against cfemu: found or created once by name, bound, never
+duplicated by a rerun, a race or `--force`; a namespace given by id must exist; a moved binding is said."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from cfemu.launcher import Emulator
+from deployer.cloudflare.kv import find_or_create_namespace
+from deployer.commands import Hooks, Options, execute
+from deployer.commands._base import make_client
+from deployer.commands._deploy_result import DeployResult
+from deployer.errors import ConfigError
+from deployer.steps import Step
+from tests.commands.conftest import settings_for
+from tests.emulator.helpers import account_client, result
+
+
+def with_storage(app: Path, text: str) -> Path:
+    (app / "app.yml").write_text((app / "app.yml").read_text() + text)
+    return app
+
+
+async def deploy(emulator: Emulator, app: Path, warnings: list[str] | None = None, **options: object) -> DeployResult:
+    hooks = Hooks(warn=(warnings if warnings is not None else []).append)
+    outcome = await execute("deploy", settings_for(emulator, app), Options(hooks=hooks, **options))  # type: ignore[arg-type]
+    assert isinstance(outcome, DeployResult)
+    return outcome
+
+
+def namespaces(emulator: Emulator) -> dict[str, str]:
+    with account_client(emulator) as api:
+        return {n["title"]: n["id"] for n in result(api.get("/storage/kv/namespaces", params={"per_page": 100}))}
+
+
+def bucket_names(emulator: Emulator) -> list[str]:
+    with account_client(emulator) as api:
+        return [b["name"] for b in result(api.get("/r2/buckets"))["buckets"]]
+
+
+def bound(emulator: Emulator) -> dict[str, dict[str, object]]:
+    with account_client(emulator) as api:
+        settings = result(api.get("/workers/scripts/items-app/settings"))
+    return {b["name"]: b for b in settings["bindings"]}
+
+
+async def test_the_namespace_and_bucket_are_created_once_and_bound(emulator: Emulator, app: Path) -> None:
+    with_storage(app, "kv:\n  CACHE:\nr2:\n  FILES: items-files\n")
+    first = await deploy(emulator, app)
+    assert Step.STORAGE in first.steps
+    ids = namespaces(emulator)
+    assert list(ids) == ["items-app-cache"] and bucket_names(emulator) == ["items-files"]
+    assert bound(emulator)["CACHE"]["namespace_id"] == ids["items-app-cache"]
+    assert bound(emulator)["FILES"]["bucket_name"] == "items-files"
+
+    again = await deploy(emulator, app)
+    assert str(again.changes) == "nothing" and Step.STORAGE not in again.steps
+    forced = await deploy(emulator, app, force=True)
+    assert Step.STORAGE in forced.steps
+    assert namespaces(emulator) == ids and bucket_names(emulator) == ["items-files"]
+    assert bound(emulator)["CACHE"]["namespace_id"] == ids["items-app-cache"]
+
+    # A code change keeps the bindings from the deployed Worker, with no lookup.
+    (app / "worker.js").write_text((app / "worker.js").read_text() + "\n// v2\n")
+    code = await deploy(emulator, app)
+    assert str(code.changes) == "code" and Step.STORAGE not in code.steps
+    assert bound(emulator)["CACHE"]["namespace_id"] == ids["items-app-cache"]
+
+
+async def test_two_deploys_creating_the_same_namespace_end_with_one(emulator: Emulator, app: Path) -> None:
+    settings = settings_for(emulator, app)
+    async with make_client(settings) as client:
+        found = await asyncio.gather(*(find_or_create_namespace(client, "raced-title") for _ in range(4)))
+    assert len({namespace.id for namespace, _ in found}) == 1
+    assert sum(created for _, created in found) == 1
+    assert list(namespaces(emulator)) == ["raced-title"]
+
+
+async def test_a_namespace_given_by_id_must_exist_and_nothing_is_deployed_otherwise(
+    emulator: Emulator, app: Path
+) -> None:
+    with_storage(app, f"kv:\n  CACHE: {{id: '{'ab' * 16}'}}\n")
+    with pytest.raises(ConfigError, match=r"The KV namespace abab\S+ \(binding CACHE\) does not exist"):
+        await deploy(emulator, app)
+    with account_client(emulator) as api:
+        assert api.get("/workers/scripts/items-app/settings").status_code == 404
+
+
+async def test_a_binding_moved_to_another_namespace_is_said_and_the_old_one_kept(emulator: Emulator, app: Path) -> None:
+    with_storage(app, "kv:\n  CACHE: first\n")
+    await deploy(emulator, app)
+    first = namespaces(emulator)["first"]
+    (app / "app.yml").write_text((app / "app.yml").read_text().replace("CACHE: first", "CACHE: second"))
+    warnings: list[str] = []
+    moved = await deploy(emulator, app, warnings)
+    assert str(moved.changes) == "config"
+    assert any(f"CACHE now binds the KV namespace {namespaces(emulator)['second']}" in w for w in warnings)
+    assert any(f"the one it was bound to ({first}) is kept with its keys" in w for w in warnings)
+    assert set(namespaces(emulator)) == {"first", "second"}
