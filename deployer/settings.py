@@ -28,6 +28,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -182,10 +183,11 @@ class Settings(BaseSettings):
 
     @field_validator("vars", "kv", "r2")
     @classmethod
-    def _var_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _var_names(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         bad = [name for name in value if not _BINDING_NAME.match(name)]
         if bad:
-            msg = f"binding names must be identifiers: {', '.join(bad)}"
+            what = "variable" if info.field_name == "vars" else "binding"
+            msg = f"{what} names must be identifiers: {', '.join(bad)}"
             raise ValueError(msg)
         return value
 
