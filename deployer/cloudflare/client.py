@@ -168,7 +168,12 @@ class CloudflareClient:
         raw: bool = False,
     ) -> ApiResponse:
         """Send one API call (retrying transient failures) and return its unwrapped result. `raw`: a success is
-        not an envelope (a script's content): `result` is the body's bytes and `headers` its headers."""
+        not an envelope (a script's content): `result` is the body's bytes and `headers` its headers.
+
+        A path with a `.` or `..` segment is refused: HTTP clients resolve them, so a name taken from outside
+        (an R2 object key a Worker wrote) could turn a call into one on another resource."""
+        if any(segment in (".", "..") for segment in path.split("?", 1)[0].split("/")):
+            raise CloudflareError(f"Refused to call the API path {path!r}: it has a '.' or '..' segment")
         try:
             async for attempt in stamina.retry_context(
                 on=_backoff, attempts=self._attempts, timeout=self._timeout, wait_initial=0.5, wait_max=10.0

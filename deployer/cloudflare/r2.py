@@ -10,12 +10,21 @@ meanwhile), 10008 that a bucket holding objects cannot be deleted: `empty_bucket
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from deployer.cloudflare.client import CloudflareClient
 from deployer.errors import CloudflareAPIError
 
-__all__ = ["BUCKET_NOT_EMPTY", "bucket_exists", "delete_bucket", "empty_bucket", "ensure_bucket"]
+__all__ = [
+    "BUCKET_NOT_EMPTY",
+    "Emptied",
+    "bucket_exists",
+    "delete_bucket",
+    "empty_bucket",
+    "ensure_bucket",
+    "unsafe_key",
+]
 
 _NO_SUCH_BUCKET = 10006
 _ALREADY_EXISTS = frozenset({10004, 10073})
@@ -58,19 +67,36 @@ async def delete_bucket(client: CloudflareClient, name: str) -> bool:
     return True
 
 
-async def empty_bucket(client: CloudflareClient, name: str, *, at_most: int) -> int:
-    """Delete the objects of the bucket `name`, up to `at_most` of them; how many were deleted. The list is read
-    again from its start after each page is deleted, so it ends when the bucket is empty or `at_most` is reached."""
+@dataclass(frozen=True, slots=True)
+class Emptied:
+    """What `empty_bucket` did: objects deleted, and keys it would not send (see `unsafe_key`)."""
+
+    deleted: int
+    refused: tuple[str, ...] = ()
+
+
+def unsafe_key(key: str) -> bool:
+    """A key with an empty, `.` or `..` segment: in a URL path it could name another resource (`../../workers/…`),
+    and a Worker, which writes the keys, is not trusted to choose the paths of this deployer's API calls."""
+    return any(segment in ("", ".", "..") for segment in key.split("/"))
+
+
+async def empty_bucket(client: CloudflareClient, name: str, *, at_most: int) -> Emptied:
+    """Delete the objects of the bucket `name`, up to `at_most` of them. The list is read again after each page,
+    so it ends when the bucket is empty (but for refused keys) or `at_most` objects were deleted."""
     deleted = 0
+    refused: list[str] = []
     while deleted < at_most:
         response = await client.call(
             "GET", f"{client.account_path}/r2/buckets/{name}/objects", params={"per_page": _PAGE_SIZE}
         )
         keys = [str(item["key"]) for item in response.items() if item.get("key")]
-        if not keys:
+        safe = [key for key in keys if not unsafe_key(key)]
+        refused += [key for key in keys if unsafe_key(key) and key not in refused]
+        if not safe:
             break
-        for key in keys[: at_most - deleted]:
+        for key in safe[: at_most - deleted]:
             object_key = quote(key, safe="/")
             await client.call("DELETE", f"{client.account_path}/r2/buckets/{name}/objects/{object_key}")
             deleted += 1
-    return deleted
+    return Emptied(deleted, tuple(refused))

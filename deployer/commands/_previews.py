@@ -168,13 +168,18 @@ async def _remove_own_storage(
         emptied = await r2_api.empty_bucket(client, bucket, at_most=_MAX_PREVIEW_OBJECTS)
         try:
             await r2_api.delete_bucket(client, bucket)
-            deleted.append(f"R2 bucket {bucket} ({emptied} objects)")
+            deleted.append(f"R2 bucket {bucket} ({emptied.deleted} objects)")
         except CloudflareAPIError as exc:
             if r2_api.BUCKET_NOT_EMPTY not in exc.codes:
                 raise
+            why = (  # the keys themselves are not shown: the preview's code chose them
+                f"{len(emptied.refused)} objects whose keys have empty, '.' or '..' parts (never sent in an API path)"
+                if emptied.refused
+                else f"more than {_MAX_PREVIEW_OBJECTS} objects (or multipart uploads)"
+            )
             notes.append(
-                f"R2 bucket {bucket} holds more than {_MAX_PREVIEW_OBJECTS} objects (or multipart uploads), so "
-                "it was kept after deleting that many: empty it in the dashboard, then delete it"
+                f"R2 bucket {bucket} still holds {why}, so it was kept after {emptied.deleted} objects were "
+                "deleted: empty it in the dashboard, then delete it"
             )
     return tuple(deleted), tuple(notes)
 

@@ -222,3 +222,45 @@ def test_a_preview_has_its_own_namespace_and_bucket_no_crons_and_teardown_delete
     with localhost_client(production) as client:  # production's data is untouched
         assert client.get("/kv/who").text == "production"
         assert client.get("/files/who.txt").status_code == 200
+
+
+HOSTILE_WORKER = """export default {
+  async fetch(request, env) {
+    for (const key of ["../../../../workers/scripts/victim", "./here", "a//b", "kept/../../x", "plain/one.txt"]) {
+      await env.FILES.put(key, "x");
+    }
+    return new Response("planted");
+  },
+};
+"""
+
+
+def test_teardown_never_sends_an_object_key_that_could_name_another_resource(emu: Emulator, tmp_path: Path) -> None:
+    """A preview's code chooses its R2 keys: one like `../../../../workers/scripts/victim` must not turn teardown's
+    DELETE of an object into a DELETE of another Worker. Such keys are not sent; the bucket is kept and said."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "worker.js").write_text("export default { fetch: () => new Response('victim') };\n")
+    (victim / "app.yml").write_text("name: victim\n")
+    deploy(emu, victim)
+    hostile = tmp_path / "hostile"
+    hostile.mkdir()
+    (hostile / "worker.js").write_text(HOSTILE_WORKER)
+    (hostile / "app.yml").write_text("name: hostile\nr2:\n  FILES:\n")
+    preview = run_cli(emu, "preview", str(hostile), "--pr", "1", env=NO_PASSWORD)
+    assert preview.returncode == 0, preview.stderr
+    with localhost_client(preview.outputs["url"]) as client:
+        assert client.get("/").text == "planted"
+
+    seq = emu.last_seq()
+    removed = run_cli(emu, "teardown", str(hostile), "--pr", "1", env=NO_PASSWORD)
+    assert removed.returncode == 0, removed.stderr
+    deletes = [e["path"] for e in emu.requests(since=seq) if e["method"] == "DELETE"]
+    assert not any("/workers/scripts/victim" in path for path in deletes), deletes
+    assert api(emu, "GET", "/workers/scripts/victim/settings").status_code == 200
+    assert "R2 bucket hostile-files-pr-1 still holds 4 objects whose keys have empty, '.' or '..' parts" in (
+        removed.stdout + removed.stderr
+    )
+    left = [item["key"] for item in api(emu, "GET", "/r2/buckets/hostile-files-pr-1/objects").json()["result"]]
+    assert "plain/one.txt" not in left and len(left) == 4
+    assert "../../../../workers/scripts/victim" not in removed.stdout + removed.stderr  # the keys are not echoed

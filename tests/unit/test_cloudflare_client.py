@@ -346,3 +346,17 @@ async def test_a_transport_failure_names_the_kind_of_failure_and_the_fix() -> No
     assert caught.value.hint == (
         "Check the network and CLOUDFLARE_API_BASE_URL (input api-base-url); the call was retried."
     )
+
+
+@pytest.mark.parametrize("path", ["/r2/buckets/b/objects/../../../../workers/scripts/victim", "/a/./b", "/x/..?y=1"])
+async def test_a_path_with_a_dot_segment_is_never_sent(path: str) -> None:
+    """HTTP clients resolve `..`: a name from outside (an R2 key a Worker wrote) must not retarget a call."""
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return ok({})
+
+    with pytest.raises(CloudflareError, match=r"has a '\.' or '\.\.' segment"):
+        await client_for(handler).call("DELETE", path)
+    assert sent == []
