@@ -152,8 +152,9 @@ def make_plan(
             changes=Changes.first() if not remote.exists else Changes.forced(),
             find_database=True,
             find_storage=bool(settings.kv or settings.r2),
-            # A new Worker has no schedules; an existing one's are read and made what the app says.
-            crons=crons if crons or remote.exists else None,
+            # Cron triggers the app declares are set; ones it does not are removed only when a deploy of ours
+            # recorded setting some (as wrangler, which leaves the schedules alone when `triggers` is absent).
+            crons=crons if crons else (() if previous is not None and previous.triggers else None),
             database_id=None,
             apply_schema=_has_sql(app),
             upload_assets=app.manifest is not None,

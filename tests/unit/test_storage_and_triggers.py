@@ -255,3 +255,23 @@ def test_the_deployer_refuses_exactly_the_crons_cloudflares_grammar_refuses(expr
     except CronSyntaxError:
         emulator_accepts = False
     assert (cron_problem(expression) is None) == emulator_accepts, cron_problem(expression)
+
+
+def test_a_forced_deploy_leaves_cron_triggers_the_app_never_declared(tmp_path: Path) -> None:
+    """Crons set elsewhere (the dashboard, wrangler) survive --force or a Worker without our state, as with
+    wrangler; crons our deploy recorded are removed when the app drops them, forced or not."""
+    root = app_folder(tmp_path, "name: shelf\n")
+    remote = deployed(root)
+    settings, app = load(root), load_app(root)
+    forced = make_plan(
+        settings, app, remote, local=local_digests(settings, app), secrets=secret_inputs({}, key=TOKEN), force=True
+    )
+    assert forced.crons is None
+    assert plan_for(root, RemoteState(exists=True)).crons is None  # a Worker deployed by another tool
+    (root / "app.yml").write_text("triggers:\n  crons: ['*/30 * * * *']\n")
+    with_crons = deployed(root)
+    (root / "app.yml").write_text("name: shelf\n")
+    forced_after = make_plan(
+        settings, app, with_crons, local=local_digests(settings, app), secrets=secret_inputs({}, key=TOKEN), force=True
+    )
+    assert forced_after.crons == ()
