@@ -19,9 +19,10 @@ wrangler pins, `ESBUILD_VERSION`:
 |                               | (wrangler's default module rules make them Text modules)                    |
 | keep names, define            | on; `process.env.NODE_ENV` = `"production"` (the three spellings wrangler    |
 |                               | defines)                                                                     |
-| external                      | `cloudflare:*`, `node:*`, and with `nodejs_compat` the bare names of Node's  |
-|                               | built-in modules: the runtime provides them. GUESS: wrangler polyfills what   |
-|                               | workerd lacks (unenv); here an import the runtime lacks fails at the upload. |
+| external                      | `cloudflare:*`; with `nodejs_compat`, `node:*` and the bare names of Node's  |
+|                               | built-in modules (the runtime provides them; without the flag, importing one |
+|                               | is an error that says to add it). GUESS: wrangler polyfills what workerd     |
+|                               | lacks (unenv); here an import the runtime lacks fails at the upload.         |
 
 It runs in the app folder (so the bundle names its inputs by their paths there, and two checkouts in different
 places build the same bytes), with an empty environment (nothing of the runner's reaches the build), no source
@@ -69,11 +70,15 @@ ESBUILD_VERSION = "0.27.3"  # the version wrangler 4.86.0 depends on (package-lo
 BUNDLE_CONDITIONS = ("workerd", "worker", "browser")
 TYPESCRIPT_SUFFIXES = (".ts", ".mts", ".tsx", ".jsx")  # main modules that are always bundled
 _TEXT_SUFFIXES = (".txt", ".html", ".sql")
+# Node's built-in modules (`require("module").builtinModules` of Node 20, without the internal `_` ones).
 _NODE_BUILTINS = (
-    "assert", "assert/strict", "async_hooks", "buffer", "crypto", "diagnostics_channel", "dns", "events",
-    "net", "path", "path/posix", "path/win32", "process", "querystring", "stream", "stream/consumers",
-    "stream/promises", "stream/web", "string_decoder", "timers", "timers/promises", "tls", "url", "util",
-    "util/types", "zlib",
+    "assert", "assert/strict", "async_hooks", "buffer", "child_process", "cluster", "console", "constants",
+    "crypto", "dgram", "diagnostics_channel", "dns", "dns/promises", "domain", "events", "fs", "fs/promises",
+    "http", "http2", "https", "inspector", "inspector/promises", "module", "net", "os", "path", "path/posix",
+    "path/win32", "perf_hooks", "process", "punycode", "querystring", "readline", "readline/promises", "repl",
+    "stream", "stream/consumers", "stream/promises", "stream/web", "string_decoder", "sys", "timers",
+    "timers/promises", "tls", "trace_events", "tty", "url", "util", "util/types", "v8", "vm", "wasi",
+    "worker_threads", "zlib",
 )  # fmt: skip
 _BUILD_TIMEOUT_S = 120
 _VERSION_TIMEOUT_S = 10
@@ -166,7 +171,6 @@ def esbuild_arguments(
             for name in ("process", "global.process", "globalThis.process")
         ),
         "--external:cloudflare:*",
-        "--external:node:*",
         "--external:__STATIC_CONTENT_MANIFEST",
         f"--outfile={outfile}",
         f"--metafile={metafile}",
@@ -176,7 +180,9 @@ def esbuild_arguments(
         "--charset=utf8",
     ]
     if _nodejs_compat(compatibility_flags):
-        arguments += [f"--external:{name}" for name in _NODE_BUILTINS]
+        arguments += ["--external:node:*", *(f"--external:{name}" for name in _NODE_BUILTINS)]
+    elif "nodejs_als" in compatibility_flags:  # AsyncLocalStorage alone
+        arguments.append("--external:node:async_hooks")
     if not has_tsconfig:
         arguments.append("--tsconfig-raw={}")
     return arguments
@@ -294,6 +300,11 @@ def parse_esbuild_errors(stderr: str) -> list[EsbuildMessage]:
     return found
 
 
+def _unresolved_name(error: EsbuildMessage) -> str:
+    """The specifier of a `Could not resolve "…"` error."""
+    return error.text.split('"')[1] if error.text.count('"') >= 2 else ""
+
+
 def _nodejs_compat(flags: Sequence[str]) -> bool:
     return any(flag.startswith("nodejs_compat") for flag in flags)
 
@@ -305,7 +316,9 @@ def _build_error(root: Path, main: str, stderr: str, compatibility_flags: Sequen
     first = errors[0]
     unresolved = [e for e in errors if e.text.startswith("Could not resolve")]
     packages = [e for e in unresolved if _UNRESOLVED_PACKAGE.match(e.text)]
-    builtins = [e for e in packages if e.text.split('"')[1].removeprefix("node:") in _NODE_BUILTINS]
+    builtins = [
+        e for e in unresolved if e.text.startswith('Could not resolve "node:') or _unresolved_name(e) in _NODE_BUILTINS
+    ]
     if builtins and not _nodejs_compat(compatibility_flags):
         first = builtins[0]
         module = first.text.split('"')[1]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from deployer.app import load_app
+from deployer.app import LocalApp, load_app
 from deployer.bundle import ESBUILD_VERSION, build_bundle, find_esbuild, parse_esbuild_errors
 from deployer.errors import ConfigError
 from deployer.settings import Settings
@@ -24,6 +24,11 @@ FIXTURE = REPO / "tests" / "fixtures" / "ts-app"
 def copy_fixture(to: Path) -> Path:
     shutil.copytree(FIXTURE, to, symlinks=True)
     return to
+
+
+def load_fixture(root: Path) -> LocalApp:
+    """The fixture as its wrangler.jsonc has it: src/index.ts, with nodejs_compat (it imports node:buffer)."""
+    return load_app(root, "src/index.ts", compatibility_flags=("nodejs_compat",))
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -51,7 +56,7 @@ def test_a_plain_worker_is_uploaded_as_written_not_bundled(tmp_path: Path) -> No
 
 def test_the_typescript_fixture_is_bundled_with_its_npm_package_and_relative_imports(tmp_path: Path) -> None:
     root = copy_fixture(tmp_path / "app")
-    app = load_app(root, "src/index.ts", compatibility_flags=("nodejs_compat",))
+    app = load_fixture(root)
     assert app.bundle is not None
     assert app.main == "index.js" and app.modules == ()
     assert app.bundle.packages == ("hono",)
@@ -67,9 +72,9 @@ def test_the_typescript_fixture_is_bundled_with_its_npm_package_and_relative_imp
 
 
 def test_two_builds_are_byte_identical_wherever_the_folder_is(tmp_path: Path) -> None:
-    first = load_app(copy_fixture(tmp_path / "one"), "src/index.ts")
-    again = load_app(tmp_path / "one", "src/index.ts")
-    elsewhere = load_app(copy_fixture(tmp_path / "deeper" / "two"), "src/index.ts")
+    first = load_fixture(copy_fixture(tmp_path / "one"))
+    again = load_fixture(tmp_path / "one")
+    elsewhere = load_fixture(copy_fixture(tmp_path / "deeper" / "two"))
     assert first.worker_code == again.worker_code == elsewhere.worker_code
     assert str(tmp_path) not in first.worker_code.decode()
     settings = Settings(name="ts-comments")
@@ -77,9 +82,7 @@ def test_two_builds_are_byte_identical_wherever_the_folder_is(tmp_path: Path) ->
     (tmp_path / "one" / "src" / "renderHtml.ts").write_text(
         (tmp_path / "one" / "src" / "renderHtml.ts").read_text().replace("Comments", "Remarks")
     )
-    assert (
-        local_digests(settings, load_app(tmp_path / "one", "src/index.ts")).code != local_digests(settings, first).code
-    )
+    assert local_digests(settings, load_fixture(tmp_path / "one")).code != local_digests(settings, first).code
 
 
 @pytest.mark.parametrize(
@@ -109,7 +112,7 @@ def test_a_missing_node_modules_says_to_run_npm_ci(tmp_path: Path) -> None:
     root = copy_fixture(tmp_path / "app")
     shutil.rmtree(root / "node_modules")
     with pytest.raises(ConfigError) as refused:
-        load_app(root, "src/index.ts")
+        load_fixture(root)
     assert refused.value.message.startswith("src/index.ts:1 imports the npm package hono, but the app folder has no")
     assert "run `npm ci` in the app folder" in (refused.value.hint or "")
     assert (refused.value.file, refused.value.line) == (root / "src/index.ts", 1)
@@ -138,14 +141,14 @@ def test_a_package_not_installed_says_to_install_it(tmp_path: Path) -> None:
     source = (root / "src" / "index.ts").read_text()
     (root / "src" / "index.ts").write_text(f'import {{ z }} from "zod";\nconsole.log(z);\n{source}')
     with pytest.raises(ConfigError, match=r'src/index\.ts:1:\d+: Could not resolve "zod"') as refused:
-        load_app(root, "src/index.ts")
+        load_fixture(root)
     assert "Install the package" in (refused.value.hint or "")
 
 
 def test_a_bundle_over_the_size_limit_names_its_largest_inputs(tmp_path: Path) -> None:
     root = copy_fixture(tmp_path / "app")
     with pytest.raises(ConfigError) as refused:
-        build_bundle(root, "src/index.ts", reason="test", compatibility_flags=(), max_bytes=10_000)
+        build_bundle(root, "src/index.ts", reason="test", compatibility_flags=("nodejs_compat",), max_bytes=10_000)
     assert re.search(
         r"The bundle of src/index\.ts is [\d,]+ bytes; a Worker may be at most 10,000 bytes", str(refused.value)
     )
@@ -187,13 +190,14 @@ def test_a_symlinked_module_or_a_package_in_a_parent_folder_is_refused(tmp_path:
         load_app(root, "src/index.ts")
 
 
-def test_node_builtins_stay_imports_only_with_nodejs_compat(tmp_path: Path) -> None:
-    root = write(tmp_path, {"src/index.ts": 'import { Buffer } from "buffer";\nexport default Buffer;\n'})
-    with pytest.raises(ConfigError, match=r"src/index\.ts:1 imports buffer, a Node\.js module") as refused:
+@pytest.mark.parametrize("specifier", ["buffer", "node:crypto", "fs", "node:fs/promises"])
+def test_node_builtins_stay_imports_only_with_nodejs_compat(tmp_path: Path, specifier: str) -> None:
+    root = write(tmp_path, {"src/index.ts": f'import * as m from "{specifier}";\nexport default m;\n'})
+    with pytest.raises(ConfigError, match=rf"src/index\.ts:1 imports {specifier}, a Node\.js module") as refused:
         load_app(root, "src/index.ts")
     assert 'Add "nodejs_compat" to compatibility_flags' in (refused.value.hint or "")
     app = load_app(root, "src/index.ts", compatibility_flags=("nodejs_compat",))
-    assert 'from "buffer"' in app.worker_code.decode()
+    assert f'from "{specifier}"' in app.worker_code.decode()
 
 
 def test_esbuild_errors_are_parsed_with_their_places() -> None:
