@@ -12,14 +12,14 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from deployer.cron import cron_problem
 
-__all__ = ["BINDING_NAME", "AssetsConfig", "D1Config", "KVConfig", "R2Config", "TriggersConfig"]
+__all__ = ["BINDING_NAME", "R2_BUCKET_NAME", "AssetsConfig", "D1Config", "KVConfig", "R2Config", "TriggersConfig"]
 
 BINDING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # GUESS: D1 accepts letters, digits, '-' and '_' (wrangler does not validate; the API refuses others).
 _D1_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 # R2: "lowercase letters (a-z), numbers (0-9), and hyphens (-)", 3 to 63 characters, not starting or ending with
 # a hyphen (Cloudflare's R2 docs, "Bucket names"; wrangler's `isValidR2BucketName` checks the same).
-_R2_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+R2_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _KV_TITLE_MAX = 512  # GUESS: the dashboard and the API refuse longer titles (not documented)
 _KV_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -132,7 +132,7 @@ class R2Config(BaseModel):
     @field_validator("bucket")
     @classmethod
     def _bucket(cls, value: str | None) -> str | None:
-        if value is not None and not _R2_NAME.match(value):
+        if value is not None and not R2_BUCKET_NAME.match(value):
             msg = (
                 f"{value!r} is not a valid R2 bucket name: 3 to 63 lower-case letters, digits and '-', "
                 "not starting or ending with '-'"

@@ -31,8 +31,10 @@ folder above the app).
 
 **The app folder is untrusted input.** esbuild reads what the code imports, and a `tsconfig.json` `paths` entry,
 a symlink or a package found in a folder above the app can make it read a file outside the folder. So every
-input esbuild reports (its metafile) must resolve inside the app folder, or the build is refused before
-anything is uploaded, naming the input. The binary is the deployer's own (`find_esbuild`), never one from the
+input esbuild reports (its metafile: every module in the bundle) must resolve inside the app folder, or the build
+is refused before anything is uploaded, naming the input; an error in a file outside it is named without its
+text. Not checked: a `tsconfig.json` that `extends` one outside the folder (esbuild reads its compiler options,
+none of its text goes into the bundle). The binary is the deployer's own (`find_esbuild`), never one from the
 app's `node_modules`.
 """
 

@@ -86,7 +86,8 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--allow-new-database",
                 action="store_true",
-                help="let a changed d1.name bind the Worker to another database than the one holding its rows",
+                help="let a changed d1.name (or KV title, R2 bucket) bind the Worker to other storage than the "
+                "one holding its data",
             )
         if "bookmark" in spec.flags:
             command.add_argument("--bookmark", required=True, help="the D1 Time Travel bookmark to go back to")

@@ -81,10 +81,10 @@ class Plan:
         """The steps this plan takes, in step order."""
         wanted = {
             Step.DATABASE: self.find_database,
-            Step.STORAGE: self.find_storage,
             Step.SCHEMA: self.apply_schema,
             Step.ASSET_SESSION: self.upload_assets,
             Step.ASSET_UPLOAD: self.upload_assets,
+            Step.STORAGE: self.find_storage,
             Step.WORKER: self.upload_worker,
             Step.SCHEDULES: self.crons is not None,
             Step.WORKER_TAGS: self.write_tags,
@@ -234,7 +234,9 @@ def _has_sql(app: LocalApp) -> bool:
 
 
 def _check_bindings(settings: Settings, app: LocalApp, remote: RemoteState, *, secrets: set[str]) -> tuple[str, ...]:
-    """Refuse a binding name used twice; warn about `env.NAME` reads that no binding (sent or kept) carries."""
+    """Refuse a binding name used twice or a bucket name R2 refuses; warn about `env.NAME` reads that no binding
+    (sent or kept) carries."""
+    settings.check_storage_names()
     bound = wanted_bindings(
         Wanted(settings=settings, has_assets=app.manifest is not None, secret_values=dict.fromkeys(secrets, ""))
     )

@@ -40,7 +40,15 @@ from deployer._secret_rules import (
     drop_untrusted_wrangler_names,
     reserved_names,
 )
-from deployer._settings_models import BINDING_NAME, AssetsConfig, D1Config, KVConfig, R2Config, TriggersConfig
+from deployer._settings_models import (
+    BINDING_NAME,
+    R2_BUCKET_NAME,
+    AssetsConfig,
+    D1Config,
+    KVConfig,
+    R2Config,
+    TriggersConfig,
+)
 from deployer._settings_sources import (
     config_error,
     from_app_yml,
@@ -274,6 +282,18 @@ class Settings(BaseSettings):
             for binding, config in self.kv.items()
             if config.id is None
         }
+
+    def check_storage_names(self) -> None:
+        """`ConfigError` for a bucket name made from the Worker's and the binding's names that R2 would refuse
+        (too long, or ending in '-'): found before any request, with the key that fixes it."""
+        for binding, bucket in sorted(self.r2_buckets().items()):
+            if self.r2[binding].bucket is None and not R2_BUCKET_NAME.match(bucket):
+                raise ConfigError(
+                    f"The R2 bucket of binding {binding} would be named {bucket!r} (the Worker's name and the "
+                    "binding's), which R2 refuses: 3 to 63 lower-case letters, digits and '-', not ending in '-'",
+                    hint=f"Name the bucket: r2: {{{binding}: <bucket name>}} in app.yml (bucket_name in wrangler's "
+                    "[[r2_buckets]]).",
+                )
 
     def r2_buckets(self) -> dict[str, str]:
         """Binding → name of its R2 bucket (`<worker>-<binding>` when none is set)."""

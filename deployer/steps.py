@@ -24,10 +24,10 @@ class Step(enum.Enum):
 
     READ = (0, "read the deployed state and plan")
     DATABASE = (1, "find or create the D1 database")
-    STORAGE = (1, "find or create the KV namespaces and R2 buckets")
     SCHEMA = (2, "apply what the database lacks: schema.sql, migrations, seed.sql")
     ASSET_SESSION = (3, "open an asset upload session")
     ASSET_UPLOAD = (4, "upload the files Cloudflare lacks")
+    STORAGE = (5, "find or create the KV namespaces and R2 buckets")
     WORKER = (5, "upload the Worker")
     SCHEDULES = (5, "set the cron triggers")
     WORKER_TAGS = (5, "record the new state on the Worker (no new version)")
@@ -55,7 +55,7 @@ class Step(enum.Enum):
     @property
     def beside(self) -> str | None:
         """The steps this one runs beside ("3-4" for the database steps, "1-2" for the asset steps)."""
-        if self in (Step.DATABASE, Step.STORAGE, Step.SCHEMA):
+        if self in (Step.DATABASE, Step.SCHEMA):
             return "3-4"
         if self in (Step.ASSET_SESSION, Step.ASSET_UPLOAD):
             return "1-2"

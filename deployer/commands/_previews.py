@@ -59,6 +59,7 @@ def preview_settings(settings: Settings, names: PreviewNames, *, warn: Callable[
 
 def _preview_storage(settings: Settings, number: int) -> tuple[dict[str, str], dict[str, str]]:
     """The preview's own KV namespace titles and R2 bucket names, by binding (`deployer.previews`)."""
+    settings.check_storage_names()
     titles = {binding: resource_name(settings.script_name, binding) for binding in settings.kv}
     titles |= settings.kv_titles()  # a namespace given by id gets the default title's preview
     kv_titles = {binding: preview_kv_title(title, number) for binding, title in titles.items()}

@@ -2,16 +2,17 @@
 
 0. Read and check the app folder (no network), read the deployed state in one round and plan
    (`deployer.commands.plan.prepare`).
-1. Find or create the D1 database (never a second one with the same name, never silently another one), and the
-   KV namespaces and R2 buckets the Worker binds (`deployer.commands._storage`).
+1. Find or create the D1 database (never a second one with the same name, never silently another one).
 2. Apply what it lacks: `schema.sql` and `seed.sql` to a new database, pending migrations to one with data
    (after a Time Travel bookmark; destructive ones only when allowed), one file per request
    (`deployer.commands._database`, planned by `deployer.database`).
 3. Open an asset upload session with the manifest of `public/`.
 4. Upload only the buckets Cloudflare asks for, several at once.
    (1–2 and 3–4 run side by side: uploaded files change nothing that is served until step 5.)
-5. Upload the Worker with its bindings, the assets' completion token (or `keep_assets`) and the new state tags;
-   then set its cron triggers when they changed (`deployer.commands._schedules`).
+5. Create the KV namespaces and R2 buckets the Worker binds that do not exist yet (looked up, and refused if
+   they would hide data, before any write: `deployer.commands._storage`); upload the Worker with its bindings,
+   the assets' completion token (or `keep_assets`) and the new state tags; then set its cron triggers when they
+   changed (`deployer.commands._schedules`).
 6. Enable its workers.dev URL (first deploy, or `--force`), and only then record the deployed state in the
    Worker's tags: a deploy stopped before that (killed, or the URL call failed) leaves no state, so the next one
    redoes every step instead of reading "nothing changed".
@@ -43,7 +44,7 @@ from deployer.commands._database import Applied, apply_checked, create_database,
 from deployer.commands._deploy_result import DeployResult
 from deployer.commands._rollback import RollbackPlan, checked_or_rolled_back, live_version
 from deployer.commands._schedules import sync_schedules
-from deployer.commands._storage import find_storage
+from deployer.commands._storage import check_storage, create_storage
 from deployer.commands._verify import CheckResult, Verification
 from deployer.commands.plan import Prepared, prepare
 from deployer.database import BoundDatabase, DatabasePlanner, DatabaseWork, check_switch
@@ -101,14 +102,8 @@ async def _write(
 ) -> DeployResult:
     """Steps 1-6 and the check of the live app; each write is noted in `done`."""
     plan, app, hooks = prepared.plan, prepared.app, options.hooks
-    kv_ids = await find_storage(
-        client,
-        settings,
-        prepared.remote,
-        find=plan.find_storage,
-        done=done,
-        log=Step.STORAGE.log,
-        warn=hooks.warn,
+    storage = await check_storage(  # reads only: its refusals come before any write
+        client, settings, prepared.remote, find=plan.find_storage, allow_switch=options.allow_new_database
     )
     database, assets = _Database(plan.database_id), Uploaded()
     if plan.find_database or plan.apply_schema or plan.upload_assets:
@@ -117,7 +112,10 @@ async def _write(
                 _database_and_schema(client, settings, prepared, options, done),
                 upload_assets(client, prepared, done, hooks.warn),
             )
-    steps = (*((Step.STORAGE,) if plan.find_storage else ()), *database.steps, *assets.steps)
+    steps = (*database.steps, *assets.steps)
+    kv_ids = await create_storage(client, storage, done=done, log=Step.STORAGE.log, warn=hooks.warn)
+    if plan.find_storage:
+        steps += (Step.STORAGE,)
     # The version to go back to if the new one fails its checks (read before it is replaced).
     wanted = plan.upload_worker and prepared.remote.exists and options.verify and options.rollback_on_failure
     rollback = RollbackPlan(

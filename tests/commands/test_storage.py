@@ -13,7 +13,7 @@ from deployer.cloudflare.kv import find_or_create_namespace
 from deployer.commands import Hooks, Options, execute
 from deployer.commands._base import make_client
 from deployer.commands._deploy_result import DeployResult
-from deployer.errors import ConfigError
+from deployer.errors import ConfigError, DataSafetyError
 from deployer.steps import Step
 from tests.commands.conftest import settings_for
 from tests.emulator.helpers import account_client, result
@@ -89,14 +89,41 @@ async def test_a_namespace_given_by_id_must_exist_and_nothing_is_deployed_otherw
         assert api.get("/workers/scripts/items-app/settings").status_code == 404
 
 
-async def test_a_binding_moved_to_another_namespace_is_said_and_the_old_one_kept(emulator: Emulator, app: Path) -> None:
-    with_storage(app, "kv:\n  CACHE: first\n")
+async def test_a_binding_moved_to_other_storage_is_refused_unless_allowed_and_nothing_is_created(
+    emulator: Emulator, app: Path
+) -> None:
+    """A new title or bucket would bind a new, empty namespace or bucket (the data stays in the old one): refused
+    before any write, like a switch of D1 database; with allow-new-database it goes ahead with a warning."""
+    with_storage(app, "kv:\n  CACHE: first\nr2:\n  FILES: files-one\n")
     await deploy(emulator, app)
     first = namespaces(emulator)["first"]
-    (app / "app.yml").write_text((app / "app.yml").read_text().replace("CACHE: first", "CACHE: second"))
+    (app / "app.yml").write_text(
+        (app / "app.yml").read_text().replace("CACHE: first", "CACHE: second").replace("files-one", "files-two")
+    )
+    seq = emulator.last_seq()
+    with pytest.raises(DataSafetyError) as refused:
+        await deploy(emulator, app)
+    assert f"CACHE: from the KV namespace {first} to a new, empty one titled 'second'" in refused.value.message
+    assert "FILES: from the R2 bucket files-one to the bucket files-two" in refused.value.message
+    assert [e for e in emulator.requests(since=seq) if e["method"] != "GET"] == []
+
     warnings: list[str] = []
-    moved = await deploy(emulator, app, warnings)
+    moved = await deploy(emulator, app, warnings, allow_new_database=True)
     assert str(moved.changes) == "config"
-    assert any(f"CACHE now binds the KV namespace {namespaces(emulator)['second']}" in w for w in warnings)
-    assert any(f"the one it was bound to ({first}) is kept with its keys" in w for w in warnings)
-    assert set(namespaces(emulator)) == {"first", "second"}
+    assert any("binding moves (allow-new-database): CACHE: from the KV namespace" in w for w in warnings)
+    assert set(namespaces(emulator)) == {"first", "second"} and set(bucket_names(emulator)) == {
+        "files-one",
+        "files-two",
+    }
+    assert bound(emulator)["CACHE"]["namespace_id"] == namespaces(emulator)["second"]
+
+
+async def test_no_storage_is_created_when_the_database_step_refuses(emulator: Emulator, app: Path) -> None:
+    """A destructive migration is refused before anything is created, KV and R2 included."""
+    await deploy(emulator, app)
+    with_storage(app, "kv:\n  CACHE:\nr2:\n  FILES:\n")
+    (app / "migrations").mkdir(exist_ok=True)
+    (app / "migrations" / "0001_drop.sql").write_text("DROP TABLE items;\n")
+    with pytest.raises(DataSafetyError, match="DROP TABLE"):
+        await deploy(emulator, app)
+    assert namespaces(emulator) == {} and bucket_names(emulator) == []

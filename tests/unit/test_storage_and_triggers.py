@@ -109,7 +109,7 @@ def test_a_first_deploy_finds_the_storage_and_sets_the_crons(tmp_path: Path) -> 
     root = app_folder(tmp_path, "kv:\n  CACHE:\ntriggers:\n  crons: ['*/30 * * * *']\n")
     plan = plan_for(root, RemoteState(exists=False))
     assert plan.find_storage and plan.crons == ("*/30 * * * *",)
-    assert plan.steps[:2] == (Step.DATABASE, Step.STORAGE)
+    assert plan.steps.index(Step.DATABASE) < plan.steps.index(Step.STORAGE) == plan.steps.index(Step.WORKER) - 1
     assert Step.SCHEDULES in plan.steps
 
 
@@ -275,3 +275,13 @@ def test_a_forced_deploy_leaves_cron_triggers_the_app_never_declared(tmp_path: P
         settings, app, with_crons, local=local_digests(settings, app), secrets=secret_inputs({}, key=TOKEN), force=True
     )
     assert forced_after.crons == ()
+
+
+@pytest.mark.parametrize("binding", ["FILES_", "A" * 60])
+def test_a_bucket_name_made_from_the_names_that_r2_refuses_is_caught_before_any_request(
+    tmp_path: Path, binding: str
+) -> None:
+    root = app_folder(tmp_path, f"r2:\n  {binding}:\n")
+    with pytest.raises(ConfigError, match=f"The R2 bucket of binding {binding} would be named") as refused:
+        plan_for(root, RemoteState(exists=False))
+    assert f"r2: {{{binding}: <bucket name>}}" in (refused.value.hint or "")
