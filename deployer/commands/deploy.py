@@ -50,6 +50,7 @@ from deployer.commands.plan import Prepared, prepare
 from deployer.database import BoundDatabase, DatabasePlanner, DatabaseWork, check_switch
 from deployer.errors import DeployError, RolledBackError
 from deployer.manifest import AssetManifest
+from deployer.plan import Plan
 from deployer.settings import Settings
 from deployer.steps import SIDE_BY_SIDE_GROUP, Step
 
@@ -133,17 +134,9 @@ async def _write(
             )
         done.append(f"uploaded a new version of the Worker {plan.script}, which now serves")
         steps += (Step.WORKER,)
-    if plan.crons is not None:
-        before = await sync_schedules(client, plan.script, plan.crons)
-        if before is not None:
-            done.append(f"set the cron triggers of {plan.script} (they were: {', '.join(before) or 'none'})")
-        Step.SCHEDULES.log(crons=", ".join(plan.crons) or "none", changed=before is not None)
-        steps += (Step.SCHEDULES,)
-    if plan.write_tags:
-        await workers_api.set_script_tags(client, plan.script, list(plan.tags))
-        done.append("recorded the new state on the Worker")
-        Step.WORKER_TAGS.log(script=plan.script)
-        steps += (Step.WORKER_TAGS,)
+    # New cron triggers would run the new version's code: with a rollback possible, they wait for its checks.
+    if not rollback.wanted:
+        steps += await _schedules_and_tags(client, plan, done)
     if plan.enable_subdomain:
         with hooks.group(Step.SUBDOMAIN.group):
             await workers_api.enable_script_subdomain(client, plan.script)
@@ -160,6 +153,8 @@ async def _write(
             checks = await checked_or_rolled_back(client, prepared, verification, rollback, applied=database.applied)
         for check in checks:
             log.info("checked", check=check.name, seen=check.seen)
+    if rollback.wanted:
+        steps += await _schedules_and_tags(client, plan, done)
     return DeployResult(
         command="deploy",
         status="unchanged" if plan.changes.nothing else "deployed",
@@ -181,6 +176,23 @@ async def _write(
         restore=database.applied.restore,
         database_name=settings.database_name,
     )
+
+
+async def _schedules_and_tags(client: CloudflareClient, plan: Plan, done: list[str]) -> tuple[Step, ...]:
+    """The cron triggers when they changed, then the state tags when step 5 writes them alone."""
+    steps: tuple[Step, ...] = ()
+    if plan.crons is not None:
+        before = await sync_schedules(client, plan.script, plan.crons)
+        if before is not None:
+            done.append(f"set the cron triggers of {plan.script} (they were: {', '.join(before) or 'none'})")
+        Step.SCHEDULES.log(crons=", ".join(plan.crons) or "none", changed=before is not None)
+        steps += (Step.SCHEDULES,)
+    if plan.write_tags:
+        await workers_api.set_script_tags(client, plan.script, list(plan.tags))
+        done.append("recorded the new state on the Worker")
+        Step.WORKER_TAGS.log(script=plan.script)
+        steps += (Step.WORKER_TAGS,)
+    return steps
 
 
 def _what_changed(done: list[str]) -> str:

@@ -264,3 +264,22 @@ def test_teardown_never_sends_an_object_key_that_could_name_another_resource(emu
     left = [item["key"] for item in api(emu, "GET", "/r2/buckets/hostile-files-pr-1/objects").json()["result"]]
     assert "plain/one.txt" not in left and len(left) == 4
     assert "../../../../workers/scripts/victim" not in removed.stdout + removed.stderr  # the keys are not echoed
+
+
+def test_a_rolled_back_deploy_leaves_the_cron_triggers_as_they_were(emu: Emulator, tmp_path: Path) -> None:
+    """New crons would run the new code: they are set only once its checks pass, so a deploy rolled back
+    keeps the old schedules (and its state records them)."""
+    app = copy_typescript_app(tmp_path)
+    deploy(emu, app)
+    index = app / "src" / "index.ts"
+    working = index.read_text()
+    index.write_text(working.replace("  fetch: app.fetch,", '  fetch: () => new Response("broken", { status: 500 }),'))
+    set_crons(app, ["0 * * * *"])
+    failed = run_cli(emu, "deploy", str(app), env=NO_PASSWORD)
+    assert failed.returncode == 1
+    assert "rolled back to version" in failed.stderr, failed.stderr
+    assert schedules(emu) == ["*/30 * * * *"]
+    index.write_text(working)
+    fixed = deploy(emu, app)
+    assert fixed.outputs["changed"] == "triggers"  # the code is the deployed one again: only the crons differ
+    assert schedules(emu) == ["0 * * * *"]
