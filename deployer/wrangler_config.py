@@ -213,6 +213,9 @@ def _storage(
         if not isinstance(binding, str):
             refused.append(f'{key}: an entry without its binding name (binding = "NAME")')
             continue
+        if binding in found:
+            refused.append(f"{key}: the binding {binding} is listed twice (each name on env is one binding)")
+            continue
         found[binding] = {setting: entry[wrangler] for wrangler, setting in fields.items() if wrangler in entry}
         for dev_only in ("preview_id", "preview_bucket_name", "remote"):
             if dev_only in entry:

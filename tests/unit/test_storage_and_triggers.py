@@ -205,7 +205,8 @@ def test_wrangler_storage_and_triggers_become_the_same_settings(tmp_path: Path) 
 def test_wrangler_storage_keys_this_deployer_does_not_take_are_named(tmp_path: Path) -> None:
     (tmp_path / "wrangler.json").write_text(
         '{"name": "shelf", "r2_buckets": [{"binding": "F", "jurisdiction": "eu"}], "triggers": {"x": 1},'
-        ' "durable_objects": {"bindings": []}, "ai": {"binding": "AI"}}'
+        ' "durable_objects": {"bindings": []}, "ai": {"binding": "AI"},'
+        ' "kv_namespaces": [{"binding": "K"}, {"binding": "K"}]}'
     )
     with pytest.raises(ConfigError) as refused:
         load(tmp_path)
@@ -214,6 +215,7 @@ def test_wrangler_storage_keys_this_deployer_does_not_take_are_named(tmp_path: P
         "triggers.x: not supported by this deployer (only crons)",
         "durable_objects: Durable Objects are not supported",
         "ai: the AI binding is not supported",
+        "kv_namespaces: the binding K is listed twice",
     ):
         assert words in refused.value.message
 
