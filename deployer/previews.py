@@ -8,13 +8,14 @@ production's Worker or rows:
 | Worker                | `{app}-pr-{N}` (a DNS label, at most 63)         | `items-app-pr-7`                |
 | D1 database, isolated | `{database}-pr-{N}` (at most 64)                 | `items-app-db-pr-7`             |
 | D1 database, shared   | `{database}-previews`, one for every preview     | `items-app-db-previews`         |
-| KV namespace          | `{title}-pr-{N}` (at most 512)                   | `items-app-cache-pr-7`          |
-| R2 bucket             | `{bucket}-pr-{N}` (at most 63)                   | `items-app-files-pr-7`          |
+| KV namespace          | `{Worker}-{binding}` (at most 512)               | `items-app-pr-7-cache`          |
+| R2 bucket             | `{Worker}-{binding}` (at most 63)                | `items-app-pr-7-files`          |
 | GitHub environment    | `preview/pr-{N}`                                 | `preview/pr-7`                  |
 
-KV namespaces and R2 buckets are always the preview's own (also with a shared database, and also when
-production binds a namespace by id): a preview's code never writes production's keys or objects. Cron
-triggers are not set on previews.
+KV namespaces and R2 buckets are always the preview's own (also with a shared database, and whatever titles,
+ids or bucket names production uses), named after the preview's Worker and the binding (wrangler's
+provisioned name): a preview's code never writes production's keys or objects, and two apps' previews never
+share one. Cron triggers are not set on previews.
 
 A name that would be too long keeps its end (`-pr-N`) and shortens its start, which then ends with six hex
 digits of a hash of the whole start: two long app names that share their first 50 characters still get two
@@ -45,10 +46,9 @@ __all__ = [
     "app_key",
     "fit_name",
     "parse_age",
-    "preview_bucket",
-    "preview_kv_title",
     "preview_names",
     "preview_of",
+    "preview_storage_name",
     "preview_tag",
     "stale_previews",
 ]
@@ -129,14 +129,11 @@ def preview_names(app: str, database: str, number: int, *, mode: DatabaseMode = 
     )
 
 
-def preview_kv_title(title: str, number: int) -> str:
-    """The title of the preview's own KV namespace for production's namespace `title`."""
-    return fit_name(title, f"-pr-{number}", _KV_TITLE_LIMIT)
-
-
-def preview_bucket(bucket: str, number: int) -> str:
-    """The name of the preview's own R2 bucket for production's bucket `bucket`."""
-    return fit_name(bucket, f"-pr-{number}", _BUCKET_LIMIT)
+def preview_storage_name(script: str, binding: str, *, bucket: bool) -> str:
+    """The preview Worker `script`'s own KV namespace title or R2 bucket name for `binding`: `items-app-pr-7` and
+    `USER_FILES` make `items-app-pr-7-user-files` (shortened at its start, as `fit_name` does, when too long)."""
+    end = "-" + binding.lower().replace("_", "-")
+    return fit_name(script, end, _BUCKET_LIMIT if bucket else _KV_TITLE_LIMIT)
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,7 @@ from deployer.wrangler_config import read_wrangler_config
 __all__ = [
     "DEFAULT_API_BASE_URL",
     "DEFAULT_COMPATIBILITY_DATE",
+    "R2_BUCKET_NAME",
     "AssetsConfig",
     "D1Config",
     "KVConfig",

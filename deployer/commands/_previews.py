@@ -14,8 +14,8 @@ from deployer.cloudflare import r2 as r2_api
 from deployer.cloudflare import workers as workers_api
 from deployer.commands._base import Options
 from deployer.errors import CloudflareAPIError, ConfigError
-from deployer.previews import Preview, PreviewNames, preview_bucket, preview_kv_title, preview_names, preview_of
-from deployer.settings import KVConfig, R2Config, Settings, TriggersConfig, resource_name
+from deployer.previews import Preview, PreviewNames, preview_names, preview_of, preview_storage_name
+from deployer.settings import R2_BUCKET_NAME, KVConfig, R2Config, Settings, TriggersConfig
 from deployer.state import RemoteState
 
 __all__ = ["Removal", "list_previews", "preview_settings", "preview_target", "remove_preview"]
@@ -44,7 +44,7 @@ def preview_settings(settings: Settings, names: PreviewNames, *, warn: Callable[
         warn("The SESSION_SECRET given is not sent to the preview: each preview generates its own")
     if settings.triggers.crons:
         warn("The cron triggers are not set on the preview: a pull request's code does not run on a schedule")
-    kv_titles, buckets = _preview_storage(settings, names.number)
+    kv_titles, buckets = _preview_storage(settings, names)
     return settings.model_copy(
         update={
             "name": names.script,
@@ -57,13 +57,16 @@ def preview_settings(settings: Settings, names: PreviewNames, *, warn: Callable[
     )
 
 
-def _preview_storage(settings: Settings, number: int) -> tuple[dict[str, str], dict[str, str]]:
+def _preview_storage(settings: Settings, names: PreviewNames) -> tuple[dict[str, str], dict[str, str]]:
     """The preview's own KV namespace titles and R2 bucket names, by binding (`deployer.previews`)."""
-    settings.check_storage_names()
-    titles = {binding: resource_name(settings.script_name, binding) for binding in settings.kv}
-    titles |= settings.kv_titles()  # a namespace given by id gets the default title's preview
-    kv_titles = {binding: preview_kv_title(title, number) for binding, title in titles.items()}
-    buckets = {binding: preview_bucket(bucket, number) for binding, bucket in settings.r2_buckets().items()}
+    kv_titles = {binding: preview_storage_name(names.script, binding, bucket=False) for binding in settings.kv}
+    buckets = {binding: preview_storage_name(names.script, binding, bucket=True) for binding in settings.r2}
+    for binding, bucket in sorted(buckets.items()):
+        if not R2_BUCKET_NAME.match(bucket):
+            raise ConfigError(
+                f"The preview's R2 bucket for binding {binding} would be named {bucket!r}, which R2 refuses",
+                hint="Rename the binding (letters, digits and '_', not ending in '_').",
+            )
     return kv_titles, buckets
 
 
@@ -143,7 +146,7 @@ async def _remove_own_storage(
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Delete the KV namespaces and R2 buckets the preview Worker is bound to that have the preview's own names
     (anything else it is bound to is kept); a bucket that holds objects cannot be deleted and is named."""
-    kv_titles, buckets = _preview_storage(settings, names.number)
+    kv_titles, buckets = _preview_storage(settings, names)
     deleted: list[str] = []
     notes: list[str] = []
     for binding, namespace_id in sorted((remote.bindings.get("kv") or {}).items()):

@@ -207,18 +207,18 @@ def test_a_preview_has_its_own_namespace_and_bucket_no_crons_and_teardown_delete
         b["name"]: b
         for b in api(emu, "GET", f"/workers/scripts/{preview_script}/settings").json()["result"]["bindings"]
     }
-    assert bindings["FILES"]["bucket_name"] == f"{SCRIPT}-files-pr-3"
+    assert bindings["FILES"]["bucket_name"] == f"{SCRIPT}-pr-3-files"
     titles = {n["id"]: n["title"] for n in api(emu, "GET", "/storage/kv/namespaces").json()["result"]}
-    assert titles[bindings["CACHE"]["namespace_id"]] == f"{SCRIPT}-cache-pr-3"
+    assert titles[bindings["CACHE"]["namespace_id"]] == f"{SCRIPT}-pr-3-cache"
     preview_schedules = api(emu, "GET", f"/workers/scripts/{preview_script}/schedules").json()["result"]
     assert preview_schedules["schedules"] == []
 
     removed = run_cli(emu, "teardown", str(app), "--pr", "3", env=NO_PASSWORD)
     assert removed.returncode == 0, removed.stderr
-    assert f"R2 bucket {SCRIPT}-files-pr-3 (3 objects)" in removed.stdout + removed.stderr
+    assert f"R2 bucket {SCRIPT}-pr-3-files (3 objects)" in removed.stdout + removed.stderr
     titles_after = [n["title"] for n in api(emu, "GET", "/storage/kv/namespaces").json()["result"]]
     assert titles_after == [f"{SCRIPT}-cache"]
-    assert api(emu, "GET", f"/r2/buckets/{SCRIPT}-files-pr-3").status_code == 404
+    assert api(emu, "GET", f"/r2/buckets/{SCRIPT}-pr-3-files").status_code == 404
     with localhost_client(production) as client:  # production's data is untouched
         assert client.get("/kv/who").text == "production"
         assert client.get("/files/who.txt").status_code == 200
@@ -258,10 +258,10 @@ def test_teardown_never_sends_an_object_key_that_could_name_another_resource(emu
     deletes = [e["path"] for e in emu.requests(since=seq) if e["method"] == "DELETE"]
     assert not any("/workers/scripts/victim" in path for path in deletes), deletes
     assert api(emu, "GET", "/workers/scripts/victim/settings").status_code == 200
-    assert "R2 bucket hostile-files-pr-1 still holds 4 objects whose keys have empty, '.' or '..' parts" in (
+    assert "R2 bucket hostile-pr-1-files still holds 4 objects whose keys have empty, '.' or '..' parts" in (
         removed.stdout + removed.stderr
     )
-    left = [item["key"] for item in api(emu, "GET", "/r2/buckets/hostile-files-pr-1/objects").json()["result"]]
+    left = [item["key"] for item in api(emu, "GET", "/r2/buckets/hostile-pr-1-files/objects").json()["result"]]
     assert "plain/one.txt" not in left and len(left) == 4
     assert "../../../../workers/scripts/victim" not in removed.stdout + removed.stderr  # the keys are not echoed
 

@@ -11,7 +11,7 @@ from deployer.app import load_app
 from deployer.bindings import KVBinding, R2Binding, Wanted, metadata_bindings, wanted_bindings
 from deployer.errors import ConfigError
 from deployer.plan import Plan, make_plan
-from deployer.previews import preview_bucket, preview_kv_title
+from deployer.previews import preview_names, preview_storage_name
 from deployer.settings import Settings
 from deployer.state import Digests, RemoteState, local_digests, secret_inputs
 from deployer.steps import Step
@@ -179,11 +179,15 @@ def test_kinds_read_back_from_the_settings() -> None:
     assert KVBinding().drifted({"C": KV_ID}, {"C": "f" * 32}) is True
 
 
-def test_previews_get_their_own_storage_names() -> None:
-    assert preview_kv_title("shelf-cache", 7) == "shelf-cache-pr-7"
-    assert preview_bucket("shelf-files", 12) == "shelf-files-pr-12"
-    long = preview_bucket("b" * 63, 3)
-    assert len(long) == 63 and long.endswith("-pr-3")
+def test_previews_get_their_own_storage_named_after_their_worker() -> None:
+    """Named after the preview's Worker and the binding: two apps whose names and bindings run together
+    (`shop` + `API_FILES`, `shop-api` + `FILES`) still get two buckets."""
+    shop, shop_api = preview_names("shop", "shop-db", 7).script, preview_names("shop-api", "shop-api-db", 7).script
+    assert preview_storage_name(shop, "API_FILES", bucket=True) == "shop-pr-7-api-files"
+    assert preview_storage_name(shop_api, "FILES", bucket=True) == "shop-api-pr-7-files"
+    assert preview_storage_name("items-app-pr-12", "CACHE", bucket=False) == "items-app-pr-12-cache"
+    long = preview_storage_name(preview_names("b" * 63, "db", 3).script, "FILES", bucket=True)
+    assert len(long) <= 63 and long.endswith("-files")
 
 
 def test_wrangler_storage_and_triggers_become_the_same_settings(tmp_path: Path) -> None:
