@@ -4,6 +4,7 @@ duplicated by a rerun, a race or `--force`; a namespace given by id must exist; 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from deployer.cloudflare.kv import find_or_create_namespace
 from deployer.commands import Hooks, Options, execute
 from deployer.commands._base import make_client
 from deployer.commands._deploy_result import DeployResult
+from deployer.commands.sweep import SweepResult
 from deployer.errors import ConfigError, DataSafetyError
 from deployer.steps import Step
 from tests.commands.conftest import settings_for
@@ -127,3 +129,21 @@ async def test_no_storage_is_created_when_the_database_step_refuses(emulator: Em
     with pytest.raises(DataSafetyError, match="DROP TABLE"):
         await deploy(emulator, app)
     assert namespaces(emulator) == {} and bucket_names(emulator) == []
+
+
+async def test_sweep_removes_a_stale_previews_namespace_and_bucket_and_keeps_productions(
+    emulator: Emulator, app: Path
+) -> None:
+    with_storage(app, "kv:\n  CACHE:\nr2:\n  FILES:\n")
+    await deploy(emulator, app)
+    for number in (1, 2):
+        outcome = await execute("preview", settings_for(emulator, app), Options(pull_request=number))
+        assert isinstance(outcome, DeployResult)
+    assert set(namespaces(emulator)) == {"items-app-cache", "items-app-pr-1-cache", "items-app-pr-2-cache"}
+    swept = await execute("sweep", settings_for(emulator, app), Options(max_age=dt.timedelta(0)))
+    assert isinstance(swept, SweepResult) and len(swept.removals) == 2
+    assert "deleted the preview Worker items-app-pr-1 and its D1 database items-app-db-pr-1, KV namespace" in (
+        swept.removals[0].words()
+    )
+    assert set(namespaces(emulator)) == {"items-app-cache"}
+    assert bucket_names(emulator) == ["items-app-files"]
