@@ -44,6 +44,17 @@ def _write(relative: str, content: str | bytes) -> Make:
     return make
 
 
+def _both(*makes: Make) -> Make:
+    """Every change of `makes`, in order."""
+
+    def make(app: Path) -> Path:
+        for step in makes:
+            app = step(app)
+        return app
+
+    return make
+
+
 def yml(extra: str) -> Make:
     """Append `extra` to the app's app.yml (a later key wins over an earlier one)."""
 
@@ -382,6 +393,68 @@ CATALOGUE: list[BadInput] = [
         "Cloudflare rejected the API token",
         "the token must be active",
         env={"CLOUDFLARE_API_TOKEN": "not-the-right-token"},
+    ),
+    BadInput(
+        "a TypeScript main module that does not parse",
+        "src/index.ts:2:",
+        "Fix the code at the place named above",
+        _both(
+            _write("src/index.ts", "export default {\n  fetch() { return new Response( }\n};\n"),
+            yml("main: src/index.ts"),
+        ),
+    ),
+    BadInput(
+        "an npm package imported with no node_modules installed",
+        "imports the npm package hono, but the app folder has no node_modules",
+        "run `npm ci` in the app folder",
+        _write("worker.js", 'import { Hono } from "hono";\nexport default new Hono();\n'),
+    ),
+    BadInput(
+        "a tsconfig.json path that leads out of the app folder",
+        "read files outside the app folder: ../outside.ts",
+        "Keep every module the Worker imports inside the app folder",
+        _both(
+            _write("../outside.ts", "export const leaked = 1;\n"),
+            _write("tsconfig.json", '{"compilerOptions": {"baseUrl": ".", "paths": {"@up/*": ["../*"]}}}'),
+            _write(
+                "src/index.ts",
+                'import { leaked } from "@up/outside";\nexport default { leaked };\n',
+            ),
+            yml("main: src/index.ts"),
+        ),
+    ),
+    BadInput(
+        "a Node.js module imported without nodejs_compat",
+        "imports node:crypto, a Node.js module",
+        'Add "nodejs_compat" to compatibility_flags',
+        _both(
+            _write("src/index.ts", 'import { webcrypto } from "node:crypto";\nexport default { webcrypto };\n'),
+            yml("main: src/index.ts"),
+        ),
+    ),
+    BadInput(
+        "a cron expression Cloudflare refuses (weekday 0)",
+        "uses 0, but Cloudflare numbers weekdays 1-7 from Sunday",
+        "Fix the values named",
+        yml('triggers:\n  crons: ["0 22 * * 0"]'),
+    ),
+    BadInput(
+        "an R2 bucket name R2 refuses",
+        "'Items_Files' is not a valid R2 bucket name",
+        "Fix the values named",
+        yml("r2:\n  FILES: Items_Files"),
+    ),
+    BadInput(
+        "a KV namespace id the account does not have",
+        "(binding CACHE) does not exist in this account",
+        "Fix the id",
+        yml("kv:\n  CACHE: {id: " + "ab" * 16 + "}"),
+    ),
+    BadInput(
+        "an app.yml key for what the deployer does not do (routes)",
+        "routes: this deployer serves the app on workers.dev only",
+        "Known keys",
+        yml("routes: [example.com/*]"),
     ),
     BadInput(
         "an API base URL without http(s)",
