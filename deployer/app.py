@@ -37,6 +37,9 @@ MAIN_MODULE = "worker.js"
 # Workers' script size limit on the Paid plan (10 MB after compression); an uncompressed module above it is
 # certainly refused, so it is caught here instead of after the database and the assets were touched.
 MAX_WORKER_SIZE = 10 * 1024 * 1024
+# The Workers Free plan's limit, after compression (Cloudflare's limits page: "Worker size 3 MB"; wrangler 4.86
+# colours its "Total Upload … gzip" report against 3 MiB). A bundle over it is a warning: the plan is not known here.
+FREE_PLAN_WORKER_SIZE = 3 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,11 @@ def load_app(
             file=worker,
         )
     warnings: list[str] = []
+    if bundle is not None and bundle.gzip_size > FREE_PLAN_WORKER_SIZE:
+        warnings.append(
+            f"The bundle is {bundle.gzip_size:,} bytes compressed: over the Workers Free plan's limit of "
+            f"{FREE_PLAN_WORKER_SIZE:,} (Cloudflare refuses the upload on that plan; the Paid plan takes 10 MB)"
+        )
     public = root / (assets_dir or "public")
     manifest = None
     if assets_dir is not None and os.path.lexists(public):

@@ -41,6 +41,7 @@ app's `node_modules`.
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 import os
 import platform
@@ -109,6 +110,11 @@ class Bundle:
     own_code: bytes  # the app's own sources (not node_modules), for reading which bindings the code uses
 
     @property
+    def gzip_size(self) -> int:
+        """The bundle's size compressed, which Cloudflare's plan limits count (wrangler reports the same)."""
+        return len(gzip.compress(self.code, compresslevel=9, mtime=0))
+
+    @property
     def packages(self) -> tuple[str, ...]:
         """The npm packages in the bundle (`hono`, `@scope/name`), sorted."""
         found = set()
@@ -127,8 +133,8 @@ class Bundle:
         packages = f"; npm packages: {', '.join(self.packages)}" if self.packages else ""
         shown = ", ".join(own[:8]) + (f" and {len(own) - 8} more" if len(own) > 8 else "")
         return (
-            f"bundle: built with esbuild {ESBUILD_VERSION} ({self.reason}): {self.name}, {len(self.code):,} bytes, "
-            f"{len(self.inputs)} modules ({shown}{packages})"
+            f"bundle: built with esbuild {ESBUILD_VERSION} ({self.reason}): {self.name}, {len(self.code):,} bytes "
+            f"(gzip: {self.gzip_size:,}), {len(self.inputs)} modules ({shown}{packages})"
         )
 
 

@@ -3,8 +3,10 @@ fix, named with its file and line. These run the real esbuild binary from the ch
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import random
 import re
 import shutil
 from pathlib import Path
@@ -235,3 +237,15 @@ def test_the_cli_and_the_image_pin_the_same_esbuild() -> None:
 
 def test_a_typescript_main_is_a_valid_setting(tmp_path: Path) -> None:
     assert Settings(main="./src/index.ts").main == "src/index.ts"
+
+
+def test_a_bundle_over_the_free_plans_compressed_limit_is_a_warning(tmp_path: Path) -> None:
+    """Cloudflare counts the compressed size; over 3 MiB only the Paid plan takes it, which is not known here."""
+    noise = base64.b64encode(random.Random(7).randbytes(3_400_000)).decode()
+    root = write(tmp_path, {"src/index.ts": f'export default {{ data: "{noise}" }};\n'})
+    app = load_app(root, "src/index.ts")
+    assert app.bundle is not None and app.bundle.gzip_size > 3 * 1024 * 1024
+    assert any("over the Workers Free plan's limit of 3,145,728" in warning for warning in app.warnings)
+    assert f"(gzip: {app.bundle.gzip_size:,})" in app.bundle.describe()
+    small = load_fixture(copy_fixture(tmp_path / "small"))
+    assert small.warnings == ()
