@@ -24,7 +24,6 @@ database id under `<data_dir>/d1` (see `cfemu.d1_files`), opened in WAL mode, so
 from __future__ import annotations
 
 import asyncio
-import math
 import shutil
 import sqlite3
 import uuid
@@ -38,7 +37,7 @@ from starlette.routing import BaseRoute, Route
 from cfemu import d1_files
 from cfemu.context import Context, get_context
 from cfemu.d1sql import D1QueryError, Statement, bind_params, open_database, run_statements, split_statements
-from cfemu.envelope import ApiError, bounded_int_param, ok, read_json_object
+from cfemu.envelope import ApiError, bounded_int_param, ok, page_of, read_json_object
 from cfemu.store import Store, now_iso
 
 __all__ = ["bookmark_dir", "d1_sqlite_path", "database_exists", "routes"]
@@ -166,14 +165,7 @@ async def list_databases(request: Request) -> Response:
     needle = request.query_params.get("name")
     if needle:
         rows = [row for row in rows if needle.lower() in str(row["name"]).lower()]
-    chunk = rows[(page - 1) * per_page : page * per_page]
-    info = {
-        "page": page,
-        "per_page": per_page,
-        "count": len(chunk),
-        "total_count": len(rows),
-        "total_pages": math.ceil(len(rows) / per_page),
-    }
+    chunk, info = page_of(rows, page, per_page)
     return ok([_describe(ctx, row) for row in chunk], result_info=info)
 
 

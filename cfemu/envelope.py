@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -24,6 +26,7 @@ __all__ = [
     "encode_cursor",
     "error_response",
     "ok",
+    "page_of",
     "read_json_object",
 ]
 
@@ -112,3 +115,16 @@ def decode_cursor(cursor: str, *, code: int) -> str:
         return base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise ApiError(400, code, f"Invalid cursor {cursor!r}") from None
+
+
+def page_of(rows: Sequence[Any], page: int, per_page: int) -> tuple[list[Any], JsonObject]:
+    """Page `page` (from 1) of `rows`, and the `result_info` Cloudflare's paged lists send with it."""
+    chunk = list(rows[(page - 1) * per_page : page * per_page])
+    info: JsonObject = {
+        "page": page,
+        "per_page": per_page,
+        "count": len(chunk),
+        "total_count": len(rows),
+        "total_pages": math.ceil(len(rows) / per_page),
+    }
+    return chunk, info

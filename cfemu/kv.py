@@ -37,7 +37,6 @@ Values are written by the Workers bound to the namespace (`env.NS.put`); the API
 from __future__ import annotations
 
 import json
-import math
 import re
 import sqlite3
 import time
@@ -50,7 +49,7 @@ from starlette.routing import BaseRoute, Route
 
 from cfemu import storage_files
 from cfemu.context import Context, get_context
-from cfemu.envelope import ApiError, bounded_int_param, decode_cursor, encode_cursor, ok, read_json_object
+from cfemu.envelope import ApiError, bounded_int_param, decode_cursor, encode_cursor, ok, page_of, read_json_object
 from cfemu.store import Store, now_iso
 
 __all__ = ["namespace_exists", "routes"]
@@ -136,14 +135,7 @@ async def list_namespaces(request: Request) -> Response:
     column = {"id": "id", "title": "title", None: "created_at"}[order]
     way = "DESC" if direction == "desc" else "ASC"
     rows = ctx.store.db.execute(f"SELECT * FROM kv_namespaces ORDER BY {column} {way}, rowid {way}").fetchall()
-    chunk = rows[(page - 1) * per_page : page * per_page]
-    info = {
-        "page": page,
-        "per_page": per_page,
-        "count": len(chunk),
-        "total_count": len(rows),
-        "total_pages": math.ceil(len(rows) / per_page),
-    }
+    chunk, info = page_of(rows, page, per_page)
     return ok([_describe(row) for row in chunk], result_info=info)
 
 

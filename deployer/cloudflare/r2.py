@@ -32,11 +32,15 @@ _PAGE_SIZE = 1000
 BUCKET_NOT_EMPTY = 10008
 
 
+def _no_such_bucket(exc: CloudflareAPIError) -> bool:
+    return exc.status == 404 or _NO_SUCH_BUCKET in exc.codes
+
+
 async def bucket_exists(client: CloudflareClient, name: str) -> bool:
     try:
         await client.call("GET", f"{client.account_path}/r2/buckets/{name}")
     except CloudflareAPIError as exc:
-        if exc.status == 404 or _NO_SUCH_BUCKET in exc.codes:
+        if _no_such_bucket(exc):
             return False
         raise
     return True
@@ -61,7 +65,7 @@ async def delete_bucket(client: CloudflareClient, name: str) -> bool:
     try:
         await client.call("DELETE", f"{client.account_path}/r2/buckets/{name}")
     except CloudflareAPIError as exc:
-        if exc.status == 404 or _NO_SUCH_BUCKET in exc.codes:
+        if _no_such_bucket(exc):
             return False
         raise
     return True
