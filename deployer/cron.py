@@ -94,7 +94,9 @@ def _items(text: str, field: _Field) -> str | None:
         if match is None:
             return f"is not a value, range, step or list ({_range(field)})"
         start, end, step = match["start"], match["end"], match["step"]
-        if start == "*" and (end is not None or position > 0):
+        # `*` alone is every value and `*/s` a step from the lowest; a first item `*` in a list or `*-b` is
+        # refused, while a later item may start with `*` (the lowest value), as saffron parses it.
+        if start == "*" and position == 0 and (end is not None or (step is None and text != "*")):
             return "uses * inside a range or list"
         for token in (t for t in (start, end) if t is not None and t != "*"):
             if field.value(token) is None:

@@ -246,6 +246,9 @@ CRONS = [
     "59 23 31 12 7", "0 22-2 * * *", "1,2,3 * * * *", "*/15,40 * * * *", "0 22 * * 0", "60 * * * *",
     "* 24 * * *", "0 0 0 * *", "0 0 * 13 *", "*/0 * * * *", "*/60 * * * *", "0 0 L-31 * *", "0 0 * * 2#6",
     "0 0 * * MON;rm", "* * * *", "* * * * * *", "1-*/2 * * * *", "0 0 32W * *", "0 0 * * 8L",
+    "0 0 L-1 * *", "0 0 L-30 * *", "0 0 L-0 * *", "0 0 * * 1#1", "0 0 * * 1#5", "0 0 * * 1#0", "*/1 * * * *",
+    "*/59 * * * *", "0 */23 * * *", "0 */24 * * *", "1,* * * * *", "0 0 * * 0,1", "0 0 * * SUN#2",
+    "*,1 * * * *", "*-5 * * * *", "1,*-5 * * * *", "1,*/5 * * * *",
 ]  # fmt: skip
 
 
@@ -291,3 +294,36 @@ def test_a_bucket_name_made_from_the_names_that_r2_refuses_is_caught_before_any_
     with pytest.raises(ConfigError, match=f"The R2 bucket of binding {binding} would be named") as refused:
         plan_for(root, RemoteState(exists=False))
     assert f"r2: {{{binding}: <bucket name>}}" in (refused.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("expression", "problem"),
+    [
+        ("0 0 * 13 *", "'0 0 * 13 *': the month field '13' has '13', which is not in 1-12 or JAN-DEC"),
+        ("0 0 * * 8", "'0 0 * * 8': the day of week field '8' has '8', which is not in 1-7 or SUN-SAT"),
+        ("0 24 * * *", "'0 24 * * *': the hour field '24' has '24', which is not in 0-23"),
+        (
+            "0 0 * * 0,1",
+            "the day of week field '0,1' uses 0, but Cloudflare numbers weekdays 1-7 from Sunday (1 = SUN; or write SUN-SAT)",
+        ),
+        ("0 0 * * 8L", "the day of week field '8L' names no day of week (1-7 or SUN-SAT)"),
+        ("0 0 L-0 * *", "counts back more than 30 days from the last"),
+        ("0 0 * * 1#0", "asks for a weekday's occurrence outside 1-5"),
+        ("*,1 * * * *", "the minute field '*,1' uses * inside a range or list"),
+        ("*-5 * * * *", "the minute field '*-5' uses * inside a range or list"),
+        ("*/60 * * * *", "the minute field '*/60' has the step 60, which is not 1-59"),
+        ("0 0 0 * *", "the day of month field '0' has '0', which is not in 1-31"),
+        ("0 0 */31 * *", "the day of month field '*/31' has the step 31, which is not 1-30"),
+    ],
+)
+def test_a_refused_cron_says_which_field_and_why(expression: str, problem: str) -> None:
+    from deployer.cron import cron_problem
+
+    assert (cron_problem(expression) or "").endswith(problem)
+
+
+@pytest.mark.parametrize("expression", ["0 0 L-1 * *", "0 0 L-30W * *", "0 0 * * 7#5", "*/59 */23 * */11 */6"])
+def test_the_edges_of_each_range_are_accepted(expression: str) -> None:
+    from deployer.cron import cron_problem
+
+    assert cron_problem(expression) is None
