@@ -304,7 +304,8 @@ def test_a_bucket_name_made_from_the_names_that_r2_refuses_is_caught_before_any_
         ("0 24 * * *", "'0 24 * * *': the hour field '24' has '24', which is not in 0-23"),
         (
             "0 0 * * 0,1",
-            "the day of week field '0,1' uses 0, but Cloudflare numbers weekdays 1-7 from Sunday (1 = SUN; or write SUN-SAT)",
+            "the day of week field '0,1' uses 0, but Cloudflare numbers weekdays 1-7 from Sunday "
+            "(1 = SUN; or write SUN-SAT)",
         ),
         ("0 0 * * 8L", "the day of week field '8L' names no day of week (1-7 or SUN-SAT)"),
         ("0 0 L-0 * *", "counts back more than 30 days from the last"),
