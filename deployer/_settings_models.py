@@ -143,15 +143,19 @@ class R2Config(BaseModel):
 
 class TriggersConfig(BaseModel):
     """Cron triggers: `triggers: {crons: ["*/30 * * * *"]}` in app.yml, `[triggers] crons` in wrangler's file.
-    Set with the schedules endpoint after the Worker upload; an empty list removes them."""
+    Set with the schedules endpoint after the Worker upload (`deployer.commands._schedules`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    crons: tuple[str, ...] = ()
+    # None: the app says nothing, and cron triggers it never declared are left alone (as wrangler does when
+    # `triggers` is absent); an empty list removes them.
+    crons: tuple[str, ...] | None = None
 
     @field_validator("crons")
     @classmethod
-    def _crons(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _crons(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
         problems = [problem for problem in map(cron_problem, value) if problem]
         if problems:
             raise ValueError("; ".join(problems))

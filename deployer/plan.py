@@ -60,8 +60,8 @@ class Plan:
     kept_rotated: tuple[str, ...] = ()  # given secrets not sent: `rotate` changed them since (secret_ledger)
     schema_changed: bool | None = None  # schema.sql differs from the deployed one (None: not known, or --force)
     crons: tuple[str, ...] | None = None  # the cron triggers to set after step 5 (None: leave them as they are)
-    upload_tags: tuple[str, ...] | None = None  # tags sent with the upload when the state is recorded after it
-    find_storage: bool = False  # step 1 also finds or creates the KV namespaces and R2 buckets
+    upload_tags: tuple[str, ...] | None = None  # the state to record until the cron triggers are set
+    find_storage: bool = False  # look up (before any write) and create (step 5) the KV namespaces and R2 buckets
     bundle: str | None = None  # how the Worker was bundled (`deployer.bundle.Bundle.describe`), None: as written
 
     @property
@@ -146,15 +146,16 @@ def make_plan(
     if not remote.exists or force or previous is None:
         # --force re-sends what a deploy last sent (a repair), never over a value `rotate` wrote since.
         resent = {name for name in given_secrets if name not in decision.adopted and _sent_by_deploy(name, decision)}
-        crons = settings.triggers.crons
+        crons = _crons_to_set(settings, remote)
+        recorded = previous.triggers if previous is not None else remote.recorded_triggers
         return Plan(
             script=settings.script_name,
             changes=Changes.first() if not remote.exists else Changes.forced(),
             find_database=True,
             find_storage=bool(settings.kv or settings.r2),
-            # Cron triggers the app declares are set; ones it does not are removed only when a deploy of ours
-            # recorded setting some (as wrangler, which leaves the schedules alone when `triggers` is absent).
-            crons=crons if crons else (() if previous is not None and previous.triggers else None),
+            crons=crons,
+            # The state recorded at step 6 carries the triggers as they were until the schedules are set.
+            upload_tags=_tags(remote, replace(local, triggers=recorded), decision) if crons is not None else None,
             database_id=None,
             apply_schema=_has_sql(app),
             upload_assets=app.manifest is not None,
@@ -202,7 +203,7 @@ def make_plan(
         changes=changes,
         find_database=database_id is None or "config" in changes,
         find_storage=bool(settings.kv or settings.r2) and ("config" in changes or _storage_unknown(settings, remote)),
-        crons=settings.triggers.crons if set_crons else None,
+        crons=(settings.triggers.crons or ()) if set_crons else None,
         # With new schedules to set, the upload records the triggers as they were; the tags are written again
         # once the schedules are set, so a failure in between leaves them to be set by the next deploy.
         upload_tags=_tags(remote, replace(local, triggers=previous.triggers), decision) if set_crons else None,
@@ -223,8 +224,19 @@ def make_plan(
     )
 
 
+def _crons_to_set(settings: Settings, remote: RemoteState) -> tuple[str, ...] | None:
+    """On a first or full deploy: the crons the app declares (an empty list removes them); with none declared,
+    the ones a deploy of ours recorded are removed, and any others are left alone (as wrangler does when
+    `triggers` is absent). None: the schedules are not touched."""
+    declared = settings.triggers.crons
+    if declared is not None:
+        return declared if declared or remote.exists else None
+    recorded = remote.digests.triggers if remote.digests is not None else remote.recorded_triggers
+    return () if recorded else None
+
+
 def _storage_unknown(settings: Settings, remote: RemoteState) -> bool:
-    """A KV binding found by title whose id the deployed Worker does not show (so step 1 must find it)."""
+    """A KV binding found by title whose id the deployed Worker does not show (so it must be looked up)."""
     deployed = remote.bindings.get("kv") or {}
     return any(not deployed.get(binding) for binding in settings.kv_titles())
 

@@ -287,6 +287,14 @@ class Settings(BaseSettings):
     def check_storage_names(self) -> None:
         """`ConfigError` for a bucket name made from the Worker's and the binding's names that R2 would refuse
         (too long, or ending in '-'): found before any request, with the key that fixes it."""
+        for kind, names in (("KV namespace", self.kv_titles()), ("R2 bucket", self.r2_buckets())):
+            shared = sorted({name for name in names.values() if list(names.values()).count(name) > 1})
+            if shared:
+                bindings = sorted(binding for binding, name in names.items() if name in shared)
+                raise ConfigError(
+                    f"The bindings {', '.join(bindings)} would share the {kind} {shared[0]!r}",
+                    hint="Give each its own name (kv: {BINDING: title}, r2: {BINDING: bucket}), or bind it once.",
+                )
         for binding, bucket in sorted(self.r2_buckets().items()):
             if self.r2[binding].bucket is None and not R2_BUCKET_NAME.match(bucket):
                 raise ConfigError(

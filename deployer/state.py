@@ -160,6 +160,15 @@ class RemoteState:
         return frozenset(self.bindings.get(SecretBinding.key) or ())
 
     @property
+    def recorded_triggers(self) -> str:
+        """The cron triggers' digest a deploy of ours recorded, read from the config tag alone: it is kept when
+        the other digests are not (`rollback` removes those; schedules belong to the script, not a version)."""
+        for tag in self.tags:
+            if tag.startswith(f"{STATE_TAG_PREFIX}config-"):
+                return tag.removeprefix(f"{STATE_TAG_PREFIX}config-").partition("-")[2]
+        return ""
+
+    @property
     def has_assets(self) -> bool:
         return bool(self.bindings.get(AssetsBinding.key))
 

@@ -57,11 +57,14 @@ def preview_settings(settings: Settings, names: PreviewNames, *, warn: Callable[
     )
 
 
-def _preview_storage(settings: Settings, names: PreviewNames) -> tuple[dict[str, str], dict[str, str]]:
-    """The preview's own KV namespace titles and R2 bucket names, by binding (`deployer.previews`)."""
+def _preview_storage(
+    settings: Settings, names: PreviewNames, *, check: bool = True
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The preview's own KV namespace titles and R2 bucket names, by binding (`deployer.previews`); `check`:
+    refuse a bucket name R2 would refuse (a deploy; a teardown only compares names with what is bound)."""
     kv_titles = {binding: preview_storage_name(names.script, binding, bucket=False) for binding in settings.kv}
     buckets = {binding: preview_storage_name(names.script, binding, bucket=True) for binding in settings.r2}
-    for binding, bucket in sorted(buckets.items()):
+    for binding, bucket in sorted(buckets.items()) if check else ():
         if not R2_BUCKET_NAME.match(bucket):
             raise ConfigError(
                 f"The preview's R2 bucket for binding {binding} would be named {bucket!r}, which R2 refuses",
@@ -146,7 +149,7 @@ async def _remove_own_storage(
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Delete the KV namespaces and R2 buckets the preview Worker is bound to that have the preview's own names
     (anything else it is bound to is kept); a bucket that holds objects cannot be deleted and is named."""
-    kv_titles, buckets = _preview_storage(settings, names)
+    kv_titles, buckets = _preview_storage(settings, names, check=False)
     deleted: list[str] = []
     notes: list[str] = []
     for binding, namespace_id in sorted((remote.bindings.get("kv") or {}).items()):

@@ -68,7 +68,11 @@ async def check_storage(
     new_buckets = tuple(
         sorted({bucket for bucket in buckets.values() if not await r2_api.bucket_exists(client, bucket)})
     )
-    moves = _moves(remote, kv_ids, new_namespaces, buckets)
+    moves = [
+        move
+        for binding, move in _moves(remote, kv_ids, new_namespaces, buckets)
+        if await _holds(client, remote, binding)
+    ]
     if moves and not allow_switch:
         raise DataSafetyError(
             "This deploy would bind the Worker to other storage than the one holding its data:\n"
@@ -77,12 +81,13 @@ async def check_storage(
             " r2: {BINDING: <bucket>}). To switch on purpose, deploy with --allow-new-database (action input "
             "allow-new-database: true); what it leaves is kept, with its data.",
         )
-    return StoragePlan(kv_ids, new_namespaces, new_buckets, buckets, moves, looked_up=True)
+    return StoragePlan(kv_ids, new_namespaces, new_buckets, buckets, tuple(moves), looked_up=True)
 
 
 def _moves(
     remote: RemoteState, kv_ids: dict[str, str], new_namespaces: dict[str, str], buckets: dict[str, str]
-) -> tuple[str, ...]:
+) -> list[tuple[tuple[str, str], str]]:
+    """((kind key, binding), what moves) for each binding that would leave the namespace or bucket it has."""
     deployed_kv = remote.bindings.get(KVBinding.key) or {}
     deployed_r2 = remote.bindings.get(R2Binding.key) or {}
     moves = []
@@ -91,14 +96,33 @@ def _moves(
             continue
         if binding in new_namespaces:
             moves.append(
-                f"{binding}: from the KV namespace {before} to a new, empty one titled {new_namespaces[binding]!r}"
+                (
+                    (KVBinding.key, binding),
+                    f"{binding}: from the KV namespace {before} to a new, empty one titled {new_namespaces[binding]!r}",
+                )
             )
         elif binding in kv_ids and kv_ids[binding] != before:
-            moves.append(f"{binding}: from the KV namespace {before} to the namespace {kv_ids[binding]}")
+            moves.append(
+                (
+                    (KVBinding.key, binding),
+                    f"{binding}: from the KV namespace {before} to the namespace {kv_ids[binding]}",
+                )
+            )
     for binding, before in sorted(deployed_r2.items()):
         if before and binding in buckets and buckets[binding] != before:
-            moves.append(f"{binding}: from the R2 bucket {before} to the bucket {buckets[binding]}")
-    return tuple(moves)
+            moves.append(
+                ((R2Binding.key, binding), f"{binding}: from the R2 bucket {before} to the bucket {buckets[binding]}")
+            )
+    return moves
+
+
+async def _holds(client: CloudflareClient, remote: RemoteState, binding: tuple[str, str]) -> bool:
+    """Whether the namespace or bucket the Worker is bound to still exists (a deleted one holds no data to keep)."""
+    kind, name = binding
+    before = (remote.bindings.get(kind) or {})[name]
+    if kind == KVBinding.key:
+        return await kv_api.get_namespace(client, before) is not None
+    return await r2_api.bucket_exists(client, before)
 
 
 async def create_storage(

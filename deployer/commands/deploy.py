@@ -134,15 +134,18 @@ async def _write(
             )
         done.append(f"uploaded a new version of the Worker {plan.script}, which now serves")
         steps += (Step.WORKER,)
-    # New cron triggers would run the new version's code: with a rollback possible, they wait for its checks.
-    if not rollback.wanted:
-        steps += await _schedules_and_tags(client, plan, done)
+    # New cron triggers would run the new version's code: with a rollback possible, they wait for its checks,
+    # and until they are set the state recorded says the triggers are as they were.
+    deferred = rollback.wanted and plan.crons is not None
+    if not deferred:
+        steps += await _schedules_and_tags(client, plan, done, record=plan.write_tags)
     if plan.enable_subdomain:
         with hooks.group(Step.SUBDOMAIN.group):
             await workers_api.enable_script_subdomain(client, plan.script)
             done.append(f"enabled {prepared.url}")
             Step.SUBDOMAIN.log(url=prepared.url)
-            await workers_api.set_script_tags(client, plan.script, list(plan.tags))
+            recorded = plan.upload_tags if deferred and plan.upload_tags is not None else plan.tags
+            await workers_api.set_script_tags(client, plan.script, list(recorded))
             Step.RECORD_STATE.log(script=plan.script)
         steps += (Step.SUBDOMAIN, Step.RECORD_STATE)
     checks: tuple[CheckResult, ...] = ()
@@ -153,8 +156,8 @@ async def _write(
             checks = await checked_or_rolled_back(client, prepared, verification, rollback, applied=database.applied)
         for check in checks:
             log.info("checked", check=check.name, seen=check.seen)
-    if rollback.wanted:
-        steps += await _schedules_and_tags(client, plan, done)
+    if deferred:
+        steps += await _schedules_and_tags(client, plan, done, record=True)
     return DeployResult(
         command="deploy",
         status="unchanged" if plan.changes.nothing else "deployed",
@@ -178,8 +181,10 @@ async def _write(
     )
 
 
-async def _schedules_and_tags(client: CloudflareClient, plan: Plan, done: list[str]) -> tuple[Step, ...]:
-    """The cron triggers when they changed, then the state tags when step 5 writes them alone."""
+async def _schedules_and_tags(
+    client: CloudflareClient, plan: Plan, done: list[str], *, record: bool
+) -> tuple[Step, ...]:
+    """The cron triggers when they changed, then (`record`) the state tags, now that they are true."""
     steps: tuple[Step, ...] = ()
     if plan.crons is not None:
         before = await sync_schedules(client, plan.script, plan.crons)
@@ -187,7 +192,7 @@ async def _schedules_and_tags(client: CloudflareClient, plan: Plan, done: list[s
             done.append(f"set the cron triggers of {plan.script} (they were: {', '.join(before) or 'none'})")
         Step.SCHEDULES.log(crons=", ".join(plan.crons) or "none", changed=before is not None)
         steps += (Step.SCHEDULES,)
-    if plan.write_tags:
+    if record:
         await workers_api.set_script_tags(client, plan.script, list(plan.tags))
         done.append("recorded the new state on the Worker")
         Step.WORKER_TAGS.log(script=plan.script)

@@ -17,6 +17,7 @@ from deployer.cloudflare import CloudflareClient
 from deployer.cloudflare import workers as workers_api
 from deployer.commands._base import CommandResult, Options
 from deployer.commands._database import read_database
+from deployer.commands._storage import check_storage
 from deployer.database import BoundDatabase, check_switch, plan_database
 from deployer.errors import DeployError
 from deployer.plan import Plan, make_plan, owned_by
@@ -156,6 +157,12 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
     lines += prepared.plan.describe()
     if prepared.plan.find_database or prepared.plan.apply_schema:
         lines += await _describe_database(client, settings, prepared, options)
+    if prepared.plan.find_storage:
+        looked_up = await check_storage(client, settings, prepared.remote, find=True, allow_switch=True)
+        refused = "" if options.allow_new_database else " (REFUSED without --allow-new-database)"
+        lines += [f"  storage moves{refused}: {move}" for move in looked_up.moves]
+        lines += [f"  KV namespace to create: {title}" for title in looked_up.new_namespaces.values()]
+        lines += [f"  R2 bucket to create: {bucket}" for bucket in looked_up.new_buckets]
     lines.append(f"url: {prepared.url}")
     changes: Changes = prepared.plan.changes
     return PlanResult(

@@ -14,6 +14,9 @@
   nothing; a failed tag write says to deploy with --force) and the next deploy uploads everything. The secret ledger
   stays only when the secrets cannot have changed (an unforced return to an older version, which Cloudflare
   refuses with 10220 when they did); otherwise it is removed and the next deploy sends the secrets it is given.
+
+Cron triggers are not changed: they belong to the script, not to a version (the config tag that records which
+of them a deploy of ours set is kept, see `_tags_after`).
 """
 
 from __future__ import annotations
@@ -77,19 +80,28 @@ def _previous(deployments: Sequence[Mapping[str, Any]], live: str) -> str | None
     return None
 
 
+_CONFIG_TAG = f"{STATE_TAG_PREFIX}config-"
+
+
 def _tags_after(
     remote_settings: Mapping[str, Any], target: Mapping[str, Any], live_number: Any, forced: bool
 ) -> list[str]:
-    """The Worker's tags without our digests (they describe the code that is going away). The secret ledger
+    """The Worker's tags without our digests (they describe the code that is going away) but the config tag,
+    which is not a complete state alone (the next deploy redoes everything) and keeps the cron triggers' record;
+    cron triggers are not changed by a rollback. The secret ledger
     stays only when Cloudflare's 10220 vouches that the secrets do not change: an unforced return to an older
     version. GUESS (cfemu's too): 10220 covers older versions only, so going forward drops it."""
     tags = [str(tag) for tag in remote_settings.get("tags") or ()]
     older = isinstance(live_number, int) and isinstance(target.get("number"), int) and target["number"] < live_number
     keep_ledger = older and not forced
+    # The config tag stays for the cron triggers it records: schedules belong to the script, so going back to a
+    # version leaves them as they are, and the next deploy must still know which of them a deploy of ours set.
     return [
         tag
         for tag in tags
-        if not tag.startswith(STATE_TAG_PREFIX) or (keep_ledger and tag.startswith(LEDGER_TAG_PREFIX))
+        if not tag.startswith(STATE_TAG_PREFIX)
+        or (keep_ledger and tag.startswith(LEDGER_TAG_PREFIX))
+        or tag.startswith(_CONFIG_TAG)
     ]
 
 

@@ -1,5 +1,6 @@
-"""Step 1's KV namespaces and R2 buckets, in-process against cfemu: found or created once by name, bound, never
-duplicated by a rerun, a race or `--force`; a namespace given by id must exist; a moved binding is said."""
+"""The KV namespaces and R2 buckets a deploy binds, in-process against cfemu: found or created once by name,
+bound, never duplicated by a rerun, a race or `--force`; a namespace given by id must exist; a binding that
+would move to other storage is refused unless allowed, and `plan` says so."""
 
 from __future__ import annotations
 
@@ -147,3 +148,32 @@ async def test_sweep_removes_a_stale_previews_namespace_and_bucket_and_keeps_pro
     )
     assert set(namespaces(emulator)) == {"items-app-cache"}
     assert bucket_names(emulator) == ["items-app-files"]
+
+
+async def test_plan_names_a_storage_switch_that_deploy_would_refuse(emulator: Emulator, app: Path) -> None:
+    with_storage(app, "kv:\n  CACHE: first\n")
+    await deploy(emulator, app)
+    (app / "app.yml").write_text((app / "app.yml").read_text().replace("CACHE: first", "CACHE: second"))
+    seq = emulator.last_seq()
+    planned = await execute("plan", settings_for(emulator, app), Options())
+    assert "storage moves (REFUSED without --allow-new-database): CACHE: from the KV namespace" in planned.text
+    assert "KV namespace to create: second" in planned.text
+    assert [e for e in emulator.requests(since=seq) if e["method"] != "GET"] == []
+
+
+async def test_a_namespace_deleted_by_hand_is_no_data_to_keep(emulator: Emulator, app: Path) -> None:
+    """The Worker is bound to a namespace that no longer exists: binding a new one hides nothing."""
+    with_storage(app, "kv:\n  CACHE: first\n")
+    await deploy(emulator, app)
+    with account_client(emulator) as api:
+        api.delete(f"/storage/kv/namespaces/{namespaces(emulator)['first']}").raise_for_status()
+    (app / "app.yml").write_text((app / "app.yml").read_text().replace("CACHE: first", "CACHE: second"))
+    await deploy(emulator, app)
+    assert bound(emulator)["CACHE"]["namespace_id"] == namespaces(emulator)["second"]
+
+
+async def test_two_bindings_that_would_share_a_namespace_are_refused(emulator: Emulator, app: Path) -> None:
+    with_storage(app, "kv:\n  Cache:\n  CACHE:\n")
+    with pytest.raises(ConfigError, match="The bindings CACHE, Cache would share the KV namespace 'items-app-cache'"):
+        await deploy(emulator, app)
+    assert [e for e in emulator.requests() if e["method"] != "GET"] == []

@@ -283,3 +283,53 @@ def test_a_rolled_back_deploy_leaves_the_cron_triggers_as_they_were(emu: Emulato
     fixed = deploy(emu, app)
     assert fixed.outputs["changed"] == "triggers"  # the code is the deployed one again: only the crons differ
     assert schedules(emu) == ["0 * * * *"]
+
+
+def test_crons_refused_on_a_forced_deploy_are_tried_again_by_the_next_deploy(emu: Emulator, tmp_path: Path) -> None:
+    """The state recorded by a full deploy says the triggers are as they were until the schedules are set: when
+    Cloudflare refuses them (here: over the account's limit of 5, 10072), the next deploy does not read
+    "nothing changed"."""
+    app = copy_typescript_app(tmp_path)
+    deploy(emu, app)
+    set_crons(app, [f"{minute} * * * *" for minute in range(6)])
+    forced = run_cli(emu, "deploy", str(app), "--force", env=NO_PASSWORD)
+    assert forced.returncode == 1, forced.stderr
+    assert schedules(emu) == ["*/30 * * * *"]
+    again = run_cli(emu, "deploy", str(app), env=NO_PASSWORD)
+    assert again.returncode == 1, again.stderr  # it tried to set them again (and was refused again)
+    assert "cron triggers" in again.stderr.lower()
+
+
+def test_crons_our_deploy_set_are_removed_after_a_rollback_too(emu: Emulator, tmp_path: Path) -> None:
+    """`rollback` leaves the schedules (they belong to the script) and their record: a later deploy of an app
+    that dropped its triggers still removes them."""
+    app = copy_typescript_app(tmp_path)
+    deploy(emu, app)
+    index = app / "src" / "renderHtml.ts"
+    index.write_text(index.read_text().replace("Comments", "Remarks"))
+    deploy(emu, app)
+    back = run_cli(emu, "rollback", str(app), env=NO_PASSWORD)
+    assert back.returncode == 0, back.stderr
+    assert schedules(emu) == ["*/30 * * * *"]
+    set_crons(app, None)
+    deploy(emu, app)
+    assert schedules(emu) == []
+
+
+def test_teardown_of_a_preview_is_not_stopped_by_a_binding_added_since(emu: Emulator, tmp_path: Path) -> None:
+    """A binding added to the configuration after the preview was deployed (here one whose preview bucket name R2
+    would refuse) does not stop its teardown half-way."""
+    app = copy_typescript_app(tmp_path)
+    preview = run_cli(emu, "preview", str(app), "--pr", "4", env=NO_PASSWORD)
+    assert preview.returncode == 0, preview.stderr
+    config = app / "wrangler.jsonc"
+    config.write_text(
+        config.read_text().replace(
+            '"r2_buckets": [{ "binding": "FILES" }]',
+            '"r2_buckets": [{ "binding": "FILES" }, { "binding": "ARCHIVE_", "bucket_name": "ts-archive" }]',
+        )
+    )
+    removed = run_cli(emu, "teardown", str(app), "--pr", "4", env=NO_PASSWORD)
+    assert removed.returncode == 0, removed.stderr
+    assert api(emu, "GET", f"/workers/scripts/{SCRIPT}-pr-4/settings").status_code == 404
+    assert api(emu, "GET", f"/r2/buckets/{SCRIPT}-pr-4-files").status_code == 404

@@ -328,3 +328,19 @@ def test_the_edges_of_each_range_are_accepted(expression: str) -> None:
     from deployer.cron import cron_problem
 
     assert cron_problem(expression) is None
+
+
+def test_an_explicit_empty_list_removes_crons_and_a_kept_config_tag_still_counts(tmp_path: Path) -> None:
+    """`crons: []` says "none" (as with wrangler): a full deploy of an existing Worker empties its schedules.
+    With no complete state, the config tag alone (`rollback` keeps it) still tells which crons we set."""
+    root = app_folder(tmp_path, "triggers:\n  crons: []\n")
+    assert plan_for(root, RemoteState(exists=False)).crons is None  # a new Worker has none to remove
+    assert plan_for(root, RemoteState(exists=True)).crons == ()
+    (root / "app.yml").write_text("triggers:\n  crons: ['*/30 * * * *']\n")
+    recorded = [tag for tag in plan_for(root, RemoteState(exists=False)).tags if tag.startswith("ds1-config-")]
+    (root / "app.yml").write_text("name: shelf\n")
+    after_rollback = RemoteState(exists=True, tags=tuple(recorded))
+    assert after_rollback.digests is None and after_rollback.recorded_triggers
+    plan = plan_for(root, after_rollback)
+    assert plan.crons == ()
+    assert plan.upload_tags is not None and plan.upload_tags != plan.tags  # recorded as it was until set
