@@ -86,22 +86,22 @@ _CONFIG_TAG = f"{STATE_TAG_PREFIX}config-"
 def _tags_after(
     remote_settings: Mapping[str, Any], target: Mapping[str, Any], live_number: Any, forced: bool
 ) -> list[str]:
-    """The Worker's tags without our digests (they describe the code that is going away) but the config tag,
-    which is not a complete state alone (the next deploy redoes everything) and keeps the cron triggers' record;
-    cron triggers are not changed by a rollback. The secret ledger
+    """The Worker's tags without our digests (they describe the code that is going away), but for a config tag
+    that records cron triggers (alone it is no complete state: the next deploy redoes everything); cron triggers
+    are not changed by a rollback. The secret ledger
     stays only when Cloudflare's 10220 vouches that the secrets do not change: an unforced return to an older
     version. GUESS (cfemu's too): 10220 covers older versions only, so going forward drops it."""
     tags = [str(tag) for tag in remote_settings.get("tags") or ()]
     older = isinstance(live_number, int) and isinstance(target.get("number"), int) and target["number"] < live_number
     keep_ledger = older and not forced
-    # The config tag stays for the cron triggers it records: schedules belong to the script, so going back to a
-    # version leaves them as they are, and the next deploy must still know which of them a deploy of ours set.
+    # A config tag recording cron triggers stays: schedules belong to the script, so going back to a version
+    # leaves them as they are, and the next deploy must still know which of them a deploy of ours set.
     return [
         tag
         for tag in tags
         if not tag.startswith(STATE_TAG_PREFIX)
         or (keep_ledger and tag.startswith(LEDGER_TAG_PREFIX))
-        or tag.startswith(_CONFIG_TAG)
+        or (tag.startswith(_CONFIG_TAG) and tag.count("-") == 3)  # with the cron triggers' suffix
     ]
 
 
