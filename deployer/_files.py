@@ -16,14 +16,13 @@ from pathlib import Path
 
 from deployer.errors import ConfigError
 
-__all__ = ["contained", "read_app_file"]
+__all__ = ["contained", "read_app_file", "resolves_inside"]
 
 
 def contained(path: Path, boundary: Path, *, error: type[ConfigError] = ConfigError) -> Path:
     """`path` with every symlink resolved; an `error` when that leads outside `boundary` (the app folder)."""
     real = Path(os.path.realpath(path))
-    root = Path(os.path.realpath(boundary))
-    if real != root and not real.is_relative_to(root):
+    if not _within(real, Path(os.path.realpath(boundary))):
         raise error(
             f"{path} leads outside the app folder {boundary}: it resolves to {real}",
             hint=(
@@ -33,6 +32,15 @@ def contained(path: Path, boundary: Path, *, error: type[ConfigError] = ConfigEr
             file=path,
         )
     return real
+
+
+def resolves_inside(path: Path, boundary: Path) -> bool:
+    """Whether `path`, every symlink resolved, is `boundary` or inside it (what `contained` requires)."""
+    return _within(Path(os.path.realpath(path)), Path(os.path.realpath(boundary)))
+
+
+def _within(real: Path, root: Path) -> bool:
+    return real == root or real.is_relative_to(root)
 
 
 def read_app_file(path: Path, boundary: Path, *, error: type[ConfigError] = ConfigError) -> bytes | None:

@@ -71,6 +71,14 @@ class D1Config(BaseModel):
         return value
 
 
+def _short_form(value: Any, field: str) -> Any:
+    """app.yml's short forms of a storage binding: `NAME:` (no value) takes the defaults, `NAME: text` is `field`;
+    a mapping is the long form, validated as it is."""
+    if value is None:
+        return {}
+    return {field: value} if isinstance(value, str) else value
+
+
 class KVConfig(BaseModel):
     """A KV namespace: found (or created) by `title`, or wrangler's `id` bound as it is.
 
@@ -86,9 +94,7 @@ class KVConfig(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _short_form(cls, value: Any) -> Any:
-        if value is None:
-            return {}
-        return {"title": value} if isinstance(value, str) else value
+        return _short_form(value, "title")
 
     @field_validator("title")
     @classmethod
@@ -125,9 +131,7 @@ class R2Config(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _short_form(cls, value: Any) -> Any:
-        if value is None:
-            return {}
-        return {"bucket": value} if isinstance(value, str) else value
+        return _short_form(value, "bucket")
 
     @field_validator("bucket")
     @classmethod

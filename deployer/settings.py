@@ -56,6 +56,7 @@ from deployer._settings_sources import (
     parse_secret_names,
     parse_var_flags,
 )
+from deployer.bundle import TYPESCRIPT_SUFFIXES
 from deployer.checks import AppCheck
 from deployer.errors import ConfigError
 from deployer.wrangler_config import read_wrangler_config
@@ -203,10 +204,9 @@ class Settings(BaseSettings):
     @field_validator("main")
     @classmethod
     def _main_module(cls, value: str) -> str:
-        normal = posixpath.normpath(value.removeprefix("./")) if value else ""
-        outside = normal == ".." or normal.startswith("../")
-        modules = (".js", ".mjs", ".ts", ".mts", ".tsx", ".jsx")  # TypeScript and JSX are bundled (`deployer.bundle`)
-        if "\\" in value or posixpath.isabs(normal) or outside or not normal.endswith(modules):
+        normal = _inside_app(value)
+        modules = (".js", ".mjs", *TYPESCRIPT_SUFFIXES)  # TypeScript and JSX are bundled (`deployer.bundle`)
+        if normal is None or not normal.endswith(modules):
             msg = f"{value!r} must be a .js, .mjs or .ts file inside the app folder (e.g. worker.js or src/index.ts)"
             raise ValueError(msg)
         return normal
@@ -216,9 +216,8 @@ class Settings(BaseSettings):
     def _folder_inside(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        normal = posixpath.normpath(value.removeprefix("./")) if value else ""
-        outside = normal == ".." or normal.startswith("../")
-        if not normal or "\\" in value or posixpath.isabs(normal) or normal == "." or outside:
+        normal = _inside_app(value)
+        if not normal or normal == ".":
             msg = f"{value!r} must be a folder inside the app folder (e.g. public, dist or migrations)"
             raise ValueError(msg)
         return normal
@@ -390,6 +389,15 @@ def _app_config(app_dir: Path) -> tuple[Path, dict[str, Any], dict[str, str], tu
         return wrangler.path, wrangler.values, wrangler.origins, wrangler.notes
     values, origins = from_app_yml(app_yml)
     return app_yml, values, origins, ()
+
+
+def _inside_app(value: str) -> str | None:
+    """`value` as a normalised `/`-separated path inside the app folder; None when it leads outside it, is
+    absolute or uses `\\` (the checks of `main` and of the folders a wrangler file names)."""
+    normal = posixpath.normpath(value.removeprefix("./")) if value else ""
+    if "\\" in value or posixpath.isabs(normal) or normal == ".." or normal.startswith("../"):
+        return None
+    return normal
 
 
 def resource_name(script: str, binding: str) -> str:

@@ -85,6 +85,18 @@ class ApiResponse:
             raise self.unexpected("is not a list of objects")
         return self.result
 
+    def has_more_pages(self, *, page: int, returned: int, page_size: int) -> bool:
+        """Whether a page after `page` (which held `returned` items) exists: by `result_info.total_pages`, else
+        `total_count`, else a full page came back (`page_size`, unless the answer names its `per_page`)."""
+        info = self.result_info or {}
+        if returned == 0:
+            return False
+        if info.get("total_pages") is not None:
+            return page < int(info["total_pages"])
+        if info.get("total_count") is not None:
+            return page * int(info.get("per_page") or page_size) < int(info["total_count"])
+        return returned >= int(info.get("per_page") or page_size)
+
     def unexpected(self, what: str) -> CloudflareError:
         excerpt = json.dumps(self.result)[:120]  # `result` came from JSON
         return CloudflareError(

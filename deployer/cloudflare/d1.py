@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,21 +46,9 @@ async def find_database(client: CloudflareClient, name: str) -> Database | None:
         for item in items:
             if item.get("name") == name and item.get("uuid"):
                 return Database(uuid=str(item["uuid"]), name=name)
-        if not _more_pages(response.result_info or {}, page=page, returned=len(items)):
+        if not response.has_more_pages(page=page, returned=len(items), page_size=_PAGE_SIZE):
             return None
         page += 1
-
-
-def _more_pages(info: Mapping[str, Any], *, page: int, returned: int) -> bool:
-    """Whether a page after `page` exists: by `total_pages`, else `total_count`, else a full page came back."""
-    if returned == 0:
-        return False
-    per_page = int(info.get("per_page") or _PAGE_SIZE)
-    if info.get("total_pages") is not None:
-        return page < int(info["total_pages"])
-    if info.get("total_count") is not None:
-        return page * per_page < int(info["total_count"])
-    return returned >= per_page
 
 
 async def create_database(client: CloudflareClient, name: str) -> Database:

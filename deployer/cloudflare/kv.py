@@ -44,10 +44,7 @@ async def find_namespace(client: CloudflareClient, title: str) -> Namespace | No
         for item in items:
             if item.get("title") == title and item.get("id"):
                 return Namespace(id=str(item["id"]), title=title)
-        info = response.result_info or {}
-        total_pages = info.get("total_pages")
-        more = page < int(total_pages) if total_pages is not None else len(items) >= _PAGE_SIZE
-        if not items or not more:
+        if not response.has_more_pages(page=page, returned=len(items), page_size=_PAGE_SIZE):
             return None
         page += 1
 

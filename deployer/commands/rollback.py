@@ -33,7 +33,7 @@ from deployer.commands._rollback import ROLLBACK_MESSAGE, live_version, short, v
 from deployer.commands._verify import CheckResult, Verification, describe_results
 from deployer.errors import CloudflareError, ConfigError, VerifyError
 from deployer.settings import Settings
-from deployer.state import LEDGER_TAG_PREFIX, STATE_TAG_PREFIX
+from deployer.state import LEDGER_TAG_PREFIX, STATE_TAG_PREFIX, recorded_triggers_of
 
 __all__ = ["RollbackResult", "pick_version", "run"]
 
@@ -80,17 +80,14 @@ def _previous(deployments: Sequence[Mapping[str, Any]], live: str) -> str | None
     return None
 
 
-_CONFIG_TAG = f"{STATE_TAG_PREFIX}config-"
-
-
 def _tags_after(
     remote_settings: Mapping[str, Any], target: Mapping[str, Any], live_number: Any, forced: bool
 ) -> list[str]:
     """The Worker's tags without our digests (they describe the code that is going away), but for a config tag
     that records cron triggers (alone it is no complete state: the next deploy redoes everything); cron triggers
-    are not changed by a rollback. The secret ledger
-    stays only when Cloudflare's 10220 vouches that the secrets do not change: an unforced return to an older
-    version. GUESS (cfemu's too): 10220 covers older versions only, so going forward drops it."""
+    are not changed by a rollback. The secret ledger stays only when Cloudflare's 10220 vouches that the secrets
+    do not change: an unforced return to an older version. GUESS (cfemu's too): 10220 covers older versions only,
+    so going forward drops it."""
     tags = [str(tag) for tag in remote_settings.get("tags") or ()]
     older = isinstance(live_number, int) and isinstance(target.get("number"), int) and target["number"] < live_number
     keep_ledger = older and not forced
@@ -101,7 +98,7 @@ def _tags_after(
         for tag in tags
         if not tag.startswith(STATE_TAG_PREFIX)
         or (keep_ledger and tag.startswith(LEDGER_TAG_PREFIX))
-        or (tag.startswith(_CONFIG_TAG) and tag.count("-") == 3)  # with the cron triggers' suffix
+        or recorded_triggers_of(tag)
     ]
 
 
