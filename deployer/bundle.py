@@ -53,6 +53,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from deployer._files import read_app_file, resolves_inside
 from deployer.errors import ConfigError
 
 __all__ = [
@@ -108,11 +109,7 @@ class Bundle:
     inputs: tuple[BundleInput, ...]  # in the order esbuild lists them
     reason: str  # why the Worker was bundled, for `plan`
     own_code: bytes  # the app's own sources (not node_modules), for reading which bindings the code uses
-
-    @property
-    def gzip_size(self) -> int:
-        """The bundle's size compressed, which Cloudflare's plan limits count (wrangler reports the same)."""
-        return len(gzip.compress(self.code, compresslevel=9, mtime=0))
+    gzip_size: int  # the size compressed, which Cloudflare's plan limits count (wrangler reports the same)
 
     @property
     def packages(self) -> tuple[str, ...]:
@@ -242,12 +239,11 @@ def build_bundle(
             hint="Import less (a smaller package, or only the parts you use), or move data into static assets or D1.",
             file=root / main,
         )
-    own = b"\n".join(  # inside the folder: checked above
-        (root / item.path).read_bytes()
-        for item in inputs
-        if "node_modules/" not in f"/{item.path}" and (root / item.path).is_file()
+    own_sources = (read_app_file(root / item.path, root) for item in inputs if "node_modules/" not in f"/{item.path}")
+    own = b"\n".join(source for source in own_sources if source is not None)
+    return Bundle(
+        bundle_module_name(main), code, tuple(inputs), reason, own, len(gzip.compress(code, compresslevel=9, mtime=0))
     )
-    return Bundle(bundle_module_name(main), code, tuple(inputs), reason, own)
 
 
 @functools.cache
@@ -368,14 +364,9 @@ def _build_error(root: Path, main: str, stderr: str, compatibility_flags: Sequen
 
 def _inside_or_hidden(root: Path, error: EsbuildMessage) -> EsbuildMessage:
     """An error in a file outside the app folder is named, but its text (which may quote the file) is not shown."""
-    if error.file is None or _is_inside(root, root / error.file):
+    if error.file is None or resolves_inside(root / error.file, root):
         return error
     return EsbuildMessage("a file outside the app folder was read (its content is not shown)", error.file)
-
-
-def _is_inside(root: Path, path: Path) -> bool:
-    boundary, real = root.resolve(), path.resolve()
-    return real == boundary or boundary in real.parents
 
 
 def _inputs(meta: Mapping[str, object]) -> list[BundleInput]:
@@ -395,7 +386,7 @@ def _check_inside(root: Path, main: str, inputs: Sequence[BundleInput]) -> None:
     outside = [
         item.path
         for item in inputs  # esbuild's own inputs (`<runtime>`, `<define:…>`) are no files
-        if not item.path.startswith("<") and not _is_inside(root, root / item.path)
+        if not item.path.startswith("<") and not resolves_inside(root / item.path, root)
     ]
     if outside:
         raise ConfigError(

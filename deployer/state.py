@@ -56,11 +56,13 @@ __all__ = [
     "RemoteState",
     "SecretInputs",
     "local_digests",
+    "recorded_triggers_of",
     "secret_inputs",
 ]
 
 STATE_TAG_PREFIX = "ds1-"
 LEDGER_TAG_PREFIX = f"{STATE_TAG_PREFIX}secrets-"  # the secret ledger's tag (`deployer.secret_ledger`)
+_CONFIG_TAG_PREFIX = f"{STATE_TAG_PREFIX}config-"
 _DIGEST_LENGTH = 16
 # seed.sql and migrations/ share the schema tag, which stays within 40 characters (Cloudflare documents no tag
 # length limit, so ours stay short; a D1 bookmark, 59 characters, is therefore not recorded in a tag).
@@ -163,14 +165,18 @@ class RemoteState:
     def recorded_triggers(self) -> str:
         """The cron triggers' digest a deploy of ours recorded, read from the config tag alone: it is kept when
         the other digests are not (`rollback` removes those; schedules belong to the script, not a version)."""
-        for tag in self.tags:
-            if tag.startswith(f"{STATE_TAG_PREFIX}config-"):
-                return tag.removeprefix(f"{STATE_TAG_PREFIX}config-").partition("-")[2]
-        return ""
+        return next((triggers for tag in self.tags if (triggers := recorded_triggers_of(tag))), "")
 
     @property
     def has_assets(self) -> bool:
         return bool(self.bindings.get(AssetsBinding.key))
+
+
+def recorded_triggers_of(tag: str) -> str:
+    """The cron triggers' digest a config tag records (`ds1-config-<16 hex>-<12 hex>`); "" for any other tag."""
+    if not tag.startswith(_CONFIG_TAG_PREFIX):
+        return ""
+    return tag.removeprefix(_CONFIG_TAG_PREFIX).partition("-")[2]
 
 
 def _digest(value: bytes, length: int = _DIGEST_LENGTH) -> str:
@@ -221,7 +227,7 @@ def local_digests(settings: Settings, app: LocalApp) -> Digests:
         },
         "d1_database": settings.database_name,
     }
-    if settings.kv:  # the namespaces' ids are found in step 1: their titles (or given ids) are what is known now
+    if settings.kv:  # the namespaces' ids are looked up while deploying: their titles (or given ids) are known now
         titles = settings.kv_titles()
         config["kv_namespaces"] = {name: kv.id or f"title:{titles[name]}" for name, kv in sorted(settings.kv.items())}
     # worker.js alone keeps the digest it always had; with modules, their names and contents count too.
@@ -242,9 +248,7 @@ def local_digests(settings: Settings, app: LocalApp) -> Digests:
         schema=_digest((app.schema_sql or "").encode()),
         secrets=None,
         migrations=_sql_digest(app),
-        triggers=_digest(_canonical(list(settings.triggers.crons)), _SQL_DIGEST_LENGTH)
-        if settings.triggers.crons
-        else "",
+        triggers=_triggers_digest(settings.triggers.crons or ()),
     )
 
 

@@ -139,7 +139,8 @@ async def run(settings: Settings, client: CloudflareClient | None, options: Opti
         f"  SQL: {app.schema_path or 'no schema.sql'}, {migrations}{', seed.sql' if app.seed else ''}; "
         f"D1 database {settings.database_name} as {settings.d1.binding}"
     )
-    storage = [f"KV {binding}: {config.id or settings.kv_titles()[binding]}" for binding, config in settings.kv.items()]
+    titles = settings.kv_titles()
+    storage = [f"KV {binding}: {config.id or titles[binding]}" for binding, config in settings.kv.items()]
     storage += [f"R2 {binding}: {bucket}" for binding, bucket in settings.r2_buckets().items()]
     if storage:
         lines.append(f"  storage: {'; '.join(storage)}")
