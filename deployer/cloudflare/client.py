@@ -19,7 +19,7 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -211,6 +211,21 @@ class CloudflareClient:
                 hint="Check the network and CLOUDFLARE_API_BASE_URL (input api-base-url); the call was retried.",
             ) from exc
         return answer  # the loop ends after the first attempt that does not raise
+
+    async def paged_items(
+        self, path: str, *, page_size: int, params: Mapping[str, str | int] | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every item of a paged list (`?page=&per_page=`), page after page, reading the next page only when the
+        caller asks for more (a caller looking for one item stops at it)."""
+        page = 1
+        while True:
+            response = await self.call("GET", path, params={**(params or {}), "page": page, "per_page": page_size})
+            items = response.items()
+            for item in items:
+                yield item
+            if not response.has_more_pages(page=page, returned=len(items), page_size=page_size):
+                return
+            page += 1
 
     async def _send_once(
         self,

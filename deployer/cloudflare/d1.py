@@ -35,20 +35,11 @@ async def find_database(client: CloudflareClient, name: str) -> Database | None:
     The list's `?name=` is documented as "a database name to search for", not an exact match, so every page
     of matches is read and compared exactly.
     """
-    page = 1
-    while True:
-        response = await client.call(
-            "GET",
-            f"{client.account_path}/d1/database",
-            params={"name": name, "page": page, "per_page": _PAGE_SIZE},
-        )
-        items = response.items()
-        for item in items:
-            if item.get("name") == name and item.get("uuid"):
-                return Database(uuid=str(item["uuid"]), name=name)
-        if not response.has_more_pages(page=page, returned=len(items), page_size=_PAGE_SIZE):
-            return None
-        page += 1
+    path = f"{client.account_path}/d1/database"
+    async for item in client.paged_items(path, page_size=_PAGE_SIZE, params={"name": name}):
+        if item.get("name") == name and item.get("uuid"):
+            return Database(uuid=str(item["uuid"]), name=name)
+    return None
 
 
 async def create_database(client: CloudflareClient, name: str) -> Database:

@@ -35,18 +35,10 @@ class Namespace:
 
 async def find_namespace(client: CloudflareClient, title: str) -> Namespace | None:
     """The namespace titled exactly `title`, or None (every page of the account's namespaces is read)."""
-    page = 1
-    while True:
-        response = await client.call(
-            "GET", f"{client.account_path}/storage/kv/namespaces", params={"page": page, "per_page": _PAGE_SIZE}
-        )
-        items = response.items()
-        for item in items:
-            if item.get("title") == title and item.get("id"):
-                return Namespace(id=str(item["id"]), title=title)
-        if not response.has_more_pages(page=page, returned=len(items), page_size=_PAGE_SIZE):
-            return None
-        page += 1
+    async for item in client.paged_items(f"{client.account_path}/storage/kv/namespaces", page_size=_PAGE_SIZE):
+        if item.get("title") == title and item.get("id"):
+            return Namespace(id=str(item["id"]), title=title)
+    return None
 
 
 async def create_namespace(client: CloudflareClient, title: str) -> Namespace:
